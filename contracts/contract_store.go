@@ -1,0 +1,164 @@
+package contracts
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/internal/pg"
+)
+
+const contractColumns = `id, code, provider_code, payer_code, currency, valid_from, valid_to, status, created_at, updated_at`
+
+// ContractFilter narrows ListContracts; empty fields match everything.
+type ContractFilter struct {
+	ProviderCode string
+	Status       string
+}
+
+// ListContracts returns the contracts the caller may see (a clinic: its provider's), by code.
+func (s *Store) ListContracts(ctx context.Context, f ContractFilter) ([]Contract, error) {
+	p := access.PrincipalFrom(ctx)
+	if p.Role == access.RoleClinic {
+		if f.ProviderCode != "" && f.ProviderCode != p.OrgCode {
+			return []Contract{}, nil
+		}
+		f.ProviderCode = p.OrgCode
+	}
+	out := []Contract{}
+	err := s.db.SelectContext(ctx, &out, `SELECT `+contractColumns+` FROM contracts
+		WHERE ($1 = '' OR provider_code = $1) AND ($2 = '' OR status = $2) ORDER BY code`, f.ProviderCode, f.Status)
+	if err != nil {
+		return nil, fmt.Errorf("list contracts: %w", err)
+	}
+	return out, nil
+}
+
+// FindContractByCode returns a contract the caller may see, or ENOTFOUND (also for another
+// provider's contract asked by clinic staff).
+func (s *Store) FindContractByCode(ctx context.Context, code string) (*Contract, error) {
+	return findContract(ctx, s.db, code, false)
+}
+
+func findContract(ctx context.Context, q sqlx.QueryerContext, code string, forUpdate bool) (*Contract, error) {
+	query := `SELECT ` + contractColumns + ` FROM contracts WHERE code = $1`
+	if forUpdate {
+		query += ` FOR UPDATE`
+	}
+	var c Contract
+	err := sqlx.GetContext(ctx, q, &c, query, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("contract", code)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find contract: %w", err)
+	}
+	if p := access.PrincipalFrom(ctx); p.Role == access.RoleClinic && !p.IsClinicOf(c.ProviderCode) {
+		return nil, notFound("contract", code)
+	}
+	return &c, nil
+}
+
+// CreateContract adds a contract between a provider and (optionally) the payer that signs it.
+// It returns EINVALID for bad fields, an unknown provider or payer, or an organization of the
+// wrong kind, and ECONFLICT for a code in use.
+func (s *Store) CreateContract(ctx context.Context, c Contract) (*Contract, error) {
+	if c.Currency == "" {
+		c.Currency = "BAM"
+	}
+	if c.Status == "" {
+		c.Status = "draft"
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var f trcledger.Fields
+		checkKind(ctx, tx, &f, "provider_code", c.ProviderCode, "provider")
+		if c.PayerCode != nil {
+			checkKind(ctx, tx, &f, "payer_code", *c.PayerCode, "payer")
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		now := s.now()
+		err := tx.GetContext(ctx, &c, `
+			INSERT INTO contracts (code, provider_code, payer_code, currency, valid_from, valid_to, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+contractColumns,
+			c.Code, c.ProviderCode, c.PayerCode, c.Currency, c.ValidFrom, c.ValidTo, c.Status, now)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		return access.Record(ctx, tx, "create", "contract", c.Code, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// checkKind records a field error when code is not an organization of the kind.
+func checkKind(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields, field, code, kind string) {
+	var got string
+	err := sqlx.GetContext(ctx, q, &got, `SELECT kind FROM organizations WHERE code = $1`, code)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		f.Add(field, "unknown %s %s", kind, code)
+	case err != nil:
+		f.Add(field, "could not be checked")
+	case got != kind:
+		f.Add(field, "%s is a %s, not a %s", code, got, kind)
+	}
+}
+
+// contractMoves lists the status changes a contract may make.
+var contractMoves = map[string][]string{
+	"draft":  {"active", "terminated"},
+	"active": {"terminated"},
+}
+
+// ContractChange is the input of UpdateContract; nil fields stay as they are.
+type ContractChange struct {
+	Status  *string
+	ValidTo *trcledger.Date
+}
+
+// UpdateContract activates or terminates a contract, or sets its end date. It returns
+// ENOTFOUND, EINVALID for bad fields and ESTATE for a status change that is not allowed
+// (draft -> active -> terminated; draft -> terminated).
+func (s *Store) UpdateContract(ctx context.Context, code string, ch ContractChange) (*Contract, error) {
+	var out *Contract
+	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		c, err := findContract(ctx, tx, code, true)
+		if err != nil {
+			return err
+		}
+		before := *c
+		if ch.Status != nil && *ch.Status != c.Status {
+			if !contains(contractMoves[c.Status], *ch.Status) {
+				return trcledger.Errorf(trcledger.ESTATE, "a %s contract cannot become %s", c.Status, *ch.Status).WithReason("invalid_state")
+			}
+			c.Status = *ch.Status
+		}
+		if ch.ValidTo != nil {
+			if ch.ValidTo.Before(c.ValidFrom) {
+				return (&trcledger.Fields{}).AddErr("valid_to", "must not be before valid_from %s", c.ValidFrom)
+			}
+			c.ValidTo = ch.ValidTo
+		}
+		err = tx.GetContext(ctx, c, `
+			UPDATE contracts SET status = $2, valid_to = $3, updated_at = $4 WHERE id = $1 RETURNING `+contractColumns,
+			c.ID, c.Status, c.ValidTo, s.now())
+		if err != nil {
+			return pg.Translate(err)
+		}
+		out = c
+		return access.Record(ctx, tx, "update", "contract", c.Code, map[string]any{"before": before, "after": c})
+	})
+	return out, err
+}

@@ -1,0 +1,128 @@
+// Package trcledger holds what every part of the billing ledger shares: the one error type.
+package trcledger
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes: the class of an error, mapped to an HTTP status by the API.
+const (
+	EINVALID      = "invalid"       // the request is understood but its content is wrong (422)
+	EMALFORMED    = "malformed"     // the request cannot be read at all (400)
+	ENOTFOUND     = "not_found"     // unknown, or outside the caller's scope (404)
+	ECONFLICT     = "conflict"      // clashes with what is stored (409)
+	ESTATE        = "invalid_state" // not allowed in the object's current state (409)
+	EUNAUTHORIZED = "unauthorized"  // no valid token (401)
+	EFORBIDDEN    = "forbidden"     // the caller's role may not do this (403)
+	ETOOLARGE     = "too_large"     // the body is beyond the limit (413)
+	ERATELIMIT    = "rate_limited"  // too many requests (429)
+	EINTERNAL     = "internal"      // anything else (500, no details)
+)
+
+// FieldError names one bad field, by its JSON path (lines[2].service_code), and what is wrong.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is the one error type of trcledger. Code is the class; Reason is the machine-readable
+// code a client sees (validation_failed, no_cost_share_rule, ...), defaulting to Code.
+type Error struct {
+	Code    string
+	Reason  string
+	Message string
+	Fields  []FieldError
+	// Extra carries members added to the problem document (e.g. existing_id).
+	Extra map[string]any
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("trcledger: %s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("trcledger: %s: %s (%d fields)", e.Code, e.Message, len(e.Fields))
+}
+
+// Errorf returns an *Error with the code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// WithReason sets the machine-readable reason and returns e.
+func (e *Error) WithReason(reason string) *Error {
+	e.Reason = reason
+	return e
+}
+
+// With adds a member to the problem document and returns e.
+func (e *Error) With(key string, value any) *Error {
+	if e.Extra == nil {
+		e.Extra = map[string]any{}
+	}
+	e.Extra[key] = value
+	return e
+}
+
+// ErrorCode returns the code of err if it is (or wraps) an *Error, else EINTERNAL.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// Fields collects field errors so that a 422 lists every bad field, not the first.
+// A field keeps only its first message.
+type Fields struct {
+	list []FieldError
+	seen map[string]bool
+}
+
+// Add records a problem with field; a field already recorded is left as it is.
+func (f *Fields) Add(field, format string, args ...any) {
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	if f.seen[field] {
+		return
+	}
+	f.seen[field] = true
+	f.list = append(f.list, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Has reports whether field already has a problem.
+func (f *Fields) Has(field string) bool { return f.seen[field] }
+
+// Len returns the number of bad fields.
+func (f *Fields) Len() int { return len(f.list) }
+
+// List returns the bad fields in the order they were found.
+func (f *Fields) List() []FieldError { return f.list }
+
+// Merge adds every field of other under prefix (prefix "" keeps the names).
+func (f *Fields) Merge(prefix string, other []FieldError) {
+	for _, fe := range other {
+		name := fe.Field
+		if prefix != "" {
+			name = prefix + "." + fe.Field
+		}
+		f.Add(name, "%s", fe.Message)
+	}
+}
+
+// Err returns nil when no field is bad, else an EINVALID *Error listing them all.
+func (f *Fields) Err() error {
+	if len(f.list) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Reason: "validation_failed", Message: "the request has invalid fields", Fields: f.list}
+}
+
+// AddErr records a problem with field and returns the EINVALID error listing every field so far.
+func (f *Fields) AddErr(field, format string, args ...any) error {
+	f.Add(field, format, args...)
+	return f.Err()
+}

@@ -1,0 +1,71 @@
+package pg
+
+import (
+	"database/sql"
+	"errors"
+
+	"github.com/lib/pq"
+
+	"github.com/trcledger/trcledger"
+)
+
+// constraintError says what a violated constraint means to a client.
+type constraintError struct {
+	code, reason, field, message string
+}
+
+// constraints maps every named constraint a client can run into to a domain error.
+var constraints = map[string]constraintError{
+	"jurisdictions_pkey":                     {trcledger.ECONFLICT, "duplicate", "code", "a jurisdiction with this code already exists"},
+	"jurisdictions_parent_code_fkey":         {trcledger.EINVALID, "validation_failed", "parent_code", "unknown jurisdiction"},
+	"organizations_pkey":                     {trcledger.ECONFLICT, "duplicate", "code", "an organization with this code already exists"},
+	"organizations_jurisdiction_code_fkey":   {trcledger.EINVALID, "validation_failed", "jurisdiction_code", "unknown jurisdiction"},
+	"sites_pkey":                             {trcledger.ECONFLICT, "duplicate", "code", "a site with this code already exists"},
+	"sites_jurisdiction_code_fkey":           {trcledger.EINVALID, "validation_failed", "jurisdiction_code", "unknown jurisdiction"},
+	"services_pkey":                          {trcledger.ECONFLICT, "duplicate", "code", "a service with this code already exists"},
+	"contracts_code_key":                     {trcledger.ECONFLICT, "duplicate", "code", "a contract with this code already exists"},
+	"contracts_provider_code_fkey":           {trcledger.EINVALID, "validation_failed", "provider_code", "unknown provider"},
+	"contracts_payer_code_fkey":              {trcledger.EINVALID, "validation_failed", "payer_code", "unknown payer"},
+	"tariff_versions_no_overlap":             {trcledger.ECONFLICT, "tariff_overlap", "effective_from", "the period overlaps another tariff version of this contract"},
+	"tariff_versions_contract_version_key":   {trcledger.ECONFLICT, "conflict", "", "another tariff version was added at the same time; try again"},
+	"tariff_items_service_code_fkey":         {trcledger.EINVALID, "validation_failed", "items", "unknown service code"},
+	"tariff_items_pkey":                      {trcledger.EINVALID, "validation_failed", "items", "a service is listed twice"},
+	"tariff_items_append_only":               {trcledger.ECONFLICT, "immutable", "", "tariff items are never changed; add a new tariff version"},
+	"cost_share_rules_site_code_fkey":        {trcledger.EINVALID, "validation_failed", "site_code", "unknown site"},
+	"cost_share_rule_shares_payer_code_fkey": {trcledger.EINVALID, "validation_failed", "shares", "unknown payer"},
+	"cost_share_rule_shares_payer_key":       {trcledger.EINVALID, "validation_failed", "shares", "a payer is listed twice"},
+	"cost_share_rules_shares_sum":            {trcledger.EINVALID, "validation_failed", "shares", "basis points must sum to 10000"},
+	"cost_share_rule_shares_append_only":     {trcledger.ECONFLICT, "immutable", "", "cost-share rules are never changed; add a new rule"},
+	"api_tokens_org_code_fkey":               {trcledger.EINVALID, "validation_failed", "org_code", "unknown organization"},
+	"api_tokens_binding_check":               {trcledger.EINVALID, "validation_failed", "org_code", "clinic and reviewer tokens need an organization; admin and finance tokens have none"},
+	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
+}
+
+// Translate turns a *pq.Error on a named constraint into a *trcledger.Error, and sql.ErrNoRows
+// into ENOTFOUND; anything else is returned as it is.
+func Translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &trcledger.Error{Code: trcledger.ENOTFOUND, Message: "not found"}
+	}
+	var pqe *pq.Error
+	if !errors.As(err, &pqe) {
+		return err
+	}
+	if c, ok := constraints[pqe.Constraint]; ok {
+		e := &trcledger.Error{Code: c.code, Reason: c.reason, Message: c.message}
+		if c.field != "" {
+			e.Fields = []trcledger.FieldError{{Field: c.field, Message: c.message}}
+		}
+		return e
+	}
+	return err
+}
+
+// IsCode reports whether err is a PostgreSQL error with the SQLSTATE code.
+func IsCode(err error, code pq.ErrorCode) bool {
+	var pqe *pq.Error
+	return errors.As(err, &pqe) && pqe.Code == code
+}
