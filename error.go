@@ -121,6 +121,17 @@ func (f *Fields) Err() error {
 	return &Error{Code: EINVALID, Reason: "validation_failed", Message: "the request has invalid fields", Fields: f.list}
 }
 
+// MergeErr adds the fields of an EINVALID error to f and returns nil; any other non-nil error
+// is returned as it is.
+func (f *Fields) MergeErr(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == EINVALID && len(e.Fields) > 0 {
+		f.Merge("", e.Fields)
+		return nil
+	}
+	return err
+}
+
 // AddErr records a problem with field and returns the EINVALID error listing every field so far.
 func (f *Fields) AddErr(field, format string, args ...any) error {
 	f.Add(field, format, args...)

@@ -74,12 +74,14 @@ func (s *Store) CreateContract(ctx context.Context, c Contract) (*Contract, erro
 	if c.Status == "" {
 		c.Status = "draft"
 	}
-	if err := c.Validate(); err != nil {
+	var f trcledger.Fields
+	if err := f.MergeErr(c.Validate()); err != nil {
 		return nil, err
 	}
 	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var f trcledger.Fields
-		checkKind(ctx, tx, &f, "provider_code", c.ProviderCode, "provider")
+		if c.ProviderCode != "" {
+			checkKind(ctx, tx, &f, "provider_code", c.ProviderCode, "provider")
+		}
 		if c.PayerCode != nil {
 			checkKind(ctx, tx, &f, "payer_code", *c.PayerCode, "payer")
 		}

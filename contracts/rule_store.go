@@ -58,7 +58,8 @@ func loadRules(ctx context.Context, q sqlx.QueryerContext, c *Contract) ([]CostS
 // organization that is not a payer, and ECONFLICT ambiguous_cost_share_rule naming the rule
 // that could apply to the same lines at the same specificity.
 func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r CostShareRule) (*CostShareRule, error) {
-	if err := r.Validate(); err != nil {
+	var f trcledger.Fields
+	if err := f.MergeErr(r.Validate()); err != nil {
 		return nil, err
 	}
 	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -66,8 +67,10 @@ func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r Cos
 		if err != nil {
 			return err
 		}
-		var f trcledger.Fields
 		for i, sh := range r.Shares {
+			if sh.PayerCode == "" {
+				continue
+			}
 			checkKind(ctx, tx, &f, fmt.Sprintf("shares[%d].payer_code", i), sh.PayerCode, "payer")
 		}
 		if r.SiteCode != nil {

@@ -58,7 +58,8 @@ func loadTariffVersions(ctx context.Context, q sqlx.QueryerContext, c *Contract)
 // it). It returns ENOTFOUND for an unknown contract, EINVALID for bad fields or unknown
 // services, and ECONFLICT tariff_overlap naming the version it overlaps.
 func (s *Store) AddTariffVersion(ctx context.Context, contractCode string, v TariffVersion) (*TariffVersion, error) {
-	if err := v.Validate(); err != nil {
+	var f trcledger.Fields
+	if err := f.MergeErr(v.Validate()); err != nil {
 		return nil, err
 	}
 	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -66,7 +67,10 @@ func (s *Store) AddTariffVersion(ctx context.Context, contractCode string, v Tar
 		if err != nil {
 			return err
 		}
-		if err := checkServices(ctx, tx, v.Items); err != nil {
+		if err := f.MergeErr(checkServices(ctx, tx, v.Items)); err != nil {
+			return err
+		}
+		if err := f.Err(); err != nil {
 			return err
 		}
 		existing, err := loadTariffVersions(ctx, tx, c)

@@ -196,7 +196,7 @@ func (r *CostShareRule) Validate() error {
 	if len(r.Shares) == 0 {
 		f.Add("shares", "at least one share is required")
 	}
-	sum, seen := 0, map[string]int{}
+	sum, seen, badShare := 0, map[string]int{}, false
 	for i, s := range r.Shares {
 		p := fmt.Sprintf("shares[%d]", i)
 		if s.PayerCode == "" {
@@ -208,10 +208,11 @@ func (r *CostShareRule) Validate() error {
 		}
 		if s.BasisPoints < 0 || s.BasisPoints > fullBasisPoints {
 			f.Add(p+".basis_points", "must be between 0 and 10000")
+			badShare = true
 		}
 		sum += s.BasisPoints
 	}
-	if len(r.Shares) > 0 && sum != fullBasisPoints {
+	if len(r.Shares) > 0 && !badShare && sum != fullBasisPoints {
 		f.Add("shares", "basis points sum to %d; they must sum to exactly 10000", sum)
 	}
 	return f.Err()

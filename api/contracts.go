@@ -1,0 +1,306 @@
+package api
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/shopspring/decimal"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/contracts"
+)
+
+type contractRequest struct {
+	Code         string  `json:"code" validate:"required,max=40"`
+	ProviderCode string  `json:"provider_code" validate:"required,max=40"`
+	PayerCode    *string `json:"payer_code" validate:"omitempty,max=40"`
+	Currency     string  `json:"currency" validate:"omitempty,max=3"`
+	ValidFrom    *string `json:"valid_from" validate:"required"`
+	ValidTo      *string `json:"valid_to"`
+	Status       string  `json:"status" validate:"omitempty,oneof=draft active terminated"`
+}
+
+type contractPatchRequest struct {
+	Status  *string `json:"status" validate:"omitempty,oneof=draft active terminated"`
+	ValidTo *string `json:"valid_to"`
+}
+
+type tariffItemRequest struct {
+	ServiceCode string `json:"service_code" validate:"required,max=40"`
+	Method      string `json:"method" validate:"required,oneof=fixed points"`
+	Price       Num    `json:"price"`
+	Points      Num    `json:"points"`
+	MaxQuantity Num    `json:"max_quantity"`
+	VATRate     Num    `json:"vat_rate"`
+}
+
+type tariffRequest struct {
+	EffectiveFrom *string             `json:"effective_from" validate:"required"`
+	EffectiveTo   *string             `json:"effective_to"`
+	PointValue    Num                 `json:"point_value"`
+	Items         []tariffItemRequest `json:"items" validate:"required,min=1,max=500,dive"`
+}
+
+type shareRequest struct {
+	PayerCode   string `json:"payer_code" validate:"required,max=40"`
+	BasisPoints *int   `json:"basis_points" validate:"required"`
+}
+
+type costShareRequest struct {
+	EffectiveFrom       *string        `json:"effective_from" validate:"required"`
+	EffectiveTo         *string        `json:"effective_to"`
+	ServiceCategory     *string        `json:"service_category" validate:"omitempty,max=40"`
+	BeneficiaryCategory *string        `json:"beneficiary_category" validate:"omitempty,max=40"`
+	SiteCode            *string        `json:"site_code" validate:"omitempty,max=40"`
+	Shares              []shareRequest `json:"shares" validate:"required,min=1,max=20,dive"`
+}
+
+func listContracts(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		f := contracts.ContractFilter{ProviderCode: query(c, "provider_code"), Status: query(c, "status")}
+		var bad trcledger.Fields
+		checkQuery(&bad, "provider_code", f.ProviderCode)
+		if f.Status != "" && f.Status != "draft" && f.Status != "active" && f.Status != "terminated" {
+			bad.Add("status", "must be draft, active or terminated")
+		}
+		if err := bad.Err(); err != nil {
+			return err
+		}
+		items, err := st.ListContracts(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		return c.JSON(listOf(items))
+	}
+}
+
+func getContract(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ct, err := st.FindContractByCode(c.UserContext(), pathParam(c, "code"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(ct)
+	}
+}
+
+func createContract(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req contractRequest
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
+			return err
+		}
+		from := dateField(f, "valid_from", req.ValidFrom, true)
+		to := dateField(f, "valid_to", req.ValidTo, false)
+		if err := f.Err(); err != nil {
+			return err
+		}
+		ct, err := st.CreateContract(c.UserContext(), contracts.Contract{
+			Code: req.Code, ProviderCode: req.ProviderCode, PayerCode: req.PayerCode, Currency: req.Currency,
+			ValidFrom: *from, ValidTo: to, Status: req.Status,
+		})
+		if err != nil {
+			return err
+		}
+		return created(c, ct)
+	}
+}
+
+func updateContract(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req contractPatchRequest
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
+			return err
+		}
+		to := dateField(f, "valid_to", req.ValidTo, false)
+		if req.Status == nil && to == nil && !f.Has("valid_to") {
+			f.Add("status", "send status, valid_to or both")
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		ct, err := st.UpdateContract(c.UserContext(), pathParam(c, "code"), contracts.ContractChange{Status: req.Status, ValidTo: to})
+		if err != nil {
+			return err
+		}
+		return c.JSON(ct)
+	}
+}
+
+// fieldsOf returns the field errors of a decode error so that the handler can add its own,
+// a fresh collector when err is nil, and nil when err is not a validation error (return it).
+func fieldsOf(err error) *trcledger.Fields {
+	var f trcledger.Fields
+	if err == nil {
+		return &f
+	}
+	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID {
+		f.Merge("", e.Fields)
+		return &f
+	}
+	return nil
+}
+
+func listTariffs(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		items, err := st.ListTariffVersions(c.UserContext(), pathParam(c, "code"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(listOf(items))
+	}
+}
+
+func optionalDecimal(f *trcledger.Fields, field string, n Num) *decimal.Decimal {
+	if d, ok := n.Decimal(f, field, false); ok {
+		return &d
+	}
+	return nil
+}
+
+func addTariff(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req tariffRequest
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
+			return err
+		}
+		v := contracts.TariffVersion{PointValue: optionalDecimal(f, "point_value", req.PointValue)}
+		if from := dateField(f, "effective_from", req.EffectiveFrom, true); from != nil {
+			v.EffectiveFrom = *from
+		}
+		v.EffectiveTo = dateField(f, "effective_to", req.EffectiveTo, false)
+		for i, it := range req.Items {
+			p := fmt.Sprintf("items[%d]", i)
+			item := contracts.TariffItem{
+				ServiceCode: it.ServiceCode, Method: it.Method,
+				Price:       optionalDecimal(f, p+".price", it.Price),
+				Points:      optionalDecimal(f, p+".points", it.Points),
+				MaxQuantity: optionalDecimal(f, p+".max_quantity", it.MaxQuantity),
+			}
+			if vat := optionalDecimal(f, p+".vat_rate", it.VATRate); vat != nil {
+				item.VATRate = *vat
+			}
+			v.Items = append(v.Items, item)
+		}
+		if err := v.Validate(); err != nil {
+			f.Merge("", err.(*trcledger.Error).Fields)
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		out, err := st.AddTariffVersion(c.UserContext(), pathParam(c, "code"), v)
+		if err != nil {
+			return err
+		}
+		return created(c, out)
+	}
+}
+
+func listCostShares(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		items, err := st.ListCostShareRules(c.UserContext(), pathParam(c, "code"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(listOf(items))
+	}
+}
+
+func addCostShare(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req costShareRequest
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
+			return err
+		}
+		r := contracts.CostShareRule{
+			ServiceCategory: req.ServiceCategory, BeneficiaryCategory: req.BeneficiaryCategory, SiteCode: req.SiteCode,
+		}
+		if from := dateField(f, "effective_from", req.EffectiveFrom, true); from != nil {
+			r.EffectiveFrom = *from
+		}
+		r.EffectiveTo = dateField(f, "effective_to", req.EffectiveTo, false)
+		for i, s := range req.Shares {
+			// A share whose basis points were missing or not an integer stays invalid (-1) so that
+			// validation does not also complain about the sum.
+			sh := contracts.Share{PayerCode: s.PayerCode, BasisPoints: -1}
+			if s.BasisPoints != nil && !f.Has(fmt.Sprintf("shares[%d].basis_points", i)) {
+				sh.BasisPoints = *s.BasisPoints
+			}
+			r.Shares = append(r.Shares, sh)
+		}
+		if err := r.Validate(); err != nil {
+			f.Merge("", err.(*trcledger.Error).Fields)
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		out, err := st.AddCostShareRule(c.UserContext(), pathParam(c, "code"), r)
+		if err != nil {
+			return err
+		}
+		return created(c, out)
+	}
+}
+
+func quote(st *contracts.Store) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var f trcledger.Fields
+		in := contracts.QuoteInput{
+			ServiceCode:         query(c, "service_code"),
+			BeneficiaryCategory: query(c, "beneficiary_category"),
+			SiteCode:            query(c, "site_code"),
+		}
+		for _, name := range []string{"service_code", "beneficiary_category", "site_code"} {
+			checkQuery(&f, name, c.Query(name))
+		}
+		if in.ServiceCode == "" {
+			f.Add("service_code", "is required")
+		}
+		if in.BeneficiaryCategory == "" {
+			in.BeneficiaryCategory = "unknown"
+		} else if !containsString(contracts.BeneficiaryCategories, in.BeneficiaryCategory) {
+			f.Add("beneficiary_category", "must be one of asylum_seeker, irregular_migrant, refugee, subsidiary_protection, unknown")
+		}
+		in.Quantity = decimal.NewFromInt(1)
+		if q := query(c, "quantity"); q != "" {
+			if d, ok := (Num{Text: q, Set: true}).Decimal(&f, "quantity", true); ok {
+				in.Quantity = d
+				if !d.IsPositive() || trcledger.DecimalPlaces(d) > 4 {
+					f.Add("quantity", "must be positive with at most 4 decimals")
+				}
+			}
+		}
+		in.On = trcledger.DateOf(time.Now())
+		if on := query(c, "on"); on != "" {
+			if d := dateField(&f, "on", &on, false); d != nil {
+				in.On = *d
+			}
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		line, err := st.Quote(c.UserContext(), pathParam(c, "code"), in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(line)
+	}
+}
+
+func containsString(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/trcledger/trcledger/api"
+	"github.com/trcledger/trcledger/contracts"
+	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/internal/demo"
+	"github.com/trcledger/trcledger/internal/pg"
+)
+
+func openDB(ctx context.Context, getenv func(string) string) (*sqlx.DB, error) {
+	url := getenv("DATABASE_URL")
+	if url == "" {
+		return nil, errors.New("DATABASE_URL is not set (make run starts a private PostgreSQL and sets it)")
+	}
+	return pg.Open(ctx, url)
+}
+
+func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(getenv("LOG_LEVEL"))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	log := newLogger(getenv, stderr)
+	if getenv("PSEUDONYM_KEY") == "" && getenv("TRCLEDGER_ENV") != "development" {
+		return errors.New("PSEUDONYM_KEY is not set; it is required outside development (TRCLEDGER_ENV=development)")
+	}
+	db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	addr := getenv("LISTEN_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := api.NewServer(api.Config{
+		Contracts: contracts.NewStore(db, time.Now),
+		Tokens:    access.NewTokens(db, time.Now),
+		Ready:     db.PingContext,
+		Logger:    log,
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App.Listener(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "trcledger listening on %s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	if err := srv.App.ShutdownWithTimeout(15 * time.Second); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := pg.Migrate(ctx, db); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+func seedDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("seed-demo", flag.ContinueOnError)
+	tokensFile := fs.String("tokens-file", "", "also write the demo tokens to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tokens, err := demo.Seed(ctx, contracts.NewStore(db, time.Now), access.NewTokens(db, time.Now))
+	if errors.Is(err, demo.ErrSeeded) {
+		fmt.Fprintln(stdout, "demo data is already loaded; nothing to do")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, t := range tokens {
+		fmt.Fprintf(&b, "%-9s %-8s %s\n", t.Role, t.Org, t.Secret)
+	}
+	fmt.Fprintln(stdout, "demo data loaded; one token per role (shown once):")
+	fmt.Fprint(stdout, b.String())
+	if *tokensFile != "" {
+		if err := os.WriteFile(*tokensFile, []byte(b.String()), 0o600); err != nil {
+			return fmt.Errorf("write tokens file: %w", err)
+		}
+	}
+	return nil
+}
+
+func token(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: trcledger token create --role R [--org CODE] --name N [--expires RFC3339]")
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	role := fs.String("role", "", "admin, clinic, reviewer or finance")
+	org := fs.String("org", "", "the provider (clinic) or payer (reviewer) the token is bound to")
+	name := fs.String("name", "", "who or what the token is for")
+	expires := fs.String("expires", "", "expiry time, RFC 3339 (optional)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	in := access.NewToken{Name: *name, Role: *role, OrgCode: *org}
+	if *expires != "" {
+		at, err := time.Parse(time.RFC3339, *expires)
+		if err != nil {
+			return fmt.Errorf("--expires: %w", err)
+		}
+		in.ExpiresAt = &at
+	}
+	db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	t, secret, err := access.NewTokens(db, time.Now).CreateToken(ctx, in)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "token %s for %s (%s %s); shown once:\n%s\n", t.ID, t.Name, t.Role, *org, secret)
+	return nil
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trcledger/trcledger/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// syncBuffer is a bytes.Buffer safe to write from the server goroutine and read from the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestCommandsEndToEnd(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewURL(t)
+	env := map[string]string{"DATABASE_URL": url, "LISTEN_ADDR": "127.0.0.1:0", "PSEUDONYM_KEY": "test-key"}
+	getenv := func(k string) string { return env[k] }
+	ctx := context.Background()
+	runOK := func(args ...string) string {
+		t.Helper()
+		var out, errs bytes.Buffer
+		if err := run(ctx, args, getenv, &out, &errs); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errs.String())
+		}
+		return out.String()
+	}
+	runOK("migrate")
+	runOK("migrate") // twice is harmless
+	tokensFile := filepath.Join(t.TempDir(), "demo-tokens")
+	out := runOK("seed-demo", "--tokens-file", tokensFile)
+	for _, role := range []string{"admin", "clinic", "reviewer", "finance"} {
+		if !strings.Contains(out, role) {
+			t.Errorf("seed-demo printed no %s token:\n%s", role, out)
+		}
+	}
+	file, err := os.ReadFile(tokensFile)
+	if err != nil || !strings.Contains(out, string(file)) {
+		t.Errorf("tokens file %q does not hold the printed tokens: %v", file, err)
+	}
+	if again := runOK("seed-demo", "--tokens-file", tokensFile); !strings.Contains(again, "already") {
+		t.Errorf("second seed-demo: %s", again)
+	}
+	out = runOK("token", "create", "--role", "clinic", "--org", "DZ-KS", "--name", "nurse Blažuj")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	clinicToken := lines[len(lines)-1]
+	if !strings.HasPrefix(clinicToken, "trc_") {
+		t.Fatalf("token create printed %q", out)
+	}
+	var errs bytes.Buffer
+	if err := run(ctx, []string{"token", "create", "--role", "clinic", "--name", "x"}, getenv, io.Discard, &errs); err == nil {
+		t.Error("a clinic token without --org was issued")
+	}
+
+	// serve until cancelled, as SIGTERM does.
+	sctx, cancel := context.WithCancel(ctx)
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(sctx, []string{"serve"}, getenv, stdout, stderr) }()
+	var addr string
+	for i := 0; i < 200 && addr == ""; i++ {
+		if _, a, ok := strings.Cut(stdout.String(), "listening on "); ok {
+			addr = strings.TrimSpace(a)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if addr == "" {
+		t.Fatalf("server did not start: %s", stderr.String())
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/contracts", nil)
+	req.Header.Set("Authorization", "Bearer "+clinicToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Items []struct {
+			Code string `json:"code"`
+		} `json:"items"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body.Items) != 1 || body.Items[0].Code != "IOM-DZKS-2024" {
+		t.Errorf("clinic contracts: %d %+v", resp.StatusCode, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"request"`) || strings.Contains(stderr.String(), clinicToken) {
+		t.Errorf("request log missing or leaking the token:\n%s", stderr.String())
+	}
+}
+
+func TestServeRefusesWithoutPseudonymKey(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": "postgres:///nowhere"}
+	err := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "PSEUDONYM_KEY") {
+		t.Errorf("err = %v", err)
+	}
+	if err := run(context.Background(), []string{"bogus"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
