@@ -179,7 +179,9 @@ func hospitalTariff() []contracts.TariffItem {
 	}
 }
 
-func share(payer string, bp int) contracts.Share { return contracts.Share{PayerCode: payer, BasisPoints: bp} }
+func share(payer string, bp int) contracts.Share {
+	return contracts.Share{PayerCode: payer, BasisPoints: bp}
+}
 
 // primaryCareSchedule is the transition of primary care onto the canton's fund: 2024 H1 IOM,
 // 2024 H2 30% state, 2025 H1 60%, from 2025-07 all state; emergency and transport stay with

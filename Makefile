@@ -1,0 +1,26 @@
+# Development tasks; scripts/ does the work. `make` lists the targets.
+GO ?= go
+
+.DEFAULT_GOAL := help
+.PHONY: help run stop test build fmt clean
+
+help: ## list the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+run: ## start the local PostgreSQL, migrate, seed demo data and serve
+	scripts/run.sh
+
+stop: ## stop the local PostgreSQL
+	scripts/pg-down.sh
+
+test: ## vet, then run every test against throwaway PostgreSQL clusters
+	$(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
+
+build: ## build var/bin/trcledger
+	$(GO) build -o var/bin/trcledger ./cmd/trcledger
+
+fmt: ## gofmt every Go file
+	$(GO) fmt ./...
+
+clean: stop ## stop the local PostgreSQL and remove var/ (its data, key, binaries)
+	rm -rf var

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds and runs trcledger for development: starts the local PostgreSQL unless DATABASE_URL is
+# set, makes a pseudonym key on first use, migrates, seeds the demo data once, shows the demo
+# tokens, then serves.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+mkdir -p var/bin
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	DATABASE_URL=$(scripts/pg-up.sh | tail -n1)
+fi
+export DATABASE_URL
+
+if [[ -z ${PSEUDONYM_KEY:-} ]]; then
+	keyfile=$ROOT/var/pseudonym-key
+	if [[ ! -s $keyfile ]]; then
+		echo "run: generating pseudonym key in $keyfile" >&2
+		(
+			umask 077
+			head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \n' >"$keyfile.tmp"
+			mv "$keyfile.tmp" "$keyfile"
+		)
+	fi
+	chmod 600 "$keyfile"
+	PSEUDONYM_KEY=$(<"$keyfile")
+fi
+export PSEUDONYM_KEY
+export TRCLEDGER_ENV=${TRCLEDGER_ENV:-development}
+
+go build -o var/bin/trcledger ./cmd/trcledger
+var/bin/trcledger migrate
+tokens=var/demo-tokens
+before=$(cat "$tokens" 2>/dev/null || true)
+var/bin/trcledger seed-demo --tokens-file "$ROOT/$tokens"
+# seed-demo shows new tokens itself; when it seeded nothing, show the ones from the first run.
+if [[ -f $tokens && $(<"$tokens") == "$before" ]]; then
+	echo "--- demo tokens ($tokens) ---"
+	cat "$tokens"
+	echo "---"
+fi
+exec var/bin/trcledger serve
