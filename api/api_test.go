@@ -119,12 +119,12 @@ func TestAuthentication(t *testing.T) {
 	}
 	// Bindings must fit the role.
 	for body, field := range map[string]string{
-		`{"name":"x","role":"clinic"}`:                         "org_code",
-		`{"name":"x","role":"clinic","org_code":"IOM"}`:        "org_code",
-		`{"name":"x","role":"reviewer","org_code":"DZ-BIHAC"}`: "org_code",
-		`{"name":"x","role":"finance","org_code":"IOM"}`:       "org_code",
-		`{"name":"x","role":"root"}`:                           "role",
-		`{"name":"x","role":"admin","expires_at":"tomorrow"}`:  "expires_at",
+		`{"name":"x","role":"clinic"}`:                                    "org_code",
+		`{"name":"x","role":"clinic","org_code":"IOM"}`:                   "org_code",
+		`{"name":"x","role":"reviewer","org_code":"DZ-BIHAC"}`:            "org_code",
+		`{"name":"x","role":"finance","org_code":"IOM"}`:                  "org_code",
+		`{"name":"x","role":"root"}`:                                      "role",
+		`{"name":"x","role":"admin","expires_at":"tomorrow"}`:             "expires_at",
 		`{"name":"x","role":"admin","expires_at":"2001-01-01T00:00:00Z"}`: "expires_at",
 	} {
 		r := e.do("POST", "/v1/tokens", "admin", body)

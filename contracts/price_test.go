@@ -44,7 +44,7 @@ func TestPriceLine(t *testing.T) {
 		{ServiceCode: "LIMIT", Method: "fixed", Price: dp("5"), MaxQuantity: dp("2")},
 	}}
 	tests := []struct {
-		name, service, qty           string
+		name, service, qty          string
 		unit, net, vat, amount, iom string
 	}{
 		{"fixed price", "FIX", "1", "20.00", "20.00", "0.00", "20.00", "20.00"},

@@ -141,7 +141,9 @@ func insertTariffItems(ctx context.Context, tx *sqlx.Tx, versionID int64, items 
 	n := len(items)
 	codes, methods := make([]string, n), make([]string, n)
 	prices, points, maxq, vat := make([]sql.NullString, n), make([]sql.NullString, n), make([]sql.NullString, n), make([]string, n)
-	str := func(d interface{ String() string }) sql.NullString { return sql.NullString{String: d.String(), Valid: true} }
+	str := func(d interface{ String() string }) sql.NullString {
+		return sql.NullString{String: d.String(), Valid: true}
+	}
 	for i, it := range items {
 		codes[i], methods[i], vat[i] = it.ServiceCode, it.Method, it.VATRate.String()
 		if it.Price != nil {
