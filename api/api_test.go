@@ -159,6 +159,7 @@ func TestBadInputNeverAnswers500(t *testing.T) {
 		{"payer without type", "POST", "/v1/organizations", `{"code":"P1","name":"P","kind":"payer","jurisdiction_code":"BA","level":"primary"}`, 422, []string{"payer_type", "level"}},
 		{"impossible date", "POST", "/v1/contracts", `{"code":"C1","provider_code":"DZ-KS","valid_from":"2024-02-30"}`, 422, []string{"valid_from"}},
 		{"date in a wrong format", "POST", "/v1/contracts", `{"code":"C1","provider_code":"DZ-KS","valid_from":"15.03.2024","valid_to":"2024-3-1"}`, 422, []string{"valid_from", "valid_to"}},
+		{"bad date and bad currency", "POST", "/v1/contracts", `{"code":"c 1","provider_code":"DZ-KS","valid_from":"2024-13-01","currency":"XYZ"}`, 422, []string{"code", "valid_from", "currency"}},
 		{"unknown provider and currency", "POST", "/v1/contracts", `{"code":"C1","provider_code":"NOPE","valid_from":"2024-01-01","currency":"XYZ"}`, 422, []string{"provider_code", "currency"}},
 		{"end before start", "POST", "/v1/contracts", `{"code":"C1","provider_code":"DZ-KS","valid_from":"2024-01-01","valid_to":"2023-01-01"}`, 422, []string{"valid_to"}},
 		{"empty items", "POST", "/v1/contracts/IOM-DZKS-2024/tariffs", `{"effective_from":"2027-01-01","items":[]}`, 422, []string{"items"}},

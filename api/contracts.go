@@ -93,19 +93,23 @@ func createContract(st *contracts.Store) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		from := dateField(f, "valid_from", req.ValidFrom, true)
-		to := dateField(f, "valid_to", req.ValidTo, false)
-		if err := f.Err(); err != nil {
-			return err
-		}
-		ct, err := st.CreateContract(c.UserContext(), contracts.Contract{
+		ct := contracts.Contract{
 			Code: req.Code, ProviderCode: req.ProviderCode, PayerCode: req.PayerCode, Currency: req.Currency,
-			ValidFrom: *from, ValidTo: to, Status: req.Status,
-		})
+			ValidTo: dateField(f, "valid_to", req.ValidTo, false), Status: req.Status,
+		}
+		if from := dateField(f, "valid_from", req.ValidFrom, true); from != nil {
+			ct.ValidFrom = *from
+		}
+		if f.Len() > 0 { // name the content errors too, not only the shape errors
+			ct.Defaults()
+			_ = f.MergeErr(ct.Validate())
+			return f.Err()
+		}
+		out, err := st.CreateContract(c.UserContext(), ct)
 		if err != nil {
 			return err
 		}
-		return created(c, ct)
+		return created(c, out)
 	}
 }
 

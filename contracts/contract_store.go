@@ -64,16 +64,21 @@ func findContract(ctx context.Context, q sqlx.QueryerContext, code string, forUp
 	return &c, nil
 }
 
-// CreateContract adds a contract between a provider and (optionally) the payer that signs it.
-// It returns EINVALID for bad fields, an unknown provider or payer, or an organization of the
-// wrong kind, and ECONFLICT for a code in use.
-func (s *Store) CreateContract(ctx context.Context, c Contract) (*Contract, error) {
+// Defaults fills the currency (BAM) and status (draft) when they are not given.
+func (c *Contract) Defaults() {
 	if c.Currency == "" {
 		c.Currency = "BAM"
 	}
 	if c.Status == "" {
 		c.Status = "draft"
 	}
+}
+
+// CreateContract adds a contract between a provider and (optionally) the payer that signs it.
+// It returns EINVALID for bad fields, an unknown provider or payer, or an organization of the
+// wrong kind, and ECONFLICT for a code in use.
+func (s *Store) CreateContract(ctx context.Context, c Contract) (*Contract, error) {
+	c.Defaults()
 	var f trcledger.Fields
 	if err := f.MergeErr(c.Validate()); err != nil {
 		return nil, err
