@@ -1,9 +1,7 @@
 package api_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -214,15 +212,12 @@ func TestBodyTooLarge(t *testing.T) {
 	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/v1/sites", strings.NewReader(big))
 	req.Header.Set("Authorization", "Bearer "+e.tokens["admin"])
 	req.Header.Set("Content-Type", "application/json")
+	req.Close = true // no idle keep-alive connection for Shutdown to wait on
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	res := result{status: resp.StatusCode, header: resp.Header, raw: string(b)}
-	_ = json.Unmarshal(b, &res.json)
-	res.isProblem(t, 413)
+	readResult(t, resp).isProblem(t, 413)
 }
 
 func TestAdminBuildsAContract(t *testing.T) {

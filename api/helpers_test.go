@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/trcledger/trcledger/api"
+	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
 	"github.com/trcledger/trcledger/internal/pgtest"
+	"github.com/trcledger/trcledger/ledger"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -41,8 +43,10 @@ func newEnv(t *testing.T, options ...func(*api.Config)) *env {
 	for _, s := range seeded {
 		e.tokens[s.Role] = s.Secret
 	}
+	journal := ledger.New(db)
 	cfg := api.Config{
-		Contracts: st, Tokens: tok, Ready: db.PingContext,
+		Contracts: st, Tokens: tok, Ready: db.PingContext, Journal: journal,
+		Claims: claims.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 	for _, o := range options {
@@ -94,8 +98,16 @@ func (e *env) do(method, path, who, body string, headers ...string) result {
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
+	return readResult(e.t, resp)
+}
+
+func readResult(t *testing.T, resp *http.Response) result {
+	t.Helper()
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res := result{status: resp.StatusCode, header: resp.Header, raw: string(b)}
 	_ = json.Unmarshal(b, &res.json)
 	return res

@@ -3,8 +3,10 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/ledger"
 )
 
 // route is one endpoint: how it is called, who may call it, and what it takes and returns
@@ -20,6 +22,7 @@ type route struct {
 	Status  int // success status
 	Result  any // response body type, or nil
 	Handler fiber.Handler
+	Stream  bool // the handler reads the body as a stream (no body limit)
 }
 
 // param is a query parameter.
@@ -32,6 +35,8 @@ var (
 	allRoles     = []string{access.RoleAdmin, access.RoleClinic, access.RoleReviewer, access.RoleFinance}
 	adminOnly    = []string{access.RoleAdmin}
 	contractRead = []string{access.RoleAdmin, access.RoleFinance, access.RoleClinic}
+	clinicOnly   = []string{access.RoleClinic}
+	ledgerRead   = []string{access.RoleAdmin, access.RoleFinance}
 )
 
 // list is the shape of every list response.
@@ -40,11 +45,16 @@ type list[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
+// batchResponse is the answer to a batch post.
+type batchResponse struct {
+	Encounters []claims.Encounter `json:"encounters"`
+}
+
 func listOf[T any](items []T) list[T] { return list[T]{Items: items} }
 
 // routes lists every endpoint of the API.
 func (s *Server) routes() []route {
-	st := s.cfg.Contracts
+	st, cl, jr := s.cfg.Contracts, s.cfg.Claims, s.cfg.Journal
 	return []route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Status: 200, Result: health{}, Handler: healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Status: 200, Result: health{}, Handler: s.readyz},
@@ -72,6 +82,31 @@ func (s *Server) routes() []route {
 			Query: []param{{Name: "service_code", Required: true}, {Name: "quantity", Description: "decimal, default 1"}, {Name: "on", Description: "service date YYYY-MM-DD, default today"},
 				{Name: "beneficiary_category", Description: "default unknown"}, {Name: "site_code"}},
 			Status: 200, Result: contracts.PricedLine{}, Handler: quote(st)},
+
+		{Method: "POST", Path: "/v1/encounters", Roles: clinicOnly, Scope: "contract of the clinic's provider", Summary: "Post an encounter (header Idempotency-Key)", Body: encounterRequest{}, Status: 201, Result: claims.Encounter{}, Handler: postEncounter(cl)},
+		{Method: "POST", Path: "/v1/encounters/batch", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Post up to 1000 encounters, all or nothing (header Idempotency-Key)", Body: batchRequest{}, Status: 201, Result: batchResponse{}, Handler: postBatch(cl)},
+		{Method: "POST", Path: "/v1/encounters/import", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Import a CSV file (text/csv), streamed; rows already imported are skipped", Status: 200, Result: claims.ImportResult{}, Handler: importEncounters(cl), Stream: true},
+		{Method: "GET", Path: "/v1/encounters", Roles: []string{access.RoleClinic, access.RoleAdmin}, Scope: "clinic: own provider", Summary: "Encounters, in posting order",
+			Query:  []param{{Name: "contract_code"}, {Name: "site_code"}, {Name: "from"}, {Name: "to"}, {Name: "status"}, {Name: "limit"}, {Name: "cursor"}},
+			Status: 200, Result: list[claims.Encounter]{}, Handler: listEncounters(cl)},
+		{Method: "GET", Path: "/v1/encounters/:id", Roles: []string{access.RoleClinic, access.RoleReviewer, access.RoleAdmin}, Scope: "clinic: own provider; reviewer: a payer with a share; diagnoses only to those two", Summary: "One encounter", Status: 200, Result: claims.Encounter{}, Handler: getEncounter(cl)},
+		{Method: "POST", Path: "/v1/encounters/:id/void", Roles: clinicOnly, Scope: "own provider", Summary: "Void an encounter; appends the reversing ledger transaction", Body: voidRequest{}, Status: 200, Result: claims.Encounter{}, Handler: voidEncounter(cl)},
+
+		{Method: "GET", Path: "/v1/ledger/accounts", Roles: ledgerRead, Summary: "Every account with its totals", Query: []param{{Name: "prefix", Description: "e.g. payable:IOM:"}}, Status: 200, Result: list[ledger.AccountBalance]{}, Handler: ledgerAccounts(jr)},
+		{Method: "GET", Path: "/v1/ledger/balances", Roles: ledgerRead, Summary: "Balance of one account, per currency, as of a date", Query: []param{{Name: "account", Required: true}, {Name: "as_of"}}, Status: 200, Result: list[ledger.AccountBalance]{}, Handler: ledgerBalance(jr)},
+		{Method: "GET", Path: "/v1/ledger/transactions", Roles: ledgerRead, Summary: "Journal transactions with postings and chain hash", Query: []param{{Name: "cursor"}, {Name: "limit"}, {Name: "reference"}, {Name: "account"}}, Status: 200, Result: list[ledger.Transaction]{}, Handler: ledgerTransactions(jr)},
+		{Method: "GET", Path: "/v1/ledger/verify", Roles: ledgerRead, Summary: "Recompute the hash chain and the balance of every transaction", Status: 200, Result: ledger.VerifyResult{}, Handler: ledgerVerify(jr)},
+
+		{Method: "POST", Path: "/v1/statements", Roles: []string{access.RoleFinance, access.RoleAdmin}, Summary: "Build (or, while draft, refresh) the statement of a provider on a payer for a month", Body: statementRequest{}, Status: 201, Result: claims.Statement{}, Handler: createStatement(cl)},
+		{Method: "GET", Path: "/v1/statements", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer", Summary: "Statements, without their lines", Query: []param{{Name: "provider_code"}, {Name: "payer_code"}, {Name: "period"}, {Name: "status"}}, Status: 200, Result: list[claims.Statement]{}, Handler: listStatements(cl)},
+		{Method: "GET", Path: "/v1/statements/:id", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer; diagnoses only to those two", Summary: "One statement with its lines and payments", Status: 200, Result: claims.Statement{}, Handler: getStatement(cl)},
+		{Method: "POST", Path: "/v1/statements/:id/submit", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Submit a draft: freeze it, flag lines, record the content hash", Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).SubmitStatement)},
+		{Method: "POST", Path: "/v1/statements/:id/cancel", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Cancel a draft and release its lines", Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CancelStatement)},
+		{Method: "POST", Path: "/v1/statements/:id/decisions", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Approve, reject or adjust lines", Body: decisionsRequest{}, Status: 200, Result: claims.Statement{}, Handler: decideLines(cl)},
+		{Method: "POST", Path: "/v1/statements/:id/complete-review", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Fix the totals once every line is decided", Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CompleteReview)},
+		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Status: 201, Result: claims.PaymentResult{}, Handler: recordPayment(cl)},
+		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Status: 200, Handler: exportCSV(cl)},
+		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF", Status: 200, Handler: exportPDF(cl)},
 
 		{Method: "GET", Path: "/v1/tokens", Roles: adminOnly, Summary: "Tokens (never their secrets)", Status: 200, Result: list[access.Token]{}, Handler: listTokens(s.cfg.Tokens)},
 		{Method: "POST", Path: "/v1/tokens", Roles: adminOnly, Summary: "Issue a token; the secret is shown once", Body: tokenRequest{}, Status: 201, Result: tokenResponse{}, Handler: createToken(s.cfg.Tokens)},

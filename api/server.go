@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"regexp"
 	"time"
@@ -13,13 +14,18 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/ledger"
 )
 
 // Config is what the server is built from.
 type Config struct {
 	Contracts *contracts.Store
+	Claims    *claims.Service
+	Journal   *ledger.Journal
 	Tokens    *access.Tokens
 	// Ready reports whether the database answers (for /readyz).
 	Ready  func(context.Context) error
@@ -45,9 +51,12 @@ func NewServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.App = fiber.New(fiber.Config{
-		AppName:               "trcledger",
-		BodyLimit:             cfg.BodyLimit,
-		ReadBufferSize:        16 << 10, // request line and headers; longer ones get 431
+		AppName:        "trcledger",
+		BodyLimit:      cfg.BodyLimit,
+		ReadBufferSize: 16 << 10, // request line and headers; longer ones get 431
+		// Bodies beyond BodyLimit arrive as a stream: the CSV import reads it as one, every
+		// other route refuses it with 413 (limitBody).
+		StreamRequestBody:     true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
@@ -57,6 +66,9 @@ func NewServer(cfg Config) *Server {
 	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders)
 	for _, r := range s.routes() {
 		handlers := []fiber.Handler{}
+		if !r.Stream {
+			handlers = append(handlers, s.limitBody)
+		}
 		if r.Roles != nil {
 			handlers = append(handlers, s.authenticate, allow(r.Roles...))
 		}
@@ -121,6 +133,23 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 		"token_id", p.TokenID,
 	)
 	return nil
+}
+
+// limitBody refuses (413) a body beyond the limit on routes that read the whole body.
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return c.Next()
+	}
+	buf, err := io.ReadAll(io.LimitReader(stream, int64(s.cfg.BodyLimit)+1))
+	if err != nil {
+		return trcledger.Errorf(trcledger.EMALFORMED, "the request body could not be read")
+	}
+	if len(buf) > s.cfg.BodyLimit {
+		return trcledger.Errorf(trcledger.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.BodyLimit)
+	}
+	c.Request().SetBody(buf)
+	return c.Next()
 }
 
 func securityHeaders(c *fiber.Ctx) error {

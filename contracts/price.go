@@ -42,6 +42,7 @@ type PricedLine struct {
 	VAT             trcledger.Amount `json:"vat"`
 	Amount          trcledger.Amount `json:"amount"`
 	TariffVersion   int              `json:"tariff_version"`
+	TariffVersionID int64            `json:"-"`
 	CostShareRuleID int64            `json:"cost_share_rule_id"`
 	Shares          []ShareAmount    `json:"shares"`
 }
@@ -181,6 +182,7 @@ func PriceLine(v *TariffVersion, rule *CostShareRule, serviceCode string, quanti
 		VAT:             trcledger.NewAmount(vat),
 		Amount:          trcledger.NewAmount(amount),
 		TariffVersion:   v.Version,
+		TariffVersionID: v.ID,
 		CostShareRuleID: rule.ID,
 		Shares:          Split(amount, rule.Shares),
 	}, nil

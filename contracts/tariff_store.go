@@ -80,7 +80,7 @@ func (s *Store) AddTariffVersion(ctx context.Context, contractCode string, v Tar
 		for _, e := range existing {
 			if e.EffectiveTo == nil && e.EffectiveFrom.Before(v.EffectiveFrom) {
 				if _, err := tx.ExecContext(ctx, `UPDATE tariff_versions SET effective_to = $2 WHERE id = $1`, e.ID, v.EffectiveFrom); err != nil {
-					return fmt.Errorf("close tariff version: %w", err)
+					return pg.Translate(err)
 				}
 				if err := access.Record(ctx, tx, "close", "tariff_version", fmt.Sprintf("%s/%d", c.Code, e.Version),
 					map[string]any{"effective_to": v.EffectiveFrom}); err != nil {

@@ -154,7 +154,7 @@ func (v *TariffVersion) Validate() error {
 			if it.Price == nil {
 				f.Add(p+".price", "is required for method fixed")
 			} else {
-				checkPrice(&f, p+".price", *it.Price, true)
+				checkPrice(&f, p+".price", *it.Price, false)
 			}
 			if it.Points != nil {
 				f.Add(p+".points", "applies to method points only")
@@ -163,7 +163,7 @@ func (v *TariffVersion) Validate() error {
 			if it.Points == nil {
 				f.Add(p+".points", "is required for method points")
 			} else {
-				checkPrice(&f, p+".points", *it.Points, true)
+				checkPrice(&f, p+".points", *it.Points, false)
 			}
 			if it.Price != nil {
 				f.Add(p+".price", "applies to method fixed only")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,10 +16,12 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/trcledger/trcledger/api"
+	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
 	"github.com/trcledger/trcledger/internal/pg"
+	"github.com/trcledger/trcledger/ledger"
 )
 
 func openDB(ctx context.Context, getenv func(string) string) (*sqlx.DB, error) {
@@ -39,8 +42,9 @@ func newLogger(getenv func(string) string, w io.Writer) *slog.Logger {
 
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
 	log := newLogger(getenv, stderr)
-	if getenv("PSEUDONYM_KEY") == "" && getenv("TRCLEDGER_ENV") != "development" {
-		return errors.New("PSEUDONYM_KEY is not set; it is required outside development (TRCLEDGER_ENV=development)")
+	key, err := pseudonymKey(getenv)
+	if err != nil {
+		return err
 	}
 	db, err := openDB(ctx, getenv)
 	if err != nil {
@@ -55,8 +59,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	journal := ledger.New(db)
+	sealCtx, stopSealing := context.WithCancel(context.Background())
+	defer stopSealing()
+	go journal.Run(sealCtx, time.Second)
 	srv := api.NewServer(api.Config{
 		Contracts: contracts.NewStore(db, time.Now),
+		Claims:    claims.NewService(db, time.Now, key, journal),
+		Journal:   journal,
 		Tokens:    access.NewTokens(db, time.Now),
 		Ready:     db.PingContext,
 		Logger:    log,
@@ -74,6 +84,51 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err := srv.App.ShutdownWithTimeout(15 * time.Second); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
+	stopSealing()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := journal.Seal(sctx); err != nil {
+		return fmt.Errorf("seal the journal: %w", err)
+	}
+	return nil
+}
+
+// pseudonymKey is PSEUDONYM_KEY; in development a missing key is replaced by a random one
+// (patient keys then differ from run to run, which only matters for demo data).
+func pseudonymKey(getenv func(string) string) ([]byte, error) {
+	if k := getenv("PSEUDONYM_KEY"); k != "" {
+		if len(k) < 16 {
+			return nil, errors.New("PSEUDONYM_KEY must be at least 16 characters")
+		}
+		return []byte(k), nil
+	}
+	if getenv("TRCLEDGER_ENV") != "development" {
+		return nil, errors.New("PSEUDONYM_KEY is not set; it is required outside development (TRCLEDGER_ENV=development)")
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("make a pseudonym key: %w", err)
+	}
+	return k, nil
+}
+
+// verify seals what is waiting and recomputes the whole hash chain; it fails naming the first
+// bad transaction.
+func verify(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := ledger.New(db).Verify(ctx)
+	if err != nil {
+		return err
+	}
+	if !res.OK {
+		fmt.Fprintf(stdout, "ledger verification FAILED after %d transactions: transaction %d: %s\n", res.TransactionsChecked, *res.FirstBad, res.Reason)
+		return fmt.Errorf("ledger verification failed at transaction %d", *res.FirstBad)
+	}
+	fmt.Fprintf(stdout, "ledger ok: %d transactions, every one balanced and chained\n", res.TransactionsChecked)
 	return nil
 }
 

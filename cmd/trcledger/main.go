@@ -1,5 +1,5 @@
 // Command trcledger is the billing ledger of migrant health care in Bosnia and Herzegovina:
-// trcledger serve | migrate | seed-demo | token create.
+// trcledger serve | migrate | seed-demo | token create | verify.
 package main
 
 import (
@@ -29,6 +29,7 @@ commands:
                         load the illustrative demo data once and print one token per role
   token create --role R [--org CODE] --name N [--expires 2026-12-31T00:00:00Z]
                         issue an API token; the token is printed on the last line
+  verify                recompute the ledger's hash chain; fails naming the first bad transaction
 
 environment: DATABASE_URL (required), LISTEN_ADDR, PSEUDONYM_KEY (required unless
 TRCLEDGER_ENV=development), LOG_LEVEL (debug, info, warn, error), TRCLEDGER_ENV`
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, getenv, stdout)
 	case "seed-demo":
 		return seedDemo(ctx, args[1:], getenv, stdout)
+	case "verify":
+		return verify(ctx, getenv, stdout)
 	case "token":
 		return token(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":

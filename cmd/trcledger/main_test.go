@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 func TestCommandsEndToEnd(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewURL(t)
-	env := map[string]string{"DATABASE_URL": url, "LISTEN_ADDR": "127.0.0.1:0", "PSEUDONYM_KEY": "test-key"}
+	env := map[string]string{"DATABASE_URL": url, "LISTEN_ADDR": "127.0.0.1:0", "PSEUDONYM_KEY": "test-key-0123456789abcdef"}
 	getenv := func(k string) string { return env[k] }
 	ctx := context.Background()
 	runOK := func(args ...string) string {
@@ -108,6 +108,19 @@ func TestCommandsEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || len(body.Items) != 1 || body.Items[0].Code != "IOM-DZKS-2024" {
 		t.Errorf("clinic contracts: %d %+v", resp.StatusCode, body)
 	}
+	req, _ = http.NewRequest("POST", "http://"+addr+"/v1/encounters", strings.NewReader(`{"contract_code":"IOM-DZKS-2024",
+		"site_code":"TRC-USIVAK","external_id":"USIVAK-1","patient_id":"SFA-1","beneficiary_category":"unknown",
+		"service_date":"2025-09-01","kind":"consultation","diagnoses":["J06.9"],"lines":[{"service_code":"PZZ-01","quantity":"1"}]}`))
+	req.Header.Set("Authorization", "Bearer "+clinicToken)
+	req.Header.Set("Idempotency-Key", "usivak-1")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Errorf("post encounter: %d", resp.StatusCode)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -116,6 +129,9 @@ func TestCommandsEndToEnd(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+	if out := runOK("verify"); !strings.Contains(out, "ledger ok: 1 transactions") {
+		t.Errorf("verify: %s", out)
 	}
 	if !strings.Contains(stderr.String(), `"msg":"request"`) || strings.Contains(stderr.String(), clinicToken) {
 		t.Errorf("request log missing or leaking the token:\n%s", stderr.String())

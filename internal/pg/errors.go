@@ -38,6 +38,9 @@ var constraints = map[string]constraintError{
 	"cost_share_rule_shares_append_only":     {trcledger.ECONFLICT, "immutable", "", "cost-share rules are never changed; add a new rule"},
 	"api_tokens_org_code_fkey":               {trcledger.EINVALID, "validation_failed", "org_code", "unknown organization"},
 	"api_tokens_binding_check":               {trcledger.EINVALID, "validation_failed", "org_code", "clinic and reviewer tokens need an organization; admin and finance tokens have none"},
+	"encounters_provider_external_id_key":    {trcledger.ECONFLICT, "duplicate_external_id", "external_id", "this provider already has a posted encounter with this external_id"},
+	"tariff_versions_in_use":                 {trcledger.ECONFLICT, "tariff_version_in_use", "effective_from", "the open tariff version has priced encounters on or after this date; it cannot be closed before them"},
+	"tariff_versions_immutable":              {trcledger.ECONFLICT, "immutable", "", "a tariff version is never edited, only closed"},
 	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
 }
 

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/claims"
+)
+
+type statementRequest struct {
+	ProviderCode string `json:"provider_code" validate:"required,max=40"`
+	PayerCode    string `json:"payer_code" validate:"required,max=40"`
+	Period       string `json:"period" validate:"required,max=7"`
+}
+
+type decisionRequest struct {
+	LineID         *int64  `json:"line_id" validate:"required"`
+	Decision       string  `json:"decision" validate:"required,oneof=approve reject adjust"`
+	ApprovedAmount Num     `json:"approved_amount"`
+	ReasonCode     *string `json:"reason_code" validate:"omitempty,max=40"`
+	Note           *string `json:"note" validate:"omitempty,max=1000"`
+}
+
+type decisionsRequest struct {
+	Decisions []decisionRequest `json:"decisions" validate:"required,min=1,max=5000,dive"`
+}
+
+type paymentRequest struct {
+	Amount    Num     `json:"amount"`
+	PaidOn    *string `json:"paid_on" validate:"required"`
+	Reference string  `json:"reference" validate:"required,max=200"`
+}
+
+func createStatement(svc *claims.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req statementRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		st, err := svc.CreateStatement(c.UserContext(), req.ProviderCode, req.PayerCode, req.Period)
+		if err != nil {
+			return err
+		}
+		return created(c, st)
+	}
+}
+
+func listStatements(svc *claims.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var f trcledger.Fields
+		filter := claims.StatementFilter{ProviderCode: query(c, "provider_code"), PayerCode: query(c, "payer_code"), Period: query(c, "period"), Status: query(c, "status")}
+		for _, name := range []string{"provider_code", "payer_code", "period", "status"} {
+			checkQuery(&f, name, c.Query(name))
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		items, err := svc.FindStatements(c.UserContext(), filter)
+		if err != nil {
+			return err
+		}
+		return c.JSON(listOf(items))
+	}
+}
+
+func getStatement(svc *claims.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		st, err := svc.FindStatementByID(c.UserContext(), pathParam(c, "id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(st)
+	}
+}
+
+// statementAction answers a state change (submit, cancel, complete review) with the statement
+// as it now is; act is a method expression such as (*claims.Service).SubmitStatement.
+func statementAction(svc *claims.Service, act func(*claims.Service, context.Context, string) (*claims.Statement, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		st, err := act(svc, c.UserContext(), pathParam(c, "id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(st)
+	}
+}
+
+func decideLines(svc *claims.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req decisionsRequest
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
+			return err
+		}
+		ds := make([]claims.Decision, len(req.Decisions))
+		for i, d := range req.Decisions {
+			ds[i] = claims.Decision{Decision: d.Decision}
+			if d.LineID != nil {
+				ds[i].LineID = *d.LineID
+			}
+			if d.ReasonCode != nil {
+				ds[i].ReasonCode = *d.ReasonCode
+			}
+			if d.Note != nil {
+				ds[i].Note = *d.Note
+			}
+			if a, ok := d.ApprovedAmount.Decimal(f, fmt.Sprintf("decisions[%d].approved_amount", i), false); ok {
+				ds[i].ApprovedAmount = &a
+			}
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		st, err := svc.Decide(c.UserContext(), pathParam(c, "id"), ds)
+		if err != nil {
+			return err
+		}
+		return c.JSON(st)
+	}
+}
+
+func recordPayment(svc *claims.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req paymentRequest
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
+			return err
+		}
+		idem := idempotency(c, f)
+		// The key covers the statement as well as the body.
+		sum := sha256.Sum256(append([]byte(c.Params("id")+"\n"), bytes.TrimSpace(c.Body())...))
+		idem.RequestHash = sum[:]
+		in := claims.PaymentInput{Reference: req.Reference}
+		in.Amount, _ = req.Amount.Decimal(f, "amount", true)
+		if d := dateField(f, "paid_on", req.PaidOn, true); d != nil {
+			in.PaidOn = *d
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		res, err := svc.RecordPayment(c.UserContext(), pathParam(c, "id"), in, idem)
+		if err != nil {
+			return err
+		}
+		return sendPost(c, res)
+	}
+}
+
+func exportCSV(svc *claims.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var buf bytes.Buffer
+		id := pathParam(c, "id")
+		if err := svc.ExportCSV(c.UserContext(), id, &buf); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="statement-`+id+`.csv"`)
+		return c.Send(buf.Bytes())
+	}
+}
+
+func exportPDF(svc *claims.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var buf bytes.Buffer
+		id := pathParam(c, "id")
+		if err := svc.ExportPDF(c.UserContext(), id, &buf); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "application/pdf")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="statement-`+id+`.pdf"`)
+		return c.Send(buf.Bytes())
+	}
+}

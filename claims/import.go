@@ -1,0 +1,346 @@
+package claims
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/shopspring/decimal"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/internal/pg"
+)
+
+// ImportColumns are the columns of an import file, in the order of the sample file; the header
+// row names them, in any order. One row is one line; consecutive rows with the same external_id
+// are one encounter and repeat its encounter columns.
+var ImportColumns = []string{"external_id", "contract_code", "site_code", "patient_id", "beneficiary_category", "sex",
+	"birth_year", "service_date", "kind", "diagnoses", "referral_number", "referral_to_level", "referral_to_provider_code",
+	"practitioner_ref", "corrects", "service_code", "quantity"}
+
+var requiredColumns = []string{"external_id", "contract_code", "site_code", "patient_id", "beneficiary_category", "service_date", "kind", "service_code", "quantity"}
+
+// encounterColumns of a row that must agree across the rows of one encounter.
+var encounterLevel = ImportColumns[:15]
+
+// ImportError says why a row was not imported.
+type ImportError struct {
+	Row     int    `json:"row"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ImportResult counts the data rows of a file: accepted (posted now), skipped (already imported
+// with the same content) and rejected (listed in Errors, at most MaxImportErrors of them).
+type ImportResult struct {
+	Accepted        int           `json:"accepted"`
+	Skipped         int           `json:"skipped"`
+	Rejected        int           `json:"rejected"`
+	Errors          []ImportError `json:"errors"`
+	ErrorsTruncated bool          `json:"errors_truncated"`
+}
+
+// MaxImportErrors caps the error list of one import.
+const MaxImportErrors = 1000
+
+// importChunk is how many encounters are posted per database transaction.
+const importChunk = 500
+
+type importRow struct {
+	n      int
+	fields map[string]string
+}
+
+type importGroup struct {
+	rows []importRow
+}
+
+// Import reads a CSV file as a stream and posts its encounters in chunks: good rows are posted,
+// bad rows are reported with their row number (the header is row 1), and rows of an encounter
+// already imported with the same content are skipped, so a clinic can fix its spreadsheet and
+// upload the whole file again. A bad header is EINVALID and imports nothing.
+func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, (&trcledger.Fields{}).AddErr("file", "the file is empty; the first row must name the columns")
+	}
+	if err != nil {
+		return nil, (&trcledger.Fields{}).AddErr("file", "the file is not CSV: %v", err)
+	}
+	cols, err := readHeader(header)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := loadRefData(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	res := &ImportResult{Errors: []ImportError{}}
+	var chunk []*importGroup
+	var cur *importGroup
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := s.importChunk(ctx, ref, chunk, res)
+		chunk = chunk[:0]
+		return err
+	}
+	row := 1
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		row++
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) && !errors.Is(err, csv.ErrFieldCount) {
+				res.reject(row, "malformed_row", err.Error())
+				continue
+			}
+			return nil, fmt.Errorf("read import: %w", err)
+		}
+		if len(rec) != len(cols) {
+			res.reject(row, "malformed_row", fmt.Sprintf("the row has %d fields; the header has %d", len(rec), len(cols)))
+			continue
+		}
+		fields := make(map[string]string, len(cols))
+		for i, c := range cols {
+			fields[c] = strings.TrimSpace(rec[i])
+		}
+		if cur != nil && cur.rows[0].fields["external_id"] == fields["external_id"] {
+			cur.rows = append(cur.rows, importRow{n: row, fields: fields})
+			continue
+		}
+		cur = &importGroup{rows: []importRow{{n: row, fields: fields}}}
+		chunk = append(chunk, cur)
+		if len(chunk) > importChunk { // keep the open group for more rows
+			last := chunk[len(chunk)-1]
+			chunk = chunk[:len(chunk)-1]
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			chunk = append(chunk, last)
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if s.sealer != nil && res.Accepted > 0 {
+		s.sealer.Kick()
+	}
+	return res, nil
+}
+
+func readHeader(header []string) ([]string, error) {
+	var f trcledger.Fields
+	cols := make([]string, len(header))
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		cols[i] = h
+		switch {
+		case !contains(ImportColumns, h):
+			f.Add("header", "unknown column %q (the columns are %s)", h, strings.Join(ImportColumns, ", "))
+		case seen[h]:
+			f.Add("header", "column %q appears twice", h)
+		}
+		seen[h] = true
+	}
+	for _, c := range requiredColumns {
+		if !seen[c] {
+			f.Add("header", "the required column %q is missing", c)
+		}
+	}
+	return cols, f.Err()
+}
+
+func (r *ImportResult) reject(row int, code, msg string) {
+	r.Rejected++
+	if len(r.Errors) >= MaxImportErrors {
+		r.ErrorsTruncated = true
+		return
+	}
+	r.Errors = append(r.Errors, ImportError{Row: row, Code: code, Message: msg})
+}
+
+func (r *ImportResult) rejectGroup(g *importGroup, code, msg string) {
+	for _, row := range g.rows {
+		r.reject(row.n, code, msg)
+	}
+}
+
+// input turns a group of rows into an encounter, or says why it cannot.
+func (g *importGroup) input() (EncounterInput, string) {
+	first := g.rows[0].fields
+	for _, row := range g.rows[1:] {
+		for _, c := range encounterLevel {
+			if row.fields[c] != first[c] {
+				return EncounterInput{}, fmt.Sprintf("row %d says %s is %q, row %d says %q; rows of one encounter must agree", row.n, c, row.fields[c], g.rows[0].n, first[c])
+			}
+		}
+	}
+	in := EncounterInput{
+		ExternalID: first["external_id"], ContractCode: first["contract_code"], SiteCode: first["site_code"],
+		PatientID: first["patient_id"], BeneficiaryCategory: first["beneficiary_category"], Kind: first["kind"],
+		Sex: optional(first["sex"]), PractitionerRef: optional(first["practitioner_ref"]), Corrects: optional(first["corrects"]),
+		Diagnoses: []string{},
+	}
+	var problems []string
+	if v := first["birth_year"]; v != "" {
+		y, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, "birth_year: must be a year such as 1990")
+		}
+		in.BirthYear = &y
+	}
+	if d, err := trcledger.ParseDate(first["service_date"]); err == nil {
+		in.ServiceDate = d
+	} else if first["service_date"] != "" {
+		problems = append(problems, "service_date: must be a real date written YYYY-MM-DD")
+	}
+	for _, d := range strings.FieldsFunc(first["diagnoses"], func(r rune) bool { return r == ';' || r == ',' }) {
+		in.Diagnoses = append(in.Diagnoses, strings.TrimSpace(d))
+	}
+	if first["referral_number"] != "" || first["referral_to_level"] != "" {
+		in.Referral = &Referral{Number: first["referral_number"], ToLevel: first["referral_to_level"], ToProviderCode: optional(first["referral_to_provider_code"])}
+	}
+	for _, row := range g.rows {
+		q, err := decimal.NewFromString(row.fields["quantity"])
+		if err != nil || strings.ContainsAny(row.fields["quantity"], "eE") {
+			problems = append(problems, fmt.Sprintf("row %d quantity: must be a decimal number such as 1.5", row.n))
+			q = decimal.Zero
+		}
+		in.Lines = append(in.Lines, LineInput{ServiceCode: row.fields["service_code"], Quantity: q})
+	}
+	if len(problems) > 0 {
+		return in, strings.Join(problems, "; ")
+	}
+	return in, ""
+}
+
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
+}
+
+// importChunk validates, de-duplicates and posts one chunk of encounters.
+func (s *Service) importChunk(ctx context.Context, ref *refData, chunk []*importGroup, res *ImportResult) error {
+	var good []*Encounter
+	var goodGroups []*importGroup
+	for _, g := range chunk {
+		in, problem := g.input()
+		if problem != "" {
+			res.rejectGroup(g, "invalid", problem)
+			continue
+		}
+		var f trcledger.Fields
+		e, err := s.price(ctx, ref, &in, "", &f)
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			res.rejectGroup(g, "invalid", describe(f.List()))
+			continue
+		}
+		good = append(good, e)
+		goodGroups = append(goodGroups, g)
+	}
+	if len(good) == 0 {
+		return nil
+	}
+	existing, err := existingHashes(ctx, s.db, good)
+	if err != nil {
+		return err
+	}
+	var post []*Encounter
+	var postGroups []*importGroup
+	for i, e := range good {
+		if h, ok := existing[e.ExternalID]; ok {
+			if string(h.hash) == string(e.contentHash) {
+				res.Skipped += len(goodGroups[i].rows)
+			} else {
+				res.rejectGroup(goodGroups[i], "duplicate_external_id", fmt.Sprintf("encounter %s already has external_id %s with other content; void it to correct it", h.id, e.ExternalID))
+			}
+			continue
+		}
+		post = append(post, e)
+		postGroups = append(postGroups, goodGroups[i])
+	}
+	if len(post) == 0 {
+		return nil
+	}
+	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insert(ctx, tx, post, true) })
+	if err == nil {
+		for _, g := range postGroups {
+			res.Accepted += len(g.rows)
+		}
+		return nil
+	}
+	if trcledger.ErrorCode(err) == trcledger.EINTERNAL {
+		return err
+	}
+	// Something changed under us (a concurrent upload, say): post one by one to place the blame.
+	for i, e := range post {
+		err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insert(ctx, tx, []*Encounter{e}, false) })
+		switch {
+		case err == nil:
+			res.Accepted += len(postGroups[i].rows)
+		case trcledger.ErrorCode(err) == trcledger.EINTERNAL:
+			return err
+		default:
+			res.rejectGroup(postGroups[i], "conflict", err.Error())
+		}
+	}
+	return nil
+}
+
+func describe(fields []trcledger.FieldError) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return strings.Join(parts, "; ")
+}
+
+type existingEncounter struct {
+	id   string
+	hash []byte
+}
+
+func existingHashes(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) (map[string]existingEncounter, error) {
+	provs, exts := make([]string, len(encs)), make([]string, len(encs))
+	for i, e := range encs {
+		provs[i], exts[i] = e.ProviderCode, e.ExternalID
+	}
+	rows, err := q.QueryxContext(ctx, `
+		SELECT e.id, e.external_id, e.content_hash FROM encounters e
+		JOIN unnest($1::text[], $2::text[]) AS t(prov, ext) ON e.provider_code = t.prov AND e.external_id = t.ext
+		WHERE e.status = 'posted'`, pq.Array(provs), pq.Array(exts))
+	if err != nil {
+		return nil, fmt.Errorf("find imported encounters: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]existingEncounter{}
+	for rows.Next() {
+		var id, ext string
+		var h []byte
+		if err := rows.Scan(&id, &ext, &h); err != nil {
+			return nil, fmt.Errorf("scan imported encounter: %w", err)
+		}
+		out[ext] = existingEncounter{id: id, hash: h}
+	}
+	return out, rows.Err()
+}

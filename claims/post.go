@@ -1,0 +1,432 @@
+package claims
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/shopspring/decimal"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/internal/pg"
+	"github.com/trcledger/trcledger/ledger"
+)
+
+// MaxBatch is the most encounters one batch may hold.
+const MaxBatch = 1000
+
+// Idempotency ties a post to the client's key and a digest of the body it sent.
+type Idempotency struct {
+	Key         string
+	RequestHash []byte
+}
+
+// PostResult is the answer to a post: the encounters, and Body, the exact JSON of the answer,
+// which a retry with the same key receives again (Replayed).
+type PostResult struct {
+	Encounters []*Encounter
+	Body       []byte
+	Replayed   bool
+}
+
+// PostEncounter validates, prices, splits and stores one encounter with its ledger transaction,
+// all or nothing. It returns EINVALID naming every bad field, ECONFLICT duplicate_external_id
+// (with existing_id) or idempotency_key_reused, and replays the first answer for a key used
+// again with the same body.
+func (s *Service) PostEncounter(ctx context.Context, in EncounterInput, idem Idempotency) (*PostResult, error) {
+	return s.post(ctx, []EncounterInput{in}, idem, false)
+}
+
+// PostBatch posts up to MaxBatch encounters in one database transaction, all or nothing; errors
+// name each bad one by index (encounters[3].lines[0].quantity).
+func (s *Service) PostBatch(ctx context.Context, ins []EncounterInput, idem Idempotency) (*PostResult, error) {
+	if len(ins) == 0 || len(ins) > MaxBatch {
+		return nil, (&trcledger.Fields{}).AddErr("encounters", "send 1 to %d encounters", MaxBatch)
+	}
+	return s.post(ctx, ins, idem, true)
+}
+
+func idemScope(ctx context.Context) string {
+	p := access.PrincipalFrom(ctx)
+	if p.OrgCode != "" {
+		return "encounters:" + p.OrgCode
+	}
+	return "encounters:token:" + p.TokenID
+}
+
+func (s *Service) post(ctx context.Context, ins []EncounterInput, idem Idempotency, batch bool) (*PostResult, error) {
+	scope := idemScope(ctx)
+	if idem.Key != "" {
+		if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
+			return res, err
+		}
+	}
+	encs, err := s.validate(ctx, s.db, ins, batch)
+	if err != nil {
+		return nil, err
+	}
+	var res *PostResult
+	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		res = nil
+		if idem.Key != "" {
+			claimed, err := claimKey(ctx, tx, scope, idem)
+			if err != nil {
+				return err
+			}
+			if !claimed { // another request with this key committed first
+				r, err := replay(ctx, tx, scope, idem)
+				res = r
+				return err
+			}
+		}
+		if err := s.insert(ctx, tx, encs, batch); err != nil {
+			return err
+		}
+		body, err := encodeResult(encs, batch)
+		if err != nil {
+			return err
+		}
+		res = &PostResult{Encounters: encs, Body: body}
+		if idem.Key != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = 201, response = $3 WHERE scope = $1 AND key = $2`, scope, idem.Key, body); err != nil {
+				return fmt.Errorf("store idempotent response: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !res.Replayed && s.sealer != nil {
+		s.sealer.Kick()
+	}
+	return res, nil
+}
+
+func encodeResult(encs []*Encounter, batch bool) ([]byte, error) {
+	if batch {
+		return json.Marshal(struct {
+			Encounters []*Encounter `json:"encounters"`
+		}{encs})
+	}
+	return json.Marshal(encs[0])
+}
+
+// replay returns the stored answer for the key, nil when the key is unused, and ECONFLICT when
+// it was used with another body.
+func replay(ctx context.Context, q sqlx.QueryerContext, scope string, idem Idempotency) (*PostResult, error) {
+	var row struct {
+		Hash     []byte `db:"request_hash"`
+		Response []byte `db:"response"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, `SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, idem.Key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find idempotency key: %w", err)
+	}
+	if string(row.Hash) != string(idem.RequestHash) {
+		return nil, trcledger.Errorf(trcledger.ECONFLICT, "this Idempotency-Key was used with a different body").WithReason("idempotency_key_reused")
+	}
+	if row.Response == nil {
+		return nil, trcledger.Errorf(trcledger.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry").WithReason("idempotency_key_in_progress")
+	}
+	return &PostResult{Body: row.Response, Replayed: true}, nil
+}
+
+// claimKey records the key in the posting transaction. A concurrent request with the same key
+// waits here until the first commits (or rolls back), so 50 retries at once post once.
+func claimKey(ctx context.Context, tx *sqlx.Tx, scope string, idem Idempotency) (bool, error) {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		scope, idem.Key, idem.RequestHash)
+	if err != nil {
+		return false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// validate checks and prices every input; errors of a batch are prefixed encounters[i].
+func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []EncounterInput, batch bool) ([]*Encounter, error) {
+	ref, err := loadRefData(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var f trcledger.Fields
+	encs := make([]*Encounter, len(ins))
+	seen := map[string]int{}
+	for i := range ins {
+		prefix := ""
+		if batch {
+			prefix = fmt.Sprintf("encounters[%d].", i)
+		}
+		e, err := s.price(ctx, ref, &ins[i], prefix, &f)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			continue
+		}
+		key := e.ProviderCode + "\x00" + e.ExternalID
+		if j, dup := seen[key]; dup {
+			f.Add(prefix+"external_id", "encounters[%d] has the same external_id", j)
+			continue
+		}
+		seen[key] = i
+		encs[i] = e
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	return encs, nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// postingTransaction is the ledger transaction of a posted encounter: per payer, debit its
+// expense and credit what it owes the provider.
+func postingTransaction(e *Encounter) *ledger.Transaction {
+	t := &ledger.Transaction{Kind: "encounter_posted", Reference: "encounter:" + e.ID, EffectiveDate: e.ServiceDate}
+	var payers []string
+	amounts := map[string]decimal.Decimal{}
+	for _, l := range e.Lines {
+		for _, sh := range l.Shares {
+			if _, ok := amounts[sh.PayerCode]; !ok {
+				payers = append(payers, sh.PayerCode)
+			}
+			amounts[sh.PayerCode] = amounts[sh.PayerCode].Add(sh.Amount.Decimal)
+		}
+	}
+	for _, p := range payers {
+		if a := amounts[p]; !a.IsZero() {
+			t.Postings = append(t.Postings,
+				ledger.Posting{Account: "expense:" + p, Currency: e.Currency, Amount: a},
+				ledger.Posting{Account: "payable:" + p + ":" + e.ProviderCode, Currency: e.Currency, Amount: a.Neg()})
+		}
+	}
+	return t
+}
+
+// insert stores the encounters, their lines and shares and their ledger transactions with one
+// statement per table.
+func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, batch bool) error {
+	now := s.now().UTC()
+	if err := checkExisting(ctx, tx, encs, batch); err != nil {
+		return err
+	}
+	if err := checkCorrections(ctx, tx, encs, batch); err != nil {
+		return err
+	}
+	txs := make([]*ledger.Transaction, len(encs))
+	for i, e := range encs {
+		e.ID, e.CreatedAt = newUUID(), now
+		txs[i] = postingTransaction(e)
+		txs[i].CreatedAt = now
+	}
+	if err := ledger.Append(ctx, tx, txs); err != nil {
+		return err
+	}
+	n := len(encs)
+	var (
+		ids, providers, sites, extIDs, keys, benefs, dates, kinds, diags, currencies, totals []string
+		sexes, refNums, refLevels, refProviders, practs, corrects                            = make([]sql.NullString, n), make([]sql.NullString, n), make([]sql.NullString, n), make([]sql.NullString, n), make([]sql.NullString, n), make([]sql.NullString, n)
+		births                                                                               = make([]sql.NullInt64, n)
+		contractIDs, ledgerIDs                                                               []int64
+		hashes                                                                               [][]byte
+	)
+	ns := func(p *string) sql.NullString {
+		if p == nil {
+			return sql.NullString{}
+		}
+		return sql.NullString{String: *p, Valid: true}
+	}
+	var lEnc, lSvc, lQty, lUnit, lNet, lRate, lVat, lAmt []string
+	var lNo []int64
+	var lVer, lRule []int64
+	var sEnc, sPayer, sProv, sDate, sAmt []string
+	var sLine, sPos, sBP []int64
+	for i, e := range encs {
+		e.LedgerTransactionID = txs[i].ID
+		ids = append(ids, e.ID)
+		providers = append(providers, e.ProviderCode)
+		sites = append(sites, e.SiteCode)
+		extIDs = append(extIDs, e.ExternalID)
+		keys = append(keys, e.PatientKey)
+		benefs = append(benefs, e.BeneficiaryCategory)
+		dates = append(dates, e.ServiceDate.String())
+		kinds = append(kinds, e.Kind)
+		diags = append(diags, joinCodes(e.Diagnoses))
+		currencies = append(currencies, e.Currency)
+		totals = append(totals, e.Total.String())
+		contractIDs = append(contractIDs, e.contractID)
+		ledgerIDs = append(ledgerIDs, e.LedgerTransactionID)
+		hashes = append(hashes, e.contentHash)
+		sexes[i], practs[i], corrects[i] = ns(e.Sex), ns(e.PractitionerRef), ns(e.Corrects)
+		if e.BirthYear != nil {
+			births[i] = sql.NullInt64{Int64: int64(*e.BirthYear), Valid: true}
+		}
+		if r := e.Referral; r != nil {
+			refNums[i], refLevels[i], refProviders[i] = ns(&r.Number), ns(&r.ToLevel), ns(r.ToProviderCode)
+		}
+		for _, l := range e.Lines {
+			lEnc = append(lEnc, e.ID)
+			lNo = append(lNo, int64(l.LineNo))
+			lSvc = append(lSvc, l.ServiceCode)
+			lQty = append(lQty, l.Quantity.String())
+			lUnit = append(lUnit, l.UnitPrice.Decimal.String())
+			lNet = append(lNet, l.Net.String())
+			lRate = append(lRate, l.VATRate.String())
+			lVat = append(lVat, l.VAT.String())
+			lAmt = append(lAmt, l.Amount.String())
+			lVer = append(lVer, l.TariffVersionID)
+			lRule = append(lRule, l.CostShareRuleID)
+			for pos, sh := range l.Shares {
+				sEnc = append(sEnc, e.ID)
+				sLine = append(sLine, int64(l.LineNo))
+				sPos = append(sPos, int64(pos+1))
+				sPayer = append(sPayer, sh.PayerCode)
+				sProv = append(sProv, e.ProviderCode)
+				sDate = append(sDate, e.ServiceDate.String())
+				sBP = append(sBP, int64(sh.BasisPoints))
+				sAmt = append(sAmt, sh.Amount.String())
+			}
+		}
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO encounters (id, provider_code, contract_id, site_code, external_id, patient_key, beneficiary_category,
+			sex, birth_year, service_date, kind, diagnoses, referral_number, referral_to_level, referral_to_provider,
+			practitioner_ref, corrects, currency, total, content_hash, ledger_transaction_id, created_at)
+		SELECT id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind,
+			CASE WHEN diag = '' THEN '{}'::text[] ELSE string_to_array(diag, ',') END,
+			rnum, rlevel, rprov, pract, corr, cur, total, hash, lid, $21
+		FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::int[], $10::date[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+			$17::uuid[], $18::text[], $19::numeric[], $20::bytea[], $22::bigint[])
+			AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)`,
+		pq.Array(ids), pq.Array(providers), pq.Array(contractIDs), pq.Array(sites), pq.Array(extIDs), pq.Array(keys),
+		pq.Array(benefs), pq.Array(sexes), pq.Array(births), pq.Array(dates), pq.Array(kinds), pq.Array(diags),
+		pq.Array(refNums), pq.Array(refLevels), pq.Array(refProviders), pq.Array(practs), pq.Array(corrects),
+		pq.Array(currencies), pq.Array(totals), pq.ByteaArray(hashes), now, pq.Array(ledgerIDs))
+	if err != nil {
+		return pg.Translate(err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO encounter_lines (encounter_id, line_no, service_code, quantity, unit_price, net, vat_rate, vat, amount, tariff_version_id, cost_share_rule_id)
+		SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
+			$8::numeric[], $9::numeric[], $10::bigint[], $11::bigint[])`,
+		pq.Array(lEnc), pq.Array(lNo), pq.Array(lSvc), pq.Array(lQty), pq.Array(lUnit), pq.Array(lNet), pq.Array(lRate),
+		pq.Array(lVat), pq.Array(lAmt), pq.Array(lVer), pq.Array(lRule))
+	if err != nil {
+		return pg.Translate(err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO line_shares (encounter_id, line_no, position, payer_code, provider_code, service_date, basis_points, amount)
+		SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::text[], $6::date[], $7::int[], $8::numeric[])`,
+		pq.Array(sEnc), pq.Array(sLine), pq.Array(sPos), pq.Array(sPayer), pq.Array(sProv), pq.Array(sDate), pq.Array(sBP), pq.Array(sAmt))
+	if err != nil {
+		return pg.Translate(err)
+	}
+	detail := map[string]any{"encounters": n}
+	object := ids[0]
+	if batch {
+		object = fmt.Sprintf("batch:%s..(%d)", ids[0], n)
+	}
+	return access.Record(ctx, tx, "post", "encounter", object, detail)
+}
+
+func joinCodes(codes []string) string { return strings.Join(codes, ",") }
+
+// checkExisting refuses an external_id the provider already has on a posted encounter:
+// ECONFLICT duplicate_external_id naming the existing encounter.
+func checkExisting(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, batch bool) error {
+	provs, exts := make([]string, len(encs)), make([]string, len(encs))
+	for i, e := range encs {
+		provs[i], exts[i] = e.ProviderCode, e.ExternalID
+	}
+	var rows []struct {
+		ID         string `db:"id"`
+		Provider   string `db:"provider_code"`
+		ExternalID string `db:"external_id"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT e.id, e.provider_code, e.external_id FROM encounters e
+		JOIN unnest($1::text[], $2::text[]) AS t(prov, ext) ON e.provider_code = t.prov AND e.external_id = t.ext
+		WHERE e.status = 'posted'`, pq.Array(provs), pq.Array(exts))
+	if err != nil {
+		return fmt.Errorf("check external ids: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	existing := map[string]string{}
+	for _, r := range rows {
+		existing[r.Provider+"\x00"+r.ExternalID] = r.ID
+	}
+	var f trcledger.Fields
+	first := ""
+	for i, e := range encs {
+		if id, ok := existing[e.ProviderCode+"\x00"+e.ExternalID]; ok {
+			field := "external_id"
+			if batch {
+				field = fmt.Sprintf("encounters[%d].external_id", i)
+			}
+			f.Add(field, "encounter %s already has external_id %s", id, e.ExternalID)
+			if first == "" {
+				first = id
+			}
+		}
+	}
+	return &trcledger.Error{Code: trcledger.ECONFLICT, Reason: "duplicate_external_id",
+		Message: "an encounter with this external_id is already posted; void it first to correct it",
+		Fields:  f.List(), Extra: map[string]any{"existing_id": first}}
+}
+
+// checkCorrections requires that an encounter named in corrects is the same provider's and voided.
+func checkCorrections(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, batch bool) error {
+	var f trcledger.Fields
+	for i, e := range encs {
+		if e.Corrects == nil {
+			continue
+		}
+		var row struct {
+			Provider string `db:"provider_code"`
+			Status   string `db:"status"`
+		}
+		field := "corrects"
+		if batch {
+			field = fmt.Sprintf("encounters[%d].corrects", i)
+		}
+		err := tx.GetContext(ctx, &row, `SELECT provider_code, status FROM encounters WHERE id = $1`, *e.Corrects)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || err == nil && row.Provider != e.ProviderCode:
+			f.Add(field, "unknown encounter %s", *e.Corrects)
+		case err != nil:
+			return fmt.Errorf("find corrected encounter: %w", err)
+		case row.Status != "voided":
+			f.Add(field, "encounter %s is still posted; void it before posting its correction", *e.Corrects)
+		}
+	}
+	return f.Err()
+}
+
+// Check validates and prices encounters as a post would, and writes nothing; it returns
+// EINVALID naming every bad field (batch: encounters[i].field).
+func (s *Service) Check(ctx context.Context, ins []EncounterInput, batch bool) error {
+	_, err := s.validate(ctx, s.db, ins, batch)
+	return err
+}

@@ -1,0 +1,373 @@
+package claims
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/shopspring/decimal"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/internal/pg"
+)
+
+// Statement states of DESIGN.md section 5.
+const (
+	StatusDraft         = "draft"
+	StatusSubmitted     = "submitted"
+	StatusUnderReview   = "under_review"
+	StatusReviewed      = "reviewed"
+	StatusPartiallyPaid = "partially_paid"
+	StatusPaid          = "paid"
+	StatusCancelled     = "cancelled"
+)
+
+// HighValueThreshold flags a statement line of at least this amount for the reviewer.
+var HighValueThreshold = decimal.RequireFromString("500.00")
+
+var periodPattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
+
+// StatementLine is one payer share of one encounter line, as claimed and as decided.
+type StatementLine struct {
+	ID                  int64             `json:"id" db:"id"`
+	EncounterID         string            `json:"encounter_id" db:"encounter_id"`
+	ExternalID          string            `json:"external_id" db:"external_id"`
+	LineNo              int               `json:"line_no" db:"line_no"`
+	ServiceCode         string            `json:"service_code" db:"service_code"`
+	ServiceDate         trcledger.Date    `json:"service_date" db:"service_date"`
+	SiteCode            string            `json:"site_code" db:"site_code"`
+	PatientKey          string            `json:"patient_key" db:"patient_key"`
+	BeneficiaryCategory string            `json:"beneficiary_category" db:"beneficiary_category"`
+	Quantity            decimal.Decimal   `json:"quantity" db:"quantity"`
+	LineAmount          trcledger.Amount  `json:"line_amount" db:"line_amount"`
+	BasisPoints         int               `json:"basis_points" db:"basis_points"`
+	Amount              trcledger.Amount  `json:"amount" db:"amount"`
+	Flags               pq.StringArray    `json:"flags" db:"flags"`
+	Decision            *string           `json:"decision" db:"decision"`
+	ApprovedAmount      *trcledger.Amount `json:"approved_amount" db:"approved_amount"`
+	ReasonCode          *string           `json:"reason_code" db:"reason_code"`
+	Note                *string           `json:"note" db:"note"`
+	DecidedBy           *string           `json:"decided_by" db:"decided_by"`
+	DecidedAt           *time.Time        `json:"decided_at" db:"decided_at"`
+	Diagnoses           pq.StringArray    `json:"diagnoses,omitempty" db:"diagnoses"`
+}
+
+// Payment is money paid against a reviewed statement.
+type Payment struct {
+	ID                  string           `json:"id" db:"id"`
+	Amount              trcledger.Amount `json:"amount" db:"amount"`
+	PaidOn              trcledger.Date   `json:"paid_on" db:"paid_on"`
+	Reference           string           `json:"reference" db:"reference"`
+	LedgerTransactionID int64            `json:"ledger_transaction_id" db:"ledger_transaction_id"`
+	CreatedAt           time.Time        `json:"created_at" db:"created_at"`
+}
+
+// Statement is a monthly claim of one provider on one payer. Approved and Rejected are set when
+// the review is complete; Outstanding is what is still to be paid (approved, or until the review
+// is complete claimed, minus paid).
+type Statement struct {
+	ID           string            `json:"id" db:"id"`
+	Number       string            `json:"number" db:"number"`
+	ProviderCode string            `json:"provider_code" db:"provider_code"`
+	PayerCode    string            `json:"payer_code" db:"payer_code"`
+	Period       string            `json:"period" db:"period"`
+	Status       string            `json:"status" db:"status"`
+	Currency     string            `json:"currency" db:"currency"`
+	Claimed      trcledger.Amount  `json:"claimed" db:"claimed"`
+	Approved     *trcledger.Amount `json:"approved" db:"approved"`
+	Rejected     *trcledger.Amount `json:"rejected" db:"rejected"`
+	Paid         trcledger.Amount  `json:"paid" db:"paid"`
+	Outstanding  trcledger.Amount  `json:"outstanding" db:"-"`
+	ContentHash  *string           `json:"content_hash" db:"content_hash"`
+	LineCount    int               `json:"line_count" db:"line_count"`
+	CreatedAt    time.Time         `json:"created_at" db:"created_at"`
+	UpdatedAt    time.Time         `json:"updated_at" db:"updated_at"`
+	SubmittedAt  *time.Time        `json:"submitted_at" db:"submitted_at"`
+	ReviewedAt   *time.Time        `json:"reviewed_at" db:"reviewed_at"`
+	CancelledAt  *time.Time        `json:"cancelled_at" db:"cancelled_at"`
+	Lines        []StatementLine   `json:"lines,omitempty" db:"-"`
+	Payments     []Payment         `json:"payments,omitempty" db:"-"`
+
+	reviewTx sql.NullInt64
+}
+
+func (st *Statement) finish() {
+	base := st.Claimed.Decimal
+	if st.Approved != nil {
+		base = st.Approved.Decimal
+	}
+	st.Outstanding = trcledger.NewAmount(base.Sub(st.Paid.Decimal))
+	if st.Status == StatusCancelled {
+		st.Outstanding = trcledger.NewAmount(decimal.Zero)
+	}
+}
+
+const statementColumns = `s.id, s.number, s.provider_code, s.payer_code, s.period, s.status, s.currency, s.claimed,
+	s.approved, s.rejected, s.paid, encode(s.content_hash, 'hex') AS content_hash, s.created_at, s.updated_at,
+	s.submitted_at, s.reviewed_at, s.cancelled_at,
+	(SELECT count(*) FROM statement_lines l WHERE l.statement_id = s.id AND l.live) AS line_count`
+
+// periodBounds returns the first and the last day of a YYYY-MM month.
+func periodBounds(period string) (trcledger.Date, trcledger.Date, error) {
+	if !periodPattern.MatchString(period) {
+		return trcledger.Date{}, trcledger.Date{}, (&trcledger.Fields{}).AddErr("period", "must be a month written YYYY-MM")
+	}
+	start, _ := trcledger.ParseDate(period + "-01")
+	return start, trcledger.DateOf(start.Time().AddDate(0, 1, -1)), nil
+}
+
+// canSee reports whether the caller may read statements of this provider and payer: the
+// provider's clinic, the payer's reviewers, finance, admin.
+func canSee(p access.Principal, provider, payer string) bool {
+	switch p.Role {
+	case access.RoleAdmin, access.RoleFinance:
+		return true
+	case access.RoleClinic:
+		return p.OrgCode == provider
+	case access.RoleReviewer:
+		return p.OrgCode == payer
+	}
+	return false
+}
+
+// compactCode drops the dashes of a code for a statement number: DZ-BIHAC -> DZBIHAC.
+func compactCode(code string) string { return strings.ReplaceAll(code, "-", "") }
+
+// CreateStatement builds the statement of a provider on a payer for a month from that payer's
+// posted, unclaimed shares with service dates up to the end of the month (earlier months' lines
+// flagged late), or refreshes it while it is a draft. It returns EINVALID for a bad or future
+// period, unknown organizations or nothing to claim, EFORBIDDEN for anyone but finance and admin,
+// and ESTATE when the month's statement is already submitted.
+func (s *Service) CreateStatement(ctx context.Context, provider, payer, period string) (*Statement, error) {
+	if r := access.PrincipalFrom(ctx).Role; r != access.RoleFinance && r != access.RoleAdmin {
+		return nil, trcledger.Errorf(trcledger.EFORBIDDEN, "only finance and admin build statements")
+	}
+	var f trcledger.Fields
+	start, end, err := periodBounds(period)
+	if err := f.MergeErr(err); err != nil {
+		return nil, err
+	}
+	today := trcledger.DateOf(s.now().In(sarajevo))
+	if err == nil && start.After(today) {
+		f.Add("period", "%s has not started yet", period)
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	var id string
+	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		checkOrg(ctx, tx, &f, "provider_code", provider, "provider")
+		checkOrg(ctx, tx, &f, "payer_code", payer, "payer")
+		if err := f.Err(); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		var existing []struct {
+			ID     string `db:"id"`
+			Status string `db:"status"`
+		}
+		err := tx.SelectContext(ctx, &existing, `SELECT id, status FROM statements
+			WHERE provider_code = $1 AND payer_code = $2 AND period = $3 AND status <> 'cancelled' FOR UPDATE`, provider, payer, period)
+		if err != nil {
+			return fmt.Errorf("find statement: %w", err)
+		}
+		action := "create"
+		if len(existing) > 0 {
+			if existing[0].Status != StatusDraft {
+				return trcledger.Errorf(trcledger.ESTATE, "the %s statement of %s on %s is already %s", period, provider, payer, existing[0].Status).
+					WithReason("invalid_state").With("statement_id", existing[0].ID)
+			}
+			id, action = existing[0].ID, "refresh"
+			if _, err := tx.ExecContext(ctx, `DELETE FROM statement_lines WHERE statement_id = $1`, id); err != nil {
+				return fmt.Errorf("clear draft lines: %w", err)
+			}
+		} else {
+			id = newUUID()
+			var n int
+			if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM statements WHERE provider_code = $1 AND payer_code = $2 AND period = $3`, provider, payer, period); err != nil {
+				return fmt.Errorf("count statements: %w", err)
+			}
+			number := fmt.Sprintf("ST-%s-%s-%s", period, compactCode(provider), compactCode(payer))
+			if n > 0 {
+				number += fmt.Sprintf("-%d", n+1)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO statements (id, number, provider_code, payer_code, period, currency, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, 'BAM', $6, $6)`, id, number, provider, payer, period, now)
+			if err != nil {
+				return pg.Translate(err)
+			}
+		}
+		var claimed decimal.NullDecimal
+		var count int
+		err = tx.QueryRowxContext(ctx, `
+			WITH gathered AS (
+				INSERT INTO statement_lines (statement_id, share_id, amount, flags)
+				SELECT $1, sh.id, sh.amount, CASE WHEN sh.service_date < $4 THEN ARRAY['late'] ELSE '{}'::text[] END
+				FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
+				WHERE sh.provider_code = $2 AND sh.payer_code = $3 AND sh.service_date <= $5 AND sh.amount > 0
+				  AND e.status = 'posted' AND e.currency = 'BAM'
+				  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.share_id = sh.id AND l.live)
+				ORDER BY sh.service_date, sh.id
+				RETURNING amount)
+			SELECT sum(amount), count(*) FROM gathered`, id, provider, payer, start, end).Scan(&claimed, &count)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if count == 0 && action == "create" {
+			return (&trcledger.Fields{}).AddErr("period", "%s has no unclaimed posted lines of %s for %s up to %s", provider, payer, period, end).(*trcledger.Error).WithReason("nothing_to_claim")
+		}
+		total := decimal.Zero
+		if claimed.Valid {
+			total = claimed.Decimal
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE statements SET claimed = $2, updated_at = $3 WHERE id = $1`, id, total, now); err != nil {
+			return fmt.Errorf("update claimed: %w", err)
+		}
+		return access.Record(ctx, tx, action, "statement", id, map[string]any{"lines": count, "claimed": total.StringFixed(2)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.FindStatementByID(ctx, id)
+}
+
+func checkOrg(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields, field, code, kind string) {
+	if code == "" {
+		f.Add(field, "is required")
+		return
+	}
+	var got string
+	err := sqlx.GetContext(ctx, q, &got, `SELECT kind FROM organizations WHERE code = $1`, code)
+	if err != nil || got != kind {
+		f.Add(field, "unknown %s %s", kind, code)
+	}
+}
+
+// StatementFilter narrows FindStatements; empty fields match everything.
+type StatementFilter struct {
+	ProviderCode, PayerCode, Period, Status string
+}
+
+// FindStatements lists the statements the caller may see (without their lines), newest period
+// first.
+func (s *Service) FindStatements(ctx context.Context, f StatementFilter) ([]*Statement, error) {
+	p := access.PrincipalFrom(ctx)
+	switch p.Role {
+	case access.RoleClinic:
+		if f.ProviderCode != "" && f.ProviderCode != p.OrgCode {
+			return []*Statement{}, nil
+		}
+		f.ProviderCode = p.OrgCode
+	case access.RoleReviewer:
+		if f.PayerCode != "" && f.PayerCode != p.OrgCode {
+			return []*Statement{}, nil
+		}
+		f.PayerCode = p.OrgCode
+	}
+	out := []*Statement{}
+	err := s.db.SelectContext(ctx, &out, `SELECT `+statementColumns+` FROM statements s
+		WHERE ($1 = '' OR s.provider_code = $1) AND ($2 = '' OR s.payer_code = $2) AND ($3 = '' OR s.period = $3) AND ($4 = '' OR s.status = $4)
+		ORDER BY s.period DESC, s.number`, f.ProviderCode, f.PayerCode, f.Period, f.Status)
+	if err != nil {
+		return nil, fmt.Errorf("list statements: %w", err)
+	}
+	for _, st := range out {
+		st.finish()
+	}
+	return out, nil
+}
+
+func findStatement(ctx context.Context, q sqlx.QueryerContext, id string, forUpdate bool) (*Statement, error) {
+	notFound := trcledger.Errorf(trcledger.ENOTFOUND, "statement %s not found", id)
+	if !uuidPattern.MatchString(id) {
+		return nil, notFound
+	}
+	query := `SELECT ` + statementColumns + `, s.review_transaction_id FROM statements s WHERE s.id = $1`
+	if forUpdate {
+		query += ` FOR UPDATE`
+	}
+	var row struct {
+		Statement
+		ReviewTx sql.NullInt64 `db:"review_transaction_id"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, query, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find statement: %w", err)
+	}
+	st := row.Statement
+	st.reviewTx = row.ReviewTx
+	if !canSee(access.PrincipalFrom(ctx), st.ProviderCode, st.PayerCode) {
+		return nil, notFound
+	}
+	st.finish()
+	return &st, nil
+}
+
+// FindStatementByID returns the statement with its lines and payments, or ENOTFOUND (also for
+// one the caller may not see). Diagnoses come with the lines only for the provider's clinic and
+// the payer's reviewers. The read is audited.
+func (s *Service) FindStatementByID(ctx context.Context, id string) (*Statement, error) {
+	st, err := findStatement(ctx, s.db, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadStatementLines(ctx, s.db, st); err != nil {
+		return nil, err
+	}
+	st.Payments = []Payment{}
+	if err := s.db.SelectContext(ctx, &st.Payments, `SELECT id, amount, paid_on, reference, ledger_transaction_id, created_at
+		FROM payments WHERE statement_id = $1 ORDER BY created_at, id`, id); err != nil {
+		return nil, fmt.Errorf("load payments: %w", err)
+	}
+	if err := access.Record(ctx, s.db, "read", "statement", id, map[string]any{"lines": len(st.Lines)}); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statement) error {
+	st.Lines = []StatementLine{}
+	err := sqlx.SelectContext(ctx, q, &st.Lines, `
+		SELECT l.id, sh.encounter_id, e.external_id, sh.line_no, el.service_code, sh.service_date, e.site_code, e.patient_key,
+		       e.beneficiary_category, el.quantity, el.amount AS line_amount, sh.basis_points, l.amount, l.flags, l.decision,
+		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses
+		FROM statement_lines l
+		JOIN line_shares sh ON sh.id = l.share_id
+		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
+		JOIN encounters e ON e.id = sh.encounter_id
+		WHERE l.statement_id = $1 AND (l.live OR $2)
+		ORDER BY l.id`, st.ID, st.Status == StatusCancelled)
+	if err != nil {
+		return fmt.Errorf("load statement lines: %w", err)
+	}
+	p := access.PrincipalFrom(ctx)
+	clinical := (p.Role == access.RoleClinic && p.OrgCode == st.ProviderCode) || (p.Role == access.RoleReviewer && p.OrgCode == st.PayerCode)
+	for i := range st.Lines {
+		if !clinical {
+			st.Lines[i].Diagnoses = nil
+		}
+	}
+	return nil
+}
+
+// contentHash is the SHA-256 of the statement's frozen content: parties, period and every line.
+func statementHash(st *Statement) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s\n", st.Number, st.ProviderCode, st.PayerCode, st.Period, st.Currency, st.Claimed)
+	for _, l := range st.Lines {
+		fmt.Fprintf(h, "%d|%s|%d|%s|%s|%s|%s\n", l.ID, l.EncounterID, l.LineNo, l.ServiceCode, l.ServiceDate, l.Amount, strings.Join(l.Flags, ","))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
