@@ -57,6 +57,9 @@ func tamper(t *testing.T, db *sqlx.DB, stmts ...string) {
 
 func TestVerifyAcceptsSealedJournal(t *testing.T) {
 	t.Parallel()
+	if res, err := ledger.New(pgtest.NewDB(t)).Verify(ctx); err != nil || !res.OK || res.TransactionsChecked != 0 {
+		t.Fatalf("verify of an empty journal = %+v, %v", res, err)
+	}
 	db, j, ids := sealedJournal(t, 5)
 	// One more, committed but not sealed: Verify seals it first.
 	appendTx(t, db, encounter(t, "e6", "2024-02-01", "IOM", "DZ-BIHAC", "0.50"))
@@ -133,6 +136,17 @@ func TestVerifyFindsTampering(t *testing.T) {
 				INSERT INTO ledger_postings (transaction_id, line, account, currency, amount, effective_date)
 				SELECT id, 1, 'expense:IOM', 'BAM', 9, effective_date FROM t
 				UNION ALL SELECT id, 2, 'cash:IOM', 'BAM', -9, effective_date FROM t`}
+		}, hidden, "not in the chain"},
+		{"sealer's bookmark moved ahead", func(ids []int64) []string {
+			return []string{
+				`UPDATE ledger_seal_state SET sealed_snapshot = '100000000:100000000:'`,
+				`WITH t AS (
+					INSERT INTO ledger_transactions (kind, reference, effective_date)
+					VALUES ('manual', 'hidden', '2024-01-03') RETURNING id, effective_date)
+				INSERT INTO ledger_postings (transaction_id, line, account, currency, amount, effective_date)
+				SELECT id, 1, 'expense:IOM', 'BAM', 9, effective_date FROM t
+				UNION ALL SELECT id, 2, 'cash:IOM', 'BAM', -9, effective_date FROM t`,
+			}
 		}, hidden, "not in the chain"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/internal/pg"
@@ -327,12 +326,4 @@ func decodeCursor(s string) (int64, error) {
 		return 0, errors.New("bad cursor")
 	}
 	return id, nil
-}
-
-// sumDebitsCredits splits signed amounts into debits and credits, both positive.
-func sumDebitsCredits(amount decimal.Decimal) (debit, credit decimal.Decimal) {
-	if amount.Sign() > 0 {
-		return amount, decimal.Zero
-	}
-	return decimal.Zero, amount.Neg()
 }

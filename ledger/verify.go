@@ -13,8 +13,9 @@ import (
 	"github.com/trcledger/trcledger"
 )
 
-// VerifyResult is the verdict of Verify. When OK is false, FirstBad names the first transaction
-// (in chain order) found wrong, if the fault is in one, and Reason says what is wrong.
+// VerifyResult is the verdict of Verify. TransactionsChecked counts the links checked (the
+// bad one included). When OK is false, Reason says what is wrong and FirstBad names the first
+// transaction (in chain order) found wrong, if the fault lies in one; it is null otherwise.
 type VerifyResult struct {
 	OK                  bool   `json:"ok"`
 	TransactionsChecked int64  `json:"transactions_checked"`

@@ -4,7 +4,7 @@
 -- the sealer rolls up so balances never have to sum millions of postings.
 --
 -- Writers only INSERT transactions and postings; nothing here serialises them. One sealer at a
--- time (an advisory lock, see ledger/seal.go) appends chain links and rolls up the totals.
+-- time (an advisory lock, see ledger/journal.go) appends chain links and rolls up the totals.
 
 CREATE TABLE ledger_transactions (
     id             bigint      GENERATED ALWAYS AS IDENTITY,
