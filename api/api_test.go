@@ -280,3 +280,29 @@ func TestHealthAndHeaders(t *testing.T) {
 		t.Errorf("no log line with the request id")
 	}
 }
+
+func TestRateLimitPerToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *api.Config) { c.RateLimit = 2 })
+	// Seven quick requests span at most one window boundary, so some window sees more than 2.
+	var limited *result
+	for i := 0; i < 7; i++ {
+		r := e.do("GET", "/v1/sites", "clinic", "")
+		if r.status == 429 {
+			limited = &r
+		} else if r.status != 200 {
+			t.Fatalf("status %d", r.status)
+		}
+	}
+	if limited == nil {
+		t.Fatal("7 requests at a limit of 2 a second were never refused")
+	}
+	limited.isProblem(t, 429)
+	if limited.header.Get("Retry-After") == "" {
+		t.Errorf("no Retry-After")
+	}
+	// Another token has its own budget.
+	if r := e.do("GET", "/v1/sites", "finance", ""); r.status != 200 {
+		t.Errorf("finance limited by the clinic's use: %d", r.status)
+	}
+}

@@ -84,8 +84,11 @@ func (n Num) Decimal(f *trcledger.Fields, field string, required bool) (decimal.
 // decodeJSON reads the request body into dst strictly and checks its validator tags. It returns
 // EMALFORMED (400) when the body is not one JSON object, and EINVALID (422) naming every field
 // of the wrong type, unknown, or failing a tag.
-func decodeJSON(c *fiber.Ctx, dst any) error {
-	body := bytes.TrimSpace(c.Body())
+func decodeJSON(c *fiber.Ctx, dst any) error { return decodeBody(c.Body(), dst) }
+
+// decodeBody is decodeJSON on the bytes of a body.
+func decodeBody(body []byte, dst any) error {
+	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return trcledger.Errorf(trcledger.EMALFORMED, "the request body is empty; a JSON object is expected")
 	}

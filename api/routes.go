@@ -110,6 +110,7 @@ func (s *Server) routes() []route {
 
 		{Method: "GET", Path: "/v1/tokens", Roles: adminOnly, Summary: "Tokens (never their secrets)", Status: 200, Result: list[access.Token]{}, Handler: listTokens(s.cfg.Tokens)},
 		{Method: "POST", Path: "/v1/tokens", Roles: adminOnly, Summary: "Issue a token; the secret is shown once", Body: tokenRequest{}, Status: 201, Result: tokenResponse{}, Handler: createToken(s.cfg.Tokens)},
+		{Method: "GET", Path: "/v1/audit", Roles: adminOnly, Summary: "The audit log, newest first", Query: []param{{Name: "actor", Description: "token id"}, {Name: "action"}, {Name: "object", Description: "an object id"}, {Name: "from"}, {Name: "to"}, {Name: "cursor"}, {Name: "limit"}}, Status: 200, Result: list[access.AuditEntry]{}, Handler: auditLog(s.cfg.Tokens)},
 		{Method: "DELETE", Path: "/v1/tokens/:id", Roles: adminOnly, Summary: "Revoke a token", Status: 204, Handler: revokeToken(s.cfg.Tokens)},
 	}
 }

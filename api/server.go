@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/trcledger/trcledger"
@@ -30,8 +31,11 @@ type Config struct {
 	// Ready reports whether the database answers (for /readyz).
 	Ready  func(context.Context) error
 	Logger *slog.Logger
-	// BodyLimit caps a request body in bytes (413 beyond it); 0 means 2 MiB.
+	// BodyLimit caps a request body in bytes (413 beyond it); 0 means 2 MiB. The CSV import
+	// is streamed and capped separately (1 GiB).
 	BodyLimit int
+	// RateLimit is how many requests one token may make per second (429 beyond); 0 means 300.
+	RateLimit int
 }
 
 // Server holds the Fiber app and what its handlers need.
@@ -49,6 +53,9 @@ func NewServer(cfg Config) *Server {
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = 2 << 20
 	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 300
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.App = fiber.New(fiber.Config{
 		AppName:        "trcledger",
@@ -56,21 +63,34 @@ func NewServer(cfg Config) *Server {
 		ReadBufferSize: 16 << 10, // request line and headers; longer ones get 431
 		// Bodies beyond BodyLimit arrive as a stream: the CSV import reads it as one, every
 		// other route refuses it with 413 (limitBody).
-		StreamRequestBody:     true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
+		StreamRequestBody: true,
+		// Generous enough for a large CSV upload on a slow TRC line, short enough to shed
+		// clients that stall.
+		ReadTimeout:           5 * time.Minute,
+		WriteTimeout:          5 * time.Minute,
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
 	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders)
+	perToken := limiter.New(limiter.Config{
+		Max:        cfg.RateLimit,
+		Expiration: time.Second,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			p, _ := c.Locals("principal").(access.Principal)
+			return p.TokenID
+		},
+		LimitReached: func(c *fiber.Ctx) error {
+			return trcledger.Errorf(trcledger.ERATELIMIT, "more than %d requests a second with this token; retry after the Retry-After header's seconds", cfg.RateLimit)
+		},
+	})
 	for _, r := range s.routes() {
 		handlers := []fiber.Handler{}
 		if !r.Stream {
 			handlers = append(handlers, s.limitBody)
 		}
 		if r.Roles != nil {
-			handlers = append(handlers, s.authenticate, allow(r.Roles...))
+			handlers = append(handlers, s.authenticate, perToken, allow(r.Roles...))
 		}
 		s.App.Add(r.Method, r.Path, append(handlers, r.Handler)...)
 	}

@@ -86,7 +86,6 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 	}
 	res := &ImportResult{Errors: []ImportError{}}
 	var chunk []*importGroup
-	var cur *importGroup
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -95,6 +94,29 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		chunk = chunk[:0]
 		return err
 	}
+	err = scanImport(cr, cols, res.reject, func(g *importGroup) error {
+		chunk = append(chunk, g)
+		if len(chunk) >= importChunk {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if s.sealer != nil && res.Accepted > 0 {
+		s.sealer.Kick()
+	}
+	return res, nil
+}
+
+// scanImport reads the data rows, rejects malformed ones and hands each complete encounter
+// (its consecutive rows with the same external_id) to emit.
+func scanImport(cr *csv.Reader, cols []string, reject func(row int, code, msg string), emit func(*importGroup) error) error {
+	var cur *importGroup
 	row := 1
 	for {
 		rec, err := cr.Read()
@@ -104,14 +126,14 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		row++
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) && !errors.Is(err, csv.ErrFieldCount) {
-				res.reject(row, "malformed_row", err.Error())
+			if errors.As(err, &pe) {
+				reject(row, "malformed_row", err.Error())
 				continue
 			}
-			return nil, fmt.Errorf("read import: %w", err)
+			return fmt.Errorf("read import: %w", err)
 		}
 		if len(rec) != len(cols) {
-			res.reject(row, "malformed_row", fmt.Sprintf("the row has %d fields; the header has %d", len(rec), len(cols)))
+			reject(row, "malformed_row", fmt.Sprintf("the row has %d fields; the header has %d", len(rec), len(cols)))
 			continue
 		}
 		fields := make(map[string]string, len(cols))
@@ -122,24 +144,17 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 			cur.rows = append(cur.rows, importRow{n: row, fields: fields})
 			continue
 		}
-		cur = &importGroup{rows: []importRow{{n: row, fields: fields}}}
-		chunk = append(chunk, cur)
-		if len(chunk) > importChunk { // keep the open group for more rows
-			last := chunk[len(chunk)-1]
-			chunk = chunk[:len(chunk)-1]
-			if err := flush(); err != nil {
-				return nil, err
+		if cur != nil {
+			if err := emit(cur); err != nil {
+				return err
 			}
-			chunk = append(chunk, last)
 		}
+		cur = &importGroup{rows: []importRow{{n: row, fields: fields}}}
 	}
-	if err := flush(); err != nil {
-		return nil, err
+	if cur != nil {
+		return emit(cur)
 	}
-	if s.sealer != nil && res.Accepted > 0 {
-		s.sealer.Kick()
-	}
-	return res, nil
+	return nil
 }
 
 func readHeader(header []string) ([]string, error) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,7 +64,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	sealCtx, stopSealing := context.WithCancel(context.Background())
 	defer stopSealing()
 	go journal.Run(sealCtx, time.Second)
+	rate, err := intEnv(getenv, "RATE_LIMIT", 300)
+	if err != nil {
+		return err
+	}
 	srv := api.NewServer(api.Config{
+		RateLimit: rate,
 		Contracts: contracts.NewStore(db, time.Now),
 		Claims:    claims.NewService(db, time.Now, key, journal),
 		Journal:   journal,
@@ -209,4 +215,17 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fmt.Fprintf(stdout, "token %s for %s (%s %s); shown once:\n%s\n", t.ID, t.Name, t.Role, *org, secret)
 	return nil
+}
+
+// intEnv reads a positive whole number from the environment, or def when it is unset.
+func intEnv(getenv func(string) string, name string, def int) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s must be a positive whole number, not %q", name, v)
+	}
+	return n, nil
 }

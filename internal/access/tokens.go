@@ -211,3 +211,8 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
+
+// ReadAudit returns the audit log as ReadAudit does, over the token service's database.
+func (s *Tokens) ReadAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error) {
+	return ReadAudit(ctx, s.db, f)
+}
