@@ -1,6 +1,7 @@
 package trcledger
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -24,11 +25,17 @@ func (a Amount) MarshalJSON() ([]byte, error) { return []byte(`"` + a.StringFixe
 // String returns the amount with exactly 2 decimals.
 func (a Amount) String() string { return a.StringFixed(2) }
 
+// Format makes fmt print the amount as String does ("28.00"), not as the embedded decimal ("28").
+func (a Amount) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(a.String())) }
+
 // MarshalJSON writes the price as a string with at least 2 decimals.
 func (p Price) MarshalJSON() ([]byte, error) { return []byte(`"` + FormatPrice(p.Decimal) + `"`), nil }
 
 // String returns the price with at least 2 decimals.
 func (p Price) String() string { return FormatPrice(p.Decimal) }
+
+// Format makes fmt print the price as String does.
+func (p Price) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(p.String())) }
 
 // FormatPrice writes d with at least 2 decimals and no trailing zeros beyond them.
 func FormatPrice(d decimal.Decimal) string {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/trcledger/trcledger/api"
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/contracts"
@@ -28,6 +30,7 @@ type env struct {
 	srv    *api.Server
 	tokens map[string]string // role -> secret; "clinic" is DZ Bihać's, "reviewer" ZZO USK's
 	logs   *strings.Builder
+	db     *sqlx.DB
 }
 
 func newEnv(t *testing.T, options ...func(*api.Config)) *env {
@@ -39,7 +42,7 @@ func newEnv(t *testing.T, options ...func(*api.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, tokens: map[string]string{}, logs: &strings.Builder{}}
+	e := &env{t: t, tokens: map[string]string{}, logs: &strings.Builder{}, db: db}
 	for _, s := range seeded {
 		e.tokens[s.Role] = s.Secret
 	}

@@ -52,6 +52,22 @@ type batchResponse struct {
 
 func listOf[T any](items []T) list[T] { return list[T]{Items: items} }
 
+// RouteAccess says who may call a route and how its objects are scoped: the access matrix.
+type RouteAccess struct {
+	Method, Path string
+	Roles        []string // nil: public
+	Scope        string
+}
+
+// Access lists every route with its roles and scope, as the route table defines them.
+func (s *Server) Access() []RouteAccess {
+	var out []RouteAccess
+	for _, r := range s.routes() {
+		out = append(out, RouteAccess{Method: r.Method, Path: r.Path, Roles: r.Roles, Scope: r.Scope})
+	}
+	return out
+}
+
 // routes lists every endpoint of the API.
 func (s *Server) routes() []route {
 	st, cl, jr := s.cfg.Contracts, s.cfg.Claims, s.cfg.Journal
@@ -107,6 +123,11 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Status: 201, Result: claims.PaymentResult{}, Handler: recordPayment(cl)},
 		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Status: 200, Handler: exportCSV(cl)},
 		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF", Status: 200, Handler: exportPDF(cl)},
+
+		{Method: "GET", Path: "/v1/reports/transition", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer's shares", Summary: "Cost by month and payer type, the state's share, encounters, patients (counts below 5 suppressed)",
+			Query: []param{{Name: "from", Required: true, Description: "YYYY-MM"}, {Name: "to", Required: true, Description: "YYYY-MM"}, {Name: "by", Description: "canton, site, provider or service_category"}}, Status: 200, Result: claims.TransitionReport{}, Handler: transitionReport(cl)},
+		{Method: "GET", Path: "/v1/reports/reconciliation", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer", Summary: "Claimed, approved, rejected, paid, outstanding per statement, and the ledger check",
+			Query: []param{{Name: "period"}, {Name: "payer_code"}, {Name: "provider_code"}}, Status: 200, Result: claims.Reconciliation{}, Handler: reconciliationReport(cl)},
 
 		{Method: "GET", Path: "/v1/tokens", Roles: adminOnly, Summary: "Tokens (never their secrets)", Status: 200, Result: list[access.Token]{}, Handler: listTokens(s.cfg.Tokens)},
 		{Method: "POST", Path: "/v1/tokens", Roles: adminOnly, Summary: "Issue a token; the secret is shown once", Body: tokenRequest{}, Status: 201, Result: tokenResponse{}, Handler: createToken(s.cfg.Tokens)},

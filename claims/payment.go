@@ -55,7 +55,10 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	const scope = "payments"
+	if access.PrincipalFrom(ctx).Role != access.RoleFinance {
+		return nil, trcledger.Errorf(trcledger.EFORBIDDEN, "only finance records payments")
+	}
+	scope := "payments:" + id
 	if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
 		return res, err
 	}
@@ -65,9 +68,6 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 		st, err := findStatement(ctx, tx, id, true)
 		if err != nil {
 			return err
-		}
-		if access.PrincipalFrom(ctx).Role != access.RoleFinance {
-			return trcledger.Errorf(trcledger.EFORBIDDEN, "only finance records payments")
 		}
 		claimed, err := claimKey(ctx, tx, scope, idem)
 		if err != nil {

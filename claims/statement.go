@@ -362,7 +362,7 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 	return nil
 }
 
-// contentHash is the SHA-256 of the statement's frozen content: parties, period and every line.
+// statementHash is the SHA-256 of the statement's frozen content: parties, period and every line.
 func statementHash(st *Statement) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s\n", st.Number, st.ProviderCode, st.PayerCode, st.Period, st.Currency, st.Claimed)

@@ -146,6 +146,9 @@ type Decision struct {
 // who, when and why. It returns EINVALID naming each bad decision (decisions[2].reason_code),
 // ENOTFOUND, EFORBIDDEN for anyone but the payer's reviewers, and ESTATE invalid_state.
 func (s *Service) Decide(ctx context.Context, id string, ds []Decision) (*Statement, error) {
+	if len(ds) == 0 {
+		return nil, (&trcledger.Fields{}).AddErr("decisions", "send at least one decision")
+	}
 	return s.transition(ctx, id, ActionDecide, payerReviewer, func(tx *sqlx.Tx, st *Statement) error {
 		var amounts []struct {
 			ID     int64           `db:"id"`
@@ -223,6 +226,9 @@ func checkDecision(f *trcledger.Fields, p string, d Decision, claimed decimal.De
 		}
 	case "reject":
 		approved = decimal.Zero
+		if d.ApprovedAmount != nil && !d.ApprovedAmount.IsZero() {
+			f.Add(p+"approved_amount", "a rejection approves nothing; use adjust to approve part")
+		}
 		if d.ReasonCode == "" {
 			f.Add(p+"reason_code", "a rejection needs a reason code")
 		}
@@ -257,7 +263,7 @@ func checkDecision(f *trcledger.Fields, p string, d Decision, claimed decimal.De
 
 // CompleteReview fixes the totals once every line is decided (claimed = approved + rejected, to
 // the cent) and appends the ledger transaction that takes what was not approved off what the
-// payer owes. It returns ESTATE invalid_state while lines are undecided, ENOTFOUND, EFORBIDDEN.
+// payer owes. A statement with nothing approved is settled (paid) at once. It returns ESTATE invalid_state while lines are undecided, ENOTFOUND, EFORBIDDEN.
 func (s *Service) CompleteReview(ctx context.Context, id string) (*Statement, error) {
 	return s.transition(ctx, id, ActionComplete, payerReviewer, func(tx *sqlx.Tx, st *Statement) error {
 		var totals struct {
@@ -288,8 +294,13 @@ func (s *Service) CompleteReview(ctx context.Context, id string) (*Statement, er
 			}
 			txID = &t.ID
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE statements SET status = 'reviewed', approved = $2, rejected = $3, reviewed_at = $4,
-			updated_at = $4, review_transaction_id = $5 WHERE id = $1`, st.ID, totals.Approved, rejected, now, txID)
+		// With nothing approved there is nothing to pay: the statement is settled at once.
+		status := StatusReviewed
+		if totals.Approved.IsZero() {
+			status = StatusPaid
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE statements SET status = $6, approved = $2, rejected = $3, reviewed_at = $4,
+			updated_at = $4, review_transaction_id = $5 WHERE id = $1`, st.ID, totals.Approved, rejected, now, txID, status)
 		return pg.Translate(err)
 	})
 }

@@ -338,3 +338,35 @@ func (f *fixture) act(st *claims.Statement, action string) error {
 	}
 	return err
 }
+
+func TestFullyRejectedStatementIsSettled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.postOn(t, "R-1", "P1", "2025-06-02")
+	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-06")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SubmitStatement(finance, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Decide(reviewer, st.ID, nil); err == nil {
+		t.Error("an empty list of decisions was accepted")
+	}
+	zero := dec("1.00")
+	_, err = f.svc.Decide(reviewer, st.ID, []claims.Decision{{LineID: st.Lines[0].ID, Decision: "reject", ReasonCode: "not_covered", ApprovedAmount: &zero}})
+	wantCode(t, err, trcledger.EINVALID, "")
+	if _, err := f.svc.Decide(reviewer, st.ID, []claims.Decision{{LineID: st.Lines[0].ID, Decision: "reject", ReasonCode: "not_covered"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = f.svc.CompleteReview(reviewer, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "paid" || st.Approved.String() != "0.00" || st.Rejected.String() != "12.00" || st.Outstanding.String() != "0.00" {
+		t.Errorf("fully rejected: %s %v %v %s", st.Status, st.Approved, st.Rejected, st.Outstanding)
+	}
+	if got := balance(t, f.journal, "payable:ZZO-USK:DZ-BIHAC"); got != "0.00" {
+		t.Errorf("payable = %s", got)
+	}
+}
