@@ -80,7 +80,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 	if err != nil {
 		return nil, err
 	}
-	ref, err := loadRefData(ctx, s.db)
+	ref, err := s.refs.get(ctx, s.db)
 	if err != nil {
 		return nil, err
 	}

@@ -157,7 +157,7 @@ func claimKey(ctx context.Context, tx *sqlx.Tx, scope string, idem Idempotency) 
 
 // validate checks and prices every input; errors of a batch are prefixed encounters[i].
 func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []EncounterInput, batch bool) ([]*Encounter, error) {
-	ref, err := loadRefData(ctx, q)
+	ref, err := s.refs.get(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -4,20 +4,54 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/contracts"
+	"github.com/trcledger/trcledger/internal/access"
 )
 
-// refData is the reference data one post needs, read once per request.
+// refData is the reference data posts need: the catalogue, sites, providers and, loaded on
+// first use, each contract's pricing. It is shared by concurrent requests (see refCache).
 type refData struct {
 	q         sqlx.QueryerContext
 	services  map[string]*contracts.Service
 	sites     map[string]bool
 	providers map[string]bool
-	pricing   map[string]*contracts.Pricing // nil: unknown or not the caller's
+
+	mu      sync.Mutex
+	pricing map[string]*contracts.Pricing // nil: unknown contract
+}
+
+// refTTL bounds how long reference data is reused: writes made by this process drop the cache
+// at once (contracts.Generation); writes made by another server process are seen within refTTL.
+const refTTL = 2 * time.Second
+
+// refCache keeps one refData for all requests until reference data changes or refTTL passes.
+type refCache struct {
+	mu     sync.Mutex
+	data   *refData
+	gen    int64
+	loaded time.Time
+}
+
+// get returns the cached reference data, reloading it when it is stale.
+func (c *refCache) get(ctx context.Context, q sqlx.QueryerContext) (*refData, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gen := contracts.Generation()
+	if c.data != nil && c.gen == gen && time.Since(c.loaded) < refTTL {
+		return c.data, nil
+	}
+	d, err := loadRefData(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.data, c.gen, c.loaded = d, gen, time.Now()
+	return d, nil
 }
 
 func loadRefData(ctx context.Context, q sqlx.QueryerContext) (*refData, error) {
@@ -45,12 +79,15 @@ func loadRefData(ctx context.Context, q sqlx.QueryerContext) (*refData, error) {
 	return r, nil
 }
 
-// contract returns the pricing of a contract the caller may post on, or nil.
+// contract returns the pricing of a contract, or nil when there is none; whether the caller may
+// post on it is the caller's check (price does it), since the pricing is shared.
 func (r *refData) contract(ctx context.Context, code string) (*contracts.Pricing, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if p, ok := r.pricing[code]; ok {
 		return p, nil
 	}
-	p, err := contracts.LoadPricing(ctx, r.q, code)
+	p, err := contracts.LoadPricing(access.WithPrincipal(ctx, access.System), r.q, code)
 	var e *trcledger.Error
 	if errors.As(err, &e) && e.Code == trcledger.ENOTFOUND {
 		p, err = nil, nil

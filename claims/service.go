@@ -31,6 +31,7 @@ type Service struct {
 	now          func() time.Time
 	pseudonymKey []byte
 	sealer       Sealer
+	refs         refCache
 }
 
 // NewService returns the claims service; key is the PSEUDONYM_KEY, sealer may be nil.

@@ -83,7 +83,7 @@ func (s *Store) CreateContract(ctx context.Context, c Contract) (*Contract, erro
 	if err := f.MergeErr(c.Validate()); err != nil {
 		return nil, err
 	}
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		if c.ProviderCode != "" {
 			checkKind(ctx, tx, &f, "provider_code", c.ProviderCode, "provider")
 		}
@@ -140,7 +140,7 @@ type ContractChange struct {
 // (draft -> active -> terminated; draft -> terminated).
 func (s *Store) UpdateContract(ctx context.Context, code string, ch ContractChange) (*Contract, error) {
 	var out *Contract
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		c, err := findContract(ctx, tx, code, true)
 		if err != nil {
 			return err

@@ -62,7 +62,7 @@ func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r Cos
 	if err := f.MergeErr(r.Validate()); err != nil {
 		return nil, err
 	}
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		c, err := findContract(ctx, tx, contractCode, true)
 		if err != nil {
 			return err

@@ -53,7 +53,7 @@ func (s *Store) CreateJurisdiction(ctx context.Context, j Jurisdiction) (*Jurisd
 	if err := j.Validate(); err != nil {
 		return nil, err
 	}
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &j, `
 			INSERT INTO jurisdictions (code, name, parent_code, created_at) VALUES ($1, $2, $3, $4)
 			RETURNING code, name, parent_code, created_at`, j.Code, j.Name, j.ParentCode, s.now())
@@ -105,7 +105,7 @@ func (s *Store) CreateOrganization(ctx context.Context, o Organization) (*Organi
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &o, `
 			INSERT INTO organizations (code, name, kind, jurisdiction_code, payer_type, level, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+organizationColumns,
@@ -135,7 +135,7 @@ func (s *Store) CreateSite(ctx context.Context, site Site) (*Site, error) {
 	if err := site.Validate(); err != nil {
 		return nil, err
 	}
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &site, `
 			INSERT INTO sites (code, name, kind, jurisdiction_code, created_at) VALUES ($1, $2, $3, $4, $5)
 			RETURNING code, name, kind, jurisdiction_code, created_at`,
@@ -166,7 +166,7 @@ func (s *Store) CreateService(ctx context.Context, svc Service) (*Service, error
 	if err := svc.Validate(); err != nil {
 		return nil, err
 	}
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &svc, `
 			INSERT INTO services (code, name, category, unit, requires_referral, created_at) VALUES ($1, $2, $3, $4, $5, $6)
 			RETURNING code, name, category, unit, requires_referral, created_at`,

@@ -62,7 +62,7 @@ func (s *Store) AddTariffVersion(ctx context.Context, contractCode string, v Tar
 	if err := f.MergeErr(v.Validate()); err != nil {
 		return nil, err
 	}
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		c, err := findContract(ctx, tx, contractCode, true)
 		if err != nil {
 			return err
