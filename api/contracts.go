@@ -283,7 +283,7 @@ func quote(st *contracts.Store) fiber.Handler {
 				}
 			}
 		}
-		in.On = trcledger.DateOf(time.Now())
+		in.On = trcledger.DateOf(time.Now().In(sarajevo))
 		if on := query(c, "on"); on != "" {
 			if d := dateField(&f, "on", &on, false); d != nil {
 				in.On = *d
@@ -308,3 +308,12 @@ func containsString(list []string, v string) bool {
 	}
 	return false
 }
+
+// sarajevo is where "today" is read: a quote without a date is for today in Bosnia and Herzegovina.
+var sarajevo = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Sarajevo")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()

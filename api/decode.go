@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
@@ -94,6 +95,12 @@ func decodeBody(body []byte, dst any) error {
 	}
 	if body[0] != '{' {
 		return trcledger.Errorf(trcledger.EMALFORMED, "the request body must be a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return trcledger.Errorf(trcledger.EMALFORMED, "the request body is not valid UTF-8")
+	}
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return (&trcledger.Fields{}).AddErr("", "text must not contain NUL characters (\\u0000)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -184,3 +184,39 @@ func TestImportUploadAndLogsStayClean(t *testing.T) {
 		t.Errorf("no request lines in the log")
 	}
 }
+
+func TestTextThatPostgreSQLCannotStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	nul := strings.Replace(consultation, `"LIPA-0001"`, `"LIPA\u00000001"`, 1)
+	e.do("POST", "/v1/encounters", "clinic", nul, "Idempotency-Key", "n1").isProblem(t, 422)
+	e.do("POST", "/v1/encounters", "clinic", strings.Replace(consultation, "LIPA-0001", "LIPA-\xff", 1), "Idempotency-Key", "n2").isProblem(t, 400)
+	e.do("POST", "/v1/sites", "admin", `{"code":"X1","name":"a\u0000b","kind":"trc","jurisdiction_code":"BA"}`).isProblem(t, 422)
+	for _, path := range []string{"/v1/encounters?site_code=%00", "/v1/statements?period=%FF", "/v1/ledger/balances?account=%00",
+		"/v1/audit?actor=%00", "/v1/contracts/IOM-DZBIH-2024/quote?service_code=PZZ-01&site_code=%FF"} {
+		for _, who := range []string{"clinic", "admin", "finance"} {
+			if r := e.do("GET", path, who, ""); r.status >= 500 {
+				t.Errorf("%s as %s: %d", path, who, r.status)
+			}
+		}
+	}
+	e.do("GET", "/v1/encounters?site_code=%00", "clinic", "").isProblem(t, 422)
+	e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "k\x00").isProblem(t, 422)
+	e.do("POST", "/v1/tokens", "admin", `{"name":"x","role":"admin","expires_at":"9999-12-31T23:59:59-23:59"}`).isProblem(t, 422)
+	e.do("POST", "/v1/contracts/IOM-DZKS-2024/tariffs", "admin", `{"effective_from":"2027-01-01","items":[{"service_code":"PZZ-01","method":"fixed","price":"99999999999999"}]}`).isProblem(t, 422)
+	csv := "external_id,contract_code,site_code,patient_id,beneficiary_category,service_date,kind,diagnoses,service_code,quantity\n" +
+		"N-1,IOM-DZBIH-2024,TRC-LIPA,P\x00,unknown,2025-03-01,consultation,J06.9,PZZ-01,1\n" +
+		"N-2,IOM-DZBIH-2024,TRC-LIPA,P2,unknown,2025-03-01,consultation,J06.9,PZZ-01,1\n"
+	req := httptest.NewRequest("POST", "/v1/encounters/import", strings.NewReader(csv))
+	req.Header.Set("Authorization", "Bearer "+e.tokens["clinic"])
+	resp, err := e.srv.App.Test(req, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := readResult(t, resp); r.status != 200 || r.json["accepted"] != 1.0 || r.json["rejected"] != 1.0 {
+		t.Errorf("import with a NUL: %s", r.raw)
+	}
+	if strings.Contains(e.logs.String(), `"level":"ERROR"`) {
+		t.Errorf("logged as internal errors:\n%s", e.logs.String())
+	}
+}

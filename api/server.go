@@ -3,13 +3,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
@@ -72,7 +75,7 @@ func NewServer(cfg Config) *Server {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
-	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders)
+	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput)
 	perToken := limiter.New(limiter.Config{
 		Max:        cfg.RateLimit,
 		Expiration: time.Second,
@@ -169,6 +172,30 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 		return trcledger.Errorf(trcledger.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.BodyLimit)
 	}
 	c.Request().SetBody(buf)
+	return c.Next()
+}
+
+// cleanText reports whether s can be stored as text: valid UTF-8 without NUL characters.
+func cleanText(s []byte) bool { return utf8.Valid(s) && bytes.IndexByte(s, 0) < 0 }
+
+// cleanInput refuses (422) query parameters and headers that are not valid UTF-8 or hold a
+// NUL character, which PostgreSQL cannot store as text.
+func cleanInput(c *fiber.Ctx) error {
+	var f trcledger.Fields
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if !cleanText(k) || !cleanText(v) {
+			f.Add(strings.ToValidUTF8(string(k), "?"), "must be valid UTF-8 text without NUL characters")
+		}
+	})
+	if !cleanText([]byte(c.Path())) {
+		f.Add("path", "must be valid UTF-8 text without NUL characters")
+	}
+	if k := c.Request().Header.Peek("Idempotency-Key"); len(k) > 0 && !cleanText(k) {
+		f.Add("Idempotency-Key", "must be valid UTF-8 text without NUL characters")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
 	return c.Next()
 }
 

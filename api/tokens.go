@@ -42,8 +42,8 @@ func createToken(t *access.Tokens) fiber.Handler {
 		in := access.NewToken{Name: req.Name, Role: req.Role, OrgCode: req.OrgCode}
 		if req.ExpiresAt != nil {
 			at, err := time.Parse(time.RFC3339, *req.ExpiresAt)
-			if err != nil {
-				f.Add("expires_at", "must be a time such as 2026-12-31T23:59:59Z")
+			if err != nil || at.After(time.Now().AddDate(100, 0, 0)) {
+				f.Add("expires_at", "must be a time such as 2026-12-31T23:59:59Z, within a hundred years")
 			}
 			in.ExpiresAt = &at
 		}

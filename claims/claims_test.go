@@ -493,3 +493,72 @@ func decp(s string) *decimal.Decimal {
 	d := dec(s)
 	return &d
 }
+
+// TestWhatIsWrittenStaysWritten proves the database itself refuses edits the code never makes.
+func TestWhatIsWrittenStaysWritten(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	res, err := f.svc.PostEncounter(f.clinic, visit("G-1"), key("g1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Encounters[0].ID
+	st, err := f.svc.CreateStatement(as(access.RoleFinance, ""), demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SubmitStatement(f.clinic, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE encounters SET total = 1 WHERE id = '` + id + `'`,
+		`UPDATE encounters SET diagnoses = '{}' WHERE id = '` + id + `'`,
+		`DELETE FROM encounters WHERE id = '` + id + `'`,
+		`UPDATE cost_share_rules SET effective_from = '2020-01-01'`,
+		`UPDATE statements SET content_hash = 'x', claimed = 0 WHERE id = '` + st.ID + `'`,
+		`UPDATE line_shares SET amount = 0`,
+		`TRUNCATE audit_log`,
+		`TRUNCATE payments CASCADE`,
+		`TRUNCATE encounters CASCADE`,
+	} {
+		if _, err := f.db.Exec(q); err == nil {
+			t.Errorf("the database accepted: %s", q)
+		}
+	}
+	// The one change an encounter may make is to be voided -- and not back.
+	if _, err := f.db.Exec(`UPDATE encounters SET status = 'posted' WHERE id = $1`, id); err == nil {
+		t.Error("status changed without a void")
+	}
+}
+
+// TestPostSeesATariffChangedByAnotherProcess: pricing comes from a cache, but a post checks,
+// under a lock, that the contract has not changed since, and prices again when it has.
+func TestPostSeesATariffChangedByAnotherProcess(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	in := visit("T-1")
+	in.ServiceDate = date("2026-01-15")
+	res, err := f.svc.PostEncounter(f.clinic, in, key("t1")) // loads the cache: version 2, 22.00
+	if err != nil || res.Encounters[0].Total.String() != "22.00" {
+		t.Fatalf("first post: %v", err)
+	}
+	// Another server process adds version 3 from 2026-03-01 (so the cache here knows nothing).
+	tx := f.db.MustBegin()
+	tx.MustExec(`UPDATE contracts SET updated_at = now() WHERE code = $1`, demo.ContractDZBihac)
+	tx.MustExec(`UPDATE tariff_versions SET effective_to = '2026-03-01' WHERE version = 2 AND contract_id = (SELECT id FROM contracts WHERE code = $1)`, demo.ContractDZBihac)
+	var v3 int64
+	if err := tx.Get(&v3, `INSERT INTO tariff_versions (contract_id, version, effective_from) SELECT id, 3, '2026-03-01' FROM contracts WHERE code = $1 RETURNING id`, demo.ContractDZBihac); err == nil {
+		tx.MustExec(`INSERT INTO tariff_items (tariff_version_id, service_code, method, price) VALUES ($1, 'PZZ-01', 'fixed', 99)`, v3)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("the other process's change: %v", err)
+	}
+	in.ExternalID, in.ServiceDate = "T-2", date("2026-03-15")
+	res, err = f.svc.PostEncounter(f.clinic, in, key("t2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := res.Encounters[0].Lines[0]; l.TariffVersion != 3 || l.Amount.String() != "99.00" {
+		t.Errorf("priced with version %d at %s, want version 3 at 99.00", l.TariffVersion, l.Amount)
+	}
+}

@@ -79,6 +79,7 @@ type Encounter struct {
 	VoidReason          *string                `json:"void_reason"`
 
 	contractID  int64
+	contractRev time.Time // the contract's updated_at when its pricing was read
 	contentHash []byte
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -90,9 +91,23 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		if len(chunk) == 0 {
 			return nil
 		}
-		err := s.importChunk(ctx, ref, chunk, res)
-		chunk = chunk[:0]
-		return err
+		defer func() { chunk = chunk[:0] }()
+		for attempt := 1; ; attempt++ {
+			part := &ImportResult{Errors: []ImportError{}}
+			err := s.importChunk(ctx, ref, chunk, part)
+			if errors.Is(err, errStalePricing) && attempt < 3 {
+				s.refs.drop()
+				if ref, err = s.refs.get(ctx, s.db); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			res.merge(part)
+			return nil
+		}
 	}
 	err = scanImport(cr, cols, res.reject, func(g *importGroup) error {
 		chunk = append(chunk, g)
@@ -136,6 +151,10 @@ func scanImport(cr *csv.Reader, cols []string, reject func(row int, code, msg st
 			reject(row, "malformed_row", fmt.Sprintf("the row has %d fields; the header has %d", len(rec), len(cols)))
 			continue
 		}
+		if !cleanRecord(rec) {
+			reject(row, "malformed_row", "the row is not valid UTF-8 text or holds a NUL character")
+			continue
+		}
 		fields := make(map[string]string, len(cols))
 		for i, c := range cols {
 			fields[c] = strings.TrimSpace(rec[i])
@@ -155,6 +174,15 @@ func scanImport(cr *csv.Reader, cols []string, reject func(row int, code, msg st
 		return emit(cur)
 	}
 	return nil
+}
+
+func cleanRecord(rec []string) bool {
+	for _, v := range rec {
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func readHeader(header []string) ([]string, error) {
@@ -180,6 +208,16 @@ func readHeader(header []string) ([]string, error) {
 	return cols, f.Err()
 }
 
+func (r *ImportResult) merge(o *ImportResult) {
+	r.Accepted += o.Accepted
+	r.Skipped += o.Skipped
+	for _, e := range o.Errors {
+		r.reject(e.Row, e.Code, e.Message)
+	}
+	r.Rejected += o.Rejected - len(o.Errors)
+	r.ErrorsTruncated = r.ErrorsTruncated || o.ErrorsTruncated
+}
+
 func (r *ImportResult) reject(row int, code, msg string) {
 	r.Rejected++
 	if len(r.Errors) >= MaxImportErrors {
@@ -201,6 +239,9 @@ func (g *importGroup) input() (EncounterInput, string) {
 	for _, row := range g.rows[1:] {
 		for _, c := range encounterLevel {
 			if row.fields[c] != first[c] {
+				if c == "patient_id" { // never echo a patient id
+					return EncounterInput{}, fmt.Sprintf("rows %d and %d of one encounter name different patients", g.rows[0].n, row.n)
+				}
 				return EncounterInput{}, fmt.Sprintf("row %d says %s is %q, row %d says %q; rows of one encounter must agree", row.n, c, row.fields[c], g.rows[0].n, first[c])
 			}
 		}
@@ -304,7 +345,7 @@ func (s *Service) importChunk(ctx context.Context, ref *refData, chunk []*import
 		}
 		return nil
 	}
-	if trcledger.ErrorCode(err) == trcledger.EINTERNAL {
+	if errors.Is(err, errStalePricing) || trcledger.ErrorCode(err) == trcledger.EINTERNAL {
 		return err
 	}
 	// Something changed under us (a concurrent upload, say): post one by one to place the blame.
@@ -313,7 +354,7 @@ func (s *Service) importChunk(ctx context.Context, ref *refData, chunk []*import
 		switch {
 		case err == nil:
 			res.Accepted += len(postGroups[i].rows)
-		case trcledger.ErrorCode(err) == trcledger.EINTERNAL:
+		case errors.Is(err, errStalePricing) || trcledger.ErrorCode(err) == trcledger.EINTERNAL:
 			return err
 		default:
 			res.rejectGroup(postGroups[i], "conflict", err.Error())

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -68,6 +69,47 @@ func (s *Service) post(ctx context.Context, ins []EncounterInput, idem Idempoten
 			return res, err
 		}
 	}
+	for attempt := 1; ; attempt++ {
+		res, err := s.postOnce(ctx, ins, idem, batch, scope)
+		if errors.Is(err, errStalePricing) && attempt < 3 {
+			s.refs.drop()
+			continue
+		}
+		return res, err
+	}
+}
+
+// errStalePricing says a contract changed after its pricing was read: price again.
+var errStalePricing = errors.New("the contract changed while the encounter was priced")
+
+// checkPricing locks the contracts the encounters were priced on against tariff, cost-share
+// and status changes until commit, and returns errStalePricing when one changed since its
+// pricing was read.
+func checkPricing(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) error {
+	rev := map[int64]time.Time{}
+	var ids []int64
+	for _, e := range encs {
+		if _, ok := rev[e.contractID]; !ok {
+			ids = append(ids, e.contractID)
+		}
+		rev[e.contractID] = e.contractRev
+	}
+	var rows []struct {
+		ID        int64     `db:"id"`
+		UpdatedAt time.Time `db:"updated_at"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, updated_at FROM contracts WHERE id = ANY($1) ORDER BY id FOR KEY SHARE`, pq.Array(ids)); err != nil {
+		return fmt.Errorf("lock contracts: %w", err)
+	}
+	for _, r := range rows {
+		if !r.UpdatedAt.Equal(rev[r.ID]) {
+			return errStalePricing
+		}
+	}
+	return nil
+}
+
+func (s *Service) postOnce(ctx context.Context, ins []EncounterInput, idem Idempotency, batch bool, scope string) (*PostResult, error) {
 	encs, err := s.validate(ctx, s.db, ins, batch)
 	if err != nil {
 		return nil, err
@@ -226,6 +268,9 @@ func postingTransaction(e *Encounter) *ledger.Transaction {
 // statement per table.
 func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, batch bool) error {
 	now := s.now().UTC()
+	if err := checkPricing(ctx, tx, encs); err != nil {
+		return err
+	}
 	if err := checkExisting(ctx, tx, encs, batch); err != nil {
 		return err
 	}

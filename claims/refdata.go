@@ -38,6 +38,13 @@ type refCache struct {
 	loaded time.Time
 }
 
+// drop forgets the cached reference data.
+func (c *refCache) drop() {
+	c.mu.Lock()
+	c.data = nil
+	c.mu.Unlock()
+}
+
 // get returns the cached reference data, reloading it when it is stale.
 func (c *refCache) get(ctx context.Context, q sqlx.QueryerContext) (*refData, error) {
 	c.mu.Lock()

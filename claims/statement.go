@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -94,8 +95,8 @@ type Statement struct {
 	SubmittedAt  *time.Time        `json:"submitted_at" db:"submitted_at"`
 	ReviewedAt   *time.Time        `json:"reviewed_at" db:"reviewed_at"`
 	CancelledAt  *time.Time        `json:"cancelled_at" db:"cancelled_at"`
-	Lines        []StatementLine   `json:"lines,omitempty" db:"-"`
-	Payments     []Payment         `json:"payments,omitempty" db:"-"`
+	Lines        []StatementLine   `json:"lines" db:"-"`
+	Payments     []Payment         `json:"payments" db:"-"`
 
 	reviewTx sql.NullInt64
 }
@@ -165,6 +166,9 @@ func (s *Service) CreateStatement(ctx context.Context, provider, payer, period s
 	}
 	var id string
 	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if err := lockClaims(ctx, tx, provider, []string{payer}); err != nil {
+			return err
+		}
 		checkOrg(ctx, tx, &f, "provider_code", provider, "provider")
 		checkOrg(ctx, tx, &f, "payer_code", payer, "payer")
 		if err := f.Err(); err != nil {
@@ -370,4 +374,17 @@ func statementHash(st *Statement) string {
 		fmt.Fprintf(h, "%d|%s|%d|%s|%s|%s|%s\n", l.ID, l.EncounterID, l.LineNo, l.ServiceCode, l.ServiceDate, l.Amount, strings.Join(l.Flags, ","))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// lockClaims serialises, per provider and payer, building statements and voiding encounters, so
+// that a void either happens before a statement gathers its lines or finds them on it.
+func lockClaims(ctx context.Context, tx *sqlx.Tx, provider string, payers []string) error {
+	payers = append([]string(nil), payers...)
+	sort.Strings(payers) // one order everywhere: no deadlock between two voids
+	for _, payer := range payers {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('claims'), hashtext($1 || '|' || $2))`, provider, payer); err != nil {
+			return fmt.Errorf("lock claims of %s on %s: %w", provider, payer, err)
+		}
+	}
+	return nil
 }

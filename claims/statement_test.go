@@ -370,3 +370,28 @@ func TestFullyRejectedStatementIsSettled(t *testing.T) {
 		t.Errorf("payable = %s", got)
 	}
 }
+
+func TestStatementsBuiltAtOnceNeverClaimALineTwice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.postOn(t, "C-MAR", "P1", "2025-03-10")
+	f.postOn(t, "C-APR", "P2", "2025-04-10")
+	errs := make(chan error, 4)
+	for _, month := range []string{"2025-03", "2025-04", "2025-03", "2025-04"} {
+		go func(month string) {
+			_, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, month)
+			errs <- err
+		}(month)
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil && trcledger.ErrorCode(err) == trcledger.EINTERNAL {
+			t.Errorf("concurrent statements: %v", err)
+		}
+	}
+	var claimed, shares int
+	_ = f.db.Get(&claimed, `SELECT count(*) FROM statement_lines WHERE live`)
+	_ = f.db.Get(&shares, `SELECT count(*) FROM line_shares WHERE payer_code = 'ZZO-USK'`)
+	if claimed != shares {
+		t.Errorf("%d live statement lines for %d shares", claimed, shares)
+	}
+}

@@ -38,7 +38,7 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 		}
 	}
 	text("external_id", in.ExternalID, true)
-	text("patient_id", in.PatientID, true)
+	text("patient_id", NormalizePatientID(in.PatientID), true)
 	text("site_code", in.SiteCode, true)
 	text("contract_code", in.ContractCode, true)
 	if in.PractitionerRef != nil {
@@ -133,10 +133,15 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 	e.ProviderCode = pricing.Contract.ProviderCode
 	e.Currency = pricing.Contract.Currency
 	e.contractID = pricing.Contract.ID
+	e.contractRev = pricing.Contract.UpdatedAt
 	e.PatientKey = PatientKey(s.pseudonymKey, in.PatientID)
 	total := e.Lines[0].Amount.Decimal
 	for _, l := range e.Lines[1:] {
 		total = total.Add(l.Amount.Decimal)
+	}
+	if total.GreaterThanOrEqual(maxTotal) {
+		add("lines", "the encounter comes to %s, more than any one visit can cost", total.StringFixed(2))
+		return nil, nil
 	}
 	if !total.IsPositive() {
 		add("lines", "the encounter comes to 0.00; there is nothing to bill")
@@ -147,7 +152,10 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 	return e, nil
 }
 
-var maxQuantity = decimal.RequireFromString("99999999")
+var (
+	maxQuantity = decimal.RequireFromString("99999999")
+	maxTotal    = decimal.RequireFromString("1000000000000") // far below what NUMERIC(18,2) holds
+)
 
 func checkDiagnoses(in *EncounterInput, prefix string, f *trcledger.Fields) {
 	if len(in.Diagnoses) > MaxDiagnoses {

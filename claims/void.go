@@ -46,8 +46,14 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 			return notFound
 		}
 		e := rows[0].encounter()
+		if err := loadLines(ctx, tx, []*Encounter{e}); err != nil {
+			return err
+		}
 		if e.Status != "posted" {
 			return trcledger.Errorf(trcledger.ESTATE, "encounter %s is already voided", id).WithReason("invalid_state")
+		}
+		if err := lockClaims(ctx, tx, e.ProviderCode, payersOf(e)); err != nil {
+			return err
 		}
 		if err := releaseFromDrafts(ctx, tx, id); err != nil {
 			return err
@@ -67,11 +73,9 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		if err != nil {
 			return pg.Translate(err)
 		}
-		if err := loadLines(ctx, tx, []*Encounter{e}); err != nil {
-			return err
-		}
 		out = e
-		return access.Record(ctx, tx, "void", "encounter", id, map[string]any{"reason": reason, "ledger_transaction_id": rev.ID})
+		// The reason is free text a clinician wrote; it stays on the encounter, not in the audit log.
+		return access.Record(ctx, tx, "void", "encounter", id, map[string]any{"ledger_transaction_id": rev.ID})
 	})
 	if err != nil {
 		return nil, err
@@ -118,4 +122,18 @@ func releaseFromDrafts(ctx context.Context, tx *sqlx.Tx, encounterID string) err
 		}
 	}
 	return nil
+}
+
+func payersOf(e *Encounter) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range e.Lines {
+		for _, sh := range l.Shares {
+			if !seen[sh.PayerCode] {
+				seen[sh.PayerCode] = true
+				out = append(out, sh.PayerCode)
+			}
+		}
+	}
+	return out
 }

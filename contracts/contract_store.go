@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -168,4 +169,13 @@ func (s *Store) UpdateContract(ctx context.Context, code string, ch ContractChan
 		return access.Record(ctx, tx, "update", "contract", c.Code, map[string]any{"before": before, "after": c})
 	})
 	return out, err
+}
+
+// touchContract moves the contract's updated_at: posts priced from a cached copy of the contract
+// compare it, under a lock, to know their prices are still the ones in force.
+func touchContract(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE contracts SET updated_at = $2 WHERE id = $1`, id, now); err != nil {
+		return fmt.Errorf("touch contract: %w", err)
+	}
+	return nil
 }

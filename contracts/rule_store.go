@@ -96,6 +96,9 @@ func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r Cos
 					WithReason("ambiguous_cost_share_rule").With("conflicting_rule_id", existing[i].ID)
 			}
 		}
+		if err := touchContract(ctx, tx, c.ID, s.now()); err != nil {
+			return err
+		}
 		r.ContractCode = c.Code
 		err = tx.GetContext(ctx, &r, `
 			INSERT INTO cost_share_rules (contract_id, effective_from, effective_to, service_category, beneficiary_category, site_code, created_at)

@@ -93,6 +93,9 @@ func (s *Store) AddTariffVersion(ctx context.Context, contractCode string, v Tar
 					WithReason("tariff_overlap").With("conflicting_version", e.Version)
 			}
 		}
+		if err := touchContract(ctx, tx, c.ID, s.now()); err != nil {
+			return err
+		}
 		v.ContractCode = c.Code
 		v.Version = len(existing) + 1
 		err = tx.GetContext(ctx, &v, `

@@ -219,7 +219,7 @@ func (r *CostShareRule) Validate() error {
 }
 
 // checkPrice accepts a non-negative (or, if !zeroOK, positive) value with at most 4 decimals
-// and at most 14 digits before the point (NUMERIC(18,4)).
+// and at most 9 digits before the point, so that any line it prices fits NUMERIC(18,2).
 func checkPrice(f *trcledger.Fields, field string, v interface {
 	IsNegative() bool
 	IsZero() bool
@@ -234,7 +234,7 @@ func checkPrice(f *trcledger.Fields, field string, v interface {
 		f.Add(field, "must be greater than zero")
 	case strings.Contains(s, ".") && len(s)-strings.IndexByte(s, '.')-1 > 4:
 		f.Add(field, "must have at most 4 decimals")
-	case intDigits > 14:
+	case intDigits > 9:
 		f.Add(field, "is too large")
 	}
 }

@@ -41,6 +41,12 @@ var constraints = map[string]constraintError{
 	"encounters_provider_external_id_key":    {trcledger.ECONFLICT, "duplicate_external_id", "external_id", "this provider already has a posted encounter with this external_id"},
 	"tariff_versions_in_use":                 {trcledger.ECONFLICT, "tariff_version_in_use", "effective_from", "the open tariff version has priced encounters on or after this date; it cannot be closed before them"},
 	"tariff_versions_immutable":              {trcledger.ECONFLICT, "immutable", "", "a tariff version is never edited, only closed"},
+	"encounters_immutable":                   {trcledger.ECONFLICT, "immutable", "", "an encounter is never edited; void it and post a correction"},
+	"statements_frozen":                      {trcledger.ECONFLICT, "invalid_state", "", "the statement cannot change this way in its state"},
+	"statement_lines_frozen":                 {trcledger.ECONFLICT, "invalid_state", "", "the statement's lines are frozen in its state"},
+	"statement_lines_share_live_key":         {trcledger.ECONFLICT, "conflict", "", "another statement claimed some of these lines at the same time; try again"},
+	"statements_number_key":                  {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
+	"statements_live_key":                    {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
 	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
 }
 
