@@ -386,12 +386,7 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, ba
 	if err != nil {
 		return pg.Translate(err)
 	}
-	detail := map[string]any{"encounters": n}
-	object := ids[0]
-	if batch {
-		object = fmt.Sprintf("batch:%s..(%d)", ids[0], n)
-	}
-	return access.Record(ctx, tx, "post", "encounter", object, detail)
+	return access.RecordEach(ctx, tx, "post", "encounter", ids)
 }
 
 func joinCodes(codes []string) string { return strings.Join(codes, ",") }

@@ -247,10 +247,12 @@ func (s *Service) FindEncounters(ctx context.Context, f EncounterFilter) ([]*Enc
 	for _, e := range out {
 		redact(p, e)
 	}
-	if len(out) > 0 {
-		if err := access.Record(ctx, s.db, "list", "encounter", fmt.Sprintf("%s..%s", out[0].ID, out[len(out)-1].ID), map[string]any{"count": len(out)}); err != nil {
-			return nil, "", err
-		}
+	ids := make([]string, len(out))
+	for i, e := range out {
+		ids[i] = e.ID
+	}
+	if err := access.RecordEach(ctx, s.db, "list", "encounter", ids); err != nil {
+		return nil, "", err
 	}
 	return out, next, nil
 }

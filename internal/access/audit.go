@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/trcledger/trcledger"
 )
@@ -90,4 +91,20 @@ func ReadAudit(ctx context.Context, q sqlx.QueryerContext, f AuditFilter) ([]Aud
 		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(out[len(out)-1].ID, 10)))
 	}
 	return out, next, nil
+}
+
+// RecordEach appends one audit entry per object (action on objectType), with one statement.
+func RecordEach(ctx context.Context, ext sqlx.ExtContext, action, objectType string, objectIDs []string) error {
+	if len(objectIDs) == 0 {
+		return nil
+	}
+	p := PrincipalFrom(ctx)
+	_, err := ext.ExecContext(ctx, `
+		INSERT INTO audit_log (actor, role, action, object_type, object_id, request_id)
+		SELECT $1, $2, $3, $4, id, $5 FROM unnest($6::text[]) AS id`,
+		p.TokenID, p.Role, action, objectType, RequestID(ctx), pq.Array(objectIDs))
+	if err != nil {
+		return fmt.Errorf("insert audit entries: %w", err)
+	}
+	return nil
 }
