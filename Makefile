@@ -19,6 +19,10 @@ test: ## vet, then run every test against throwaway PostgreSQL clusters
 build: ## build var/bin/trcledger
 	$(GO) build -o var/bin/trcledger ./cmd/trcledger
 
+.PHONY: bench
+bench: ## measure the targets of DESIGN.md section 9 (BENCH=short, or BENCH=full)
+	scripts/bench.sh
+
 fmt: ## gofmt every Go file
 	$(GO) fmt ./...
 
