@@ -241,7 +241,9 @@ func (s *Service) CreateStatement(ctx context.Context, provider, payer, period s
 	if err != nil {
 		return nil, err
 	}
-	return s.FindStatementByID(ctx, id)
+	// The answer is the statement's header (line_count, claimed, ...); a month's statement can
+	// hold many thousand lines, which GET /v1/statements/{id} returns.
+	return findStatement(ctx, s.db, id, false)
 }
 
 func checkOrg(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields, field, code, kind string) {

@@ -68,6 +68,10 @@ func TestStatementLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st.LineCount != 5 || st.Lines != nil {
+		t.Errorf("the answer to create holds %d lines, line_count %d", len(st.Lines), st.LineCount)
+	}
+	st, _ = f.svc.FindStatementByID(finance, st.ID)
 	if st.Number != "ST-2025-03-DZBIHAC-ZZOUSK" || st.Status != "draft" || st.Claimed.String() != "78.00" || len(st.Lines) != 5 {
 		t.Fatalf("statement = %s %s %s %d lines", st.Number, st.Status, st.Claimed, len(st.Lines))
 	}
@@ -81,6 +85,9 @@ func TestStatementLifecycle(t *testing.T) {
 	}
 	f.postOn(t, "MAR-6", "P7", "2025-03-31")
 	st, err = f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	if err == nil {
+		st, err = f.svc.FindStatementByID(finance, st.ID)
+	}
 	if err != nil || st.Claimed.String() != "90.00" || len(st.Lines) != 6 {
 		t.Fatalf("refresh: %v %s %d", err, st.Claimed, len(st.Lines))
 	}
@@ -347,7 +354,7 @@ func TestFullyRejectedStatementIsSettled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SubmitStatement(finance, st.ID); err != nil {
+	if st, err = f.svc.SubmitStatement(finance, st.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Decide(reviewer, st.ID, nil); err == nil {
