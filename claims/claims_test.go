@@ -2,6 +2,7 @@ package claims_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -560,5 +561,61 @@ func TestPostSeesATariffChangedByAnotherProcess(t *testing.T) {
 	}
 	if l := res.Encounters[0].Lines[0]; l.TariffVersion != 3 || l.Amount.String() != "99.00" {
 		t.Errorf("priced with version %d at %s, want version 3 at 99.00", l.TariffVersion, l.Amount)
+	}
+}
+
+// TestGroupedPostsAnswerEachOnItsOwn: posts that share one transaction are checked one by one;
+// a duplicate or a retried key in the same group gets its own answer.
+func TestGroupedPostsAnswerEachOnItsOwn(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if _, err := f.svc.PostEncounter(f.clinic, visit("G-TAKEN"), key("g0")); err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		ext, key string
+	}
+	calls := []call{{"G-1", "g1"}, {"G-TAKEN", "g2"}, {"G-2", "g3"}, {"G-2", "g3"}, {"G-DUP", "g4"}, {"G-DUP", "g5"}}
+	for round := 0; round < 5; round++ {
+		errs := make([]error, len(calls))
+		ids := make([]string, len(calls))
+		done := make(chan int, len(calls))
+		for i, c := range calls {
+			go func(i int, c call) {
+				ext := fmt.Sprintf("%s-%d", c.ext, round)
+				if c.ext == "G-TAKEN" {
+					ext = c.ext
+				}
+				r, err := f.svc.PostEncounter(f.clinic, visit(ext), key(fmt.Sprintf("%s-%d", c.key, round)))
+				errs[i] = err
+				if err == nil {
+					var e claims.Encounter
+					_ = json.Unmarshal(r.Body, &e)
+					ids[i] = e.ID
+				}
+				done <- i
+			}(i, c)
+		}
+		for range calls {
+			<-done
+		}
+		if errs[0] != nil || errs[2] != nil || errs[3] != nil {
+			t.Fatalf("round %d: %v %v %v", round, errs[0], errs[2], errs[3])
+		}
+		wantCode(t, errs[1], trcledger.ECONFLICT, "duplicate_external_id")
+		if ids[2] != ids[3] {
+			t.Errorf("round %d: the same key answered two encounters", round)
+		}
+		if (errs[4] == nil) == (errs[5] == nil) {
+			t.Errorf("round %d: two posts of one external_id: %v, %v", round, errs[4], errs[5])
+		}
+	}
+	var n int
+	_ = f.db.Get(&n, `SELECT count(*) FROM encounters`)
+	if n != 1+5*3 {
+		t.Errorf("%d encounters, want %d", n, 1+5*3)
+	}
+	if v, err := f.journal.Verify(context.Background()); err != nil || !v.OK || v.TransactionsChecked != int64(n) {
+		t.Errorf("verify %+v %v", v, err)
 	}
 }

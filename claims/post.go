@@ -114,6 +114,9 @@ func (s *Service) postOnce(ctx context.Context, ins []EncounterInput, idem Idemp
 	if err != nil {
 		return nil, err
 	}
+	if !batch {
+		return s.postGrouped(ctx, encs, idem, scope)
+	}
 	var res *PostResult
 	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		res = nil
@@ -277,14 +280,27 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, ba
 	if err := checkCorrections(ctx, tx, encs, batch); err != nil {
 		return err
 	}
+	for _, e := range encs {
+		e.ID = newUUID()
+	}
+	ids, err := writeEncounters(ctx, tx, encs, now)
+	if err != nil {
+		return err
+	}
+	return access.RecordEach(ctx, tx, "post", "encounter", ids)
+}
+
+// writeEncounters stores encounters (their ids set), their lines and shares and their ledger
+// transactions with one statement per table, and returns their ids.
+func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now time.Time) ([]string, error) {
 	txs := make([]*ledger.Transaction, len(encs))
 	for i, e := range encs {
-		e.ID, e.CreatedAt = newUUID(), now
+		e.CreatedAt = now
 		txs[i] = postingTransaction(e)
 		txs[i].CreatedAt = now
 	}
 	if err := ledger.Append(ctx, tx, txs); err != nil {
-		return err
+		return nil, err
 	}
 	n := len(encs)
 	var (
@@ -368,7 +384,7 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, ba
 		pq.Array(refNums), pq.Array(refLevels), pq.Array(refProviders), pq.Array(practs), pq.Array(corrects),
 		pq.Array(currencies), pq.Array(totals), pq.ByteaArray(hashes), now, pq.Array(ledgerIDs))
 	if err != nil {
-		return pg.Translate(err)
+		return nil, pg.Translate(err)
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO encounter_lines (encounter_id, line_no, service_code, quantity, unit_price, net, vat_rate, vat, amount, tariff_version_id, cost_share_rule_id)
@@ -377,16 +393,16 @@ func (s *Service) insert(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, ba
 		pq.Array(lEnc), pq.Array(lNo), pq.Array(lSvc), pq.Array(lQty), pq.Array(lUnit), pq.Array(lNet), pq.Array(lRate),
 		pq.Array(lVat), pq.Array(lAmt), pq.Array(lVer), pq.Array(lRule))
 	if err != nil {
-		return pg.Translate(err)
+		return nil, pg.Translate(err)
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO line_shares (encounter_id, line_no, position, payer_code, provider_code, service_date, basis_points, amount)
 		SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::text[], $6::date[], $7::int[], $8::numeric[])`,
 		pq.Array(sEnc), pq.Array(sLine), pq.Array(sPos), pq.Array(sPayer), pq.Array(sProv), pq.Array(sDate), pq.Array(sBP), pq.Array(sAmt))
 	if err != nil {
-		return pg.Translate(err)
+		return nil, pg.Translate(err)
 	}
-	return access.RecordEach(ctx, tx, "post", "encounter", ids)
+	return ids, nil
 }
 
 func joinCodes(codes []string) string { return strings.Join(codes, ",") }

@@ -32,9 +32,12 @@ type Service struct {
 	pseudonymKey []byte
 	sealer       Sealer
 	refs         refCache
+	group        *committer
 }
 
 // NewService returns the claims service; key is the PSEUDONYM_KEY, sealer may be nil.
 func NewService(db *sqlx.DB, now func() time.Time, key []byte, sealer Sealer) *Service {
-	return &Service{db: db, now: now, pseudonymKey: key, sealer: sealer}
+	s := &Service{db: db, now: now, pseudonymKey: key, sealer: sealer}
+	s.startCommitter()
+	return s
 }

@@ -108,3 +108,33 @@ func RecordEach(ctx context.Context, ext sqlx.ExtContext, action, objectType str
 	}
 	return nil
 }
+
+// AuditRow is one entry for RecordRows, made on behalf of its own caller.
+type AuditRow struct {
+	Principal  Principal
+	RequestID  string
+	Action     string
+	ObjectType string
+	ObjectID   string
+}
+
+// RecordRows appends entries made for several callers (requests posted together) with one
+// statement.
+func RecordRows(ctx context.Context, ext sqlx.ExtContext, rows []AuditRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	actors, roles, actions, types, objects, reqs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range rows {
+		actors[i], roles[i], actions[i], types[i], objects[i], reqs[i] = r.Principal.TokenID, r.Principal.Role, r.Action, r.ObjectType, r.ObjectID, r.RequestID
+	}
+	_, err := ext.ExecContext(ctx, `
+		INSERT INTO audit_log (actor, role, action, object_type, object_id, request_id)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+		pq.Array(actors), pq.Array(roles), pq.Array(actions), pq.Array(types), pq.Array(objects), pq.Array(reqs))
+	if err != nil {
+		return fmt.Errorf("insert audit entries: %w", err)
+	}
+	return nil
+}
