@@ -4,8 +4,8 @@
 -- reference data are replaced by what makes them unnecessary: the service validates every code
 -- against the reference data before writing, and the database refuses to delete reference data,
 -- contracts, tariff versions, rules, ledger transactions or statements, so nothing a row points
--- to can go away. The keys that hold the structure together (line -> encounter, share -> line)
--- stay.
+-- to can go away. Lines and shares are written by the same statement batch as their encounter,
+-- from the same data, and are never deleted either.
 
 ALTER TABLE encounters
     DROP CONSTRAINT encounters_provider_code_fkey,
@@ -14,10 +14,12 @@ ALTER TABLE encounters
     DROP CONSTRAINT encounters_ledger_transaction_id_fkey,
     DROP CONSTRAINT encounters_void_transaction_id_fkey;
 ALTER TABLE encounter_lines
+    DROP CONSTRAINT encounter_lines_encounter_id_fkey,
     DROP CONSTRAINT encounter_lines_service_code_fkey,
     DROP CONSTRAINT encounter_lines_tariff_version_id_fkey,
     DROP CONSTRAINT encounter_lines_cost_share_rule_id_fkey;
 ALTER TABLE line_shares
+    DROP CONSTRAINT line_shares_line_fkey,
     DROP CONSTRAINT line_shares_payer_code_fkey;
 ALTER TABLE statement_lines
     DROP CONSTRAINT statement_lines_statement_id_fkey,
@@ -52,11 +54,14 @@ DROP TRIGGER jurisdictions_no_delete ON jurisdictions;
 ALTER TABLE statement_lines
     ADD CONSTRAINT statement_lines_share_id_fkey FOREIGN KEY (share_id) REFERENCES line_shares (id),
     ADD CONSTRAINT statement_lines_statement_id_fkey FOREIGN KEY (statement_id) REFERENCES statements (id);
-ALTER TABLE line_shares ADD CONSTRAINT line_shares_payer_code_fkey FOREIGN KEY (payer_code) REFERENCES organizations (code);
+ALTER TABLE line_shares
+    ADD CONSTRAINT line_shares_payer_code_fkey FOREIGN KEY (payer_code) REFERENCES organizations (code),
+    ADD CONSTRAINT line_shares_line_fkey FOREIGN KEY (encounter_id, line_no) REFERENCES encounter_lines (encounter_id, line_no);
 ALTER TABLE encounter_lines
     ADD CONSTRAINT encounter_lines_cost_share_rule_id_fkey FOREIGN KEY (cost_share_rule_id) REFERENCES cost_share_rules (id),
     ADD CONSTRAINT encounter_lines_tariff_version_id_fkey FOREIGN KEY (tariff_version_id) REFERENCES tariff_versions (id),
-    ADD CONSTRAINT encounter_lines_service_code_fkey FOREIGN KEY (service_code) REFERENCES services (code);
+    ADD CONSTRAINT encounter_lines_service_code_fkey FOREIGN KEY (service_code) REFERENCES services (code),
+    ADD CONSTRAINT encounter_lines_encounter_id_fkey FOREIGN KEY (encounter_id) REFERENCES encounters (id);
 ALTER TABLE encounters
     ADD CONSTRAINT encounters_void_transaction_id_fkey FOREIGN KEY (void_transaction_id) REFERENCES ledger_transactions (id),
     ADD CONSTRAINT encounters_ledger_transaction_id_fkey FOREIGN KEY (ledger_transaction_id) REFERENCES ledger_transactions (id),
