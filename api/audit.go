@@ -1,7 +1,6 @@
 package api
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,13 +37,7 @@ func auditLog(t *access.Tokens) fiber.Handler {
 				filter.To = &at
 			}
 		}
-		if v := c.Query("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 500 {
-				f.Add("limit", "must be a whole number from 1 to 500")
-			}
-			filter.Limit = n
-		}
+		filter.Limit = limitParam(c, &f, 500)
 		if err := f.Err(); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -271,7 +272,7 @@ func quote(st *contracts.Store) fiber.Handler {
 		}
 		if in.BeneficiaryCategory == "" {
 			in.BeneficiaryCategory = "unknown"
-		} else if !containsString(contracts.BeneficiaryCategories, in.BeneficiaryCategory) {
+		} else if !slices.Contains(contracts.BeneficiaryCategories, in.BeneficiaryCategory) {
 			f.Add("beneficiary_category", "must be one of asylum_seeker, irregular_migrant, refugee, subsidiary_protection, unknown")
 		}
 		in.Quantity = decimal.NewFromInt(1)
@@ -298,15 +299,6 @@ func quote(st *contracts.Store) fiber.Handler {
 		}
 		return c.JSON(line)
 	}
-}
-
-func containsString(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // sarajevo is where "today" is read: a quote without a date is for today in Bosnia and Herzegovina.

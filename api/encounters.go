@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -182,13 +181,7 @@ func listEncounters(svc *claims.Service) fiber.Handler {
 		if v := query(c, "to"); v != "" {
 			filter.To = dateField(&f, "to", &v, false)
 		}
-		if v := c.Query("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 500 {
-				f.Add("limit", "must be a whole number from 1 to 500")
-			}
-			filter.Limit = n
-		}
+		filter.Limit = limitParam(c, &f, 500)
 		if err := f.Err(); err != nil {
 			return err
 		}

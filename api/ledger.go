@@ -1,8 +1,6 @@
 package api
 
 import (
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/trcledger/trcledger"
@@ -54,13 +52,7 @@ func ledgerTransactions(j *ledger.Journal) fiber.Handler {
 		for _, name := range []string{"cursor", "reference", "account"} {
 			checkQuery(&f, name, c.Query(name))
 		}
-		if v := c.Query("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				f.Add("limit", "must be a whole number from 1 to 1000")
-			}
-			filter.Limit = n
-		}
+		filter.Limit = limitParam(c, &f, 1000)
 		if err := f.Err(); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -168,4 +169,18 @@ func createService(st *contracts.Store) fiber.Handler {
 		}
 		return created(c, s)
 	}
+}
+
+// limitParam reads the optional page size "limit" (1..max; 0 when absent) into f's errors.
+func limitParam(c *fiber.Ctx, f *trcledger.Fields, max int) int {
+	v := c.Query("limit")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		f.Add("limit", "must be a whole number from 1 to %d", max)
+		return 0
+	}
+	return n
 }

@@ -94,12 +94,3 @@ func (e *Encounter) hasShareOf(payer string) bool {
 	}
 	return false
 }
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}

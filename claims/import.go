@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -193,7 +194,7 @@ func readHeader(header []string) ([]string, error) {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		cols[i] = h
 		switch {
-		case !contains(ImportColumns, h):
+		case !slices.Contains(ImportColumns, h):
 			f.Add("header", "unknown column %q (the columns are %s)", h, strings.Join(ImportColumns, ", "))
 		case seen[h]:
 			f.Add("header", "column %q appears twice", h)

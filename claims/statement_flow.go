@@ -3,6 +3,7 @@ package claims
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -34,7 +35,7 @@ var moves = map[string][]string{
 }
 
 // Allowed reports whether action may be taken on a statement in status.
-func Allowed(status, action string) bool { return contains(moves[status], action) }
+func Allowed(status, action string) bool { return slices.Contains(moves[status], action) }
 
 func refuse(st *Statement, action string) error {
 	return trcledger.Errorf(trcledger.ESTATE, "a %s statement cannot take %s", st.Status, strings.ReplaceAll(action, "_", " ")).WithReason("invalid_state")
@@ -246,7 +247,7 @@ func checkDecision(f *trcledger.Fields, p string, d Decision, claimed decimal.De
 	default:
 		f.Add(p+"decision", "must be approve, reject or adjust")
 	}
-	if d.ReasonCode != "" && !contains(ReasonCodes, d.ReasonCode) {
+	if d.ReasonCode != "" && !slices.Contains(ReasonCodes, d.ReasonCode) {
 		f.Add(p+"reason_code", "must be one of %s", strings.Join(ReasonCodes, ", "))
 	}
 	if d.ReasonCode == "other" && strings.TrimSpace(d.Note) == "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,17 +48,17 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 	if in.SiteCode != "" && !ref.sites[in.SiteCode] {
 		add("site_code", "unknown site %s", in.SiteCode)
 	}
-	if !contains(contracts.BeneficiaryCategories, in.BeneficiaryCategory) {
+	if !slices.Contains(contracts.BeneficiaryCategories, in.BeneficiaryCategory) {
 		add("beneficiary_category", "must be one of %s", strings.Join(contracts.BeneficiaryCategories, ", "))
 	}
-	if in.Sex != nil && !contains(Sexes, *in.Sex) {
+	if in.Sex != nil && !slices.Contains(Sexes, *in.Sex) {
 		add("sex", "must be F, M or X")
 	}
 	today := trcledger.DateOf(s.now().In(sarajevo))
 	if in.BirthYear != nil && (*in.BirthYear < 1900 || *in.BirthYear > today.Time().Year()) {
 		add("birth_year", "must be between 1900 and %d", today.Time().Year())
 	}
-	if !contains(EncounterKinds, in.Kind) {
+	if !slices.Contains(EncounterKinds, in.Kind) {
 		add("kind", "must be one of %s", strings.Join(EncounterKinds, ", "))
 	}
 	if in.ServiceDate.IsZero() {
@@ -169,7 +170,7 @@ func checkDiagnoses(in *EncounterInput, prefix string, f *trcledger.Fields) {
 			f.Add(fmt.Sprintf("%sdiagnoses[%d]", prefix, i), "must be an ICD-10 code such as J06.9")
 		}
 	}
-	if len(in.Diagnoses) == 0 && contains(kindsNeedingDiag, in.Kind) {
+	if len(in.Diagnoses) == 0 && slices.Contains(kindsNeedingDiag, in.Kind) {
 		f.Add(prefix+"diagnoses", "at least one ICD-10 diagnosis is required for a %s", in.Kind)
 	}
 }
@@ -187,7 +188,7 @@ func checkReferral(in *EncounterInput, ref *refData, needed bool, prefix string,
 	} else if len(r.Number) > maxText {
 		f.Add(prefix+"referral.number", "must be at most %d characters", maxText)
 	}
-	if !contains(ReferralLevels, r.ToLevel) {
+	if !slices.Contains(ReferralLevels, r.ToLevel) {
 		f.Add(prefix+"referral.to_level", "must be secondary or tertiary")
 	}
 	if r.ToProviderCode != nil && !ref.providers[*r.ToProviderCode] {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -148,7 +149,7 @@ func (s *Store) UpdateContract(ctx context.Context, code string, ch ContractChan
 		}
 		before := *c
 		if ch.Status != nil && *ch.Status != c.Status {
-			if !contains(contractMoves[c.Status], *ch.Status) {
+			if !slices.Contains(contractMoves[c.Status], *ch.Status) {
 				return trcledger.Errorf(trcledger.ESTATE, "a %s contract cannot become %s", c.Status, *ch.Status).WithReason("invalid_state")
 			}
 			c.Status = *ch.Status

@@ -133,12 +133,3 @@ type CostShareRule struct {
 	Shares              []Share         `json:"shares" db:"-"`
 	CreatedAt           time.Time       `json:"created_at" db:"created_at"`
 }
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -133,7 +134,7 @@ func checkServices(ctx context.Context, q sqlx.QueryerContext, items []TariffIte
 	}
 	var f trcledger.Fields
 	for i, c := range codes {
-		if !contains(known, c) {
+		if !slices.Contains(known, c) {
 			f.Add(fmt.Sprintf("items[%d].service_code", i), "unknown service %s", c)
 		}
 	}

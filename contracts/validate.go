@@ -3,6 +3,7 @@ package contracts
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/trcledger/trcledger"
@@ -28,7 +29,7 @@ func checkName(f *trcledger.Fields, field, name string) {
 }
 
 func checkOneOf(f *trcledger.Fields, field, value string, allowed []string) {
-	if !contains(allowed, value) {
+	if !slices.Contains(allowed, value) {
 		f.Add(field, "must be one of %s", strings.Join(allowed, ", "))
 	}
 }

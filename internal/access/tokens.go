@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ func (s *Tokens) CreateToken(ctx context.Context, in NewToken) (*Token, string, 
 	}
 	bound := in.Role == RoleClinic || in.Role == RoleReviewer
 	switch {
-	case !contains(Roles, in.Role):
+	case !slices.Contains(Roles, in.Role):
 		fields.Add("role", "must be one of admin, clinic, reviewer, finance")
 	case bound && in.OrgCode == "":
 		fields.Add("org_code", "is required for role %s", in.Role)
@@ -201,15 +202,6 @@ func (s *Tokens) ListTokens(ctx context.Context) ([]Token, error) {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	return out, nil
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // ReadAudit returns the audit log as ReadAudit does, over the token service's database.
