@@ -52,7 +52,7 @@ type ImportResult struct {
 const MaxImportErrors = 1000
 
 // importChunk is how many encounters are posted per database transaction.
-const importChunk = 500
+const importChunk = 2000
 
 type importRow struct {
 	n      int
@@ -339,7 +339,9 @@ func (s *Service) importChunk(ctx context.Context, ref *refData, chunk []*import
 	if len(post) == 0 {
 		return nil
 	}
-	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insert(ctx, tx, post, true) })
+	// existingHashes has just looked the external ids up; a duplicate committed since is still
+	// refused by the unique index, and then the encounters are posted one by one below.
+	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insertChecked(ctx, tx, post, true) })
 	if err == nil {
 		for _, g := range postGroups {
 			res.Accepted += len(g.rows)
