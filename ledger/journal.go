@@ -83,16 +83,30 @@ func (j *Journal) Run(ctx context.Context, every time.Duration) {
 	}
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		case <-j.kick:
+			// Kicks come after every commit; sealing at most every kickGap lets one seal take
+			// what many commits wrote instead of competing with them for the database.
+			if wait := kickGap - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
 		_, _ = j.Seal(ctx)
+		last = time.Now()
 	}
 }
+
+// kickGap is the shortest time between two seals asked for by Kick.
+const kickGap = 100 * time.Millisecond
 
 // lastLink is the newest link of the chain.
 type lastLink struct {
