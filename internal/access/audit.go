@@ -20,13 +20,14 @@ import (
 // hold a raw patient id, a token or a diagnosis.
 func Record(ctx context.Context, ext sqlx.ExtContext, action, objectType, objectID string, detail any) error {
 	p := PrincipalFrom(ctx)
-	var raw []byte
+	var raw *string // jsonb goes as text: a []byte would be sent as binary jsonb
 	if detail != nil {
 		b, err := json.Marshal(detail)
 		if err != nil {
 			return fmt.Errorf("encode audit detail: %w", err)
 		}
-		raw = b
+		s := string(b)
+		raw = &s
 	}
 	_, err := ext.ExecContext(ctx, `
 		INSERT INTO audit_log (actor, role, action, object_type, object_id, request_id, detail)

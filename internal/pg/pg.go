@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -37,7 +38,7 @@ const (
 // DSN) and pings it. It returns a wrapped driver or network error if the database cannot be
 // reached; the caller closes the returned pool.
 func Open(ctx context.Context, url string) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	db, err := sqlx.Open("postgres", withBinaryParameters(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -150,4 +151,20 @@ func backoff(attempt int) time.Duration {
 	d := minBackoff << min(attempt, 6)
 	d = min(d, maxBackoff)
 	return d/2 + rand.N(d/2+1)
+}
+
+// withBinaryParameters asks lib/pq to send a parameterised statement in one round trip
+// (parse, bind and execute together) instead of two; []byte arguments then go as binary, which
+// the code only uses for bytea columns.
+func withBinaryParameters(url string) string {
+	if strings.Contains(url, "binary_parameters") {
+		return url
+	}
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		if strings.Contains(url, "?") {
+			return url + "&binary_parameters=yes"
+		}
+		return url + "?binary_parameters=yes"
+	}
+	return url + " binary_parameters=yes"
 }
