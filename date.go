@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"time"
+	_ "time/tzdata" // Europe/Sarajevo on machines without a zone database
 )
 
 // Date is a civil date (no time, no zone), written YYYY-MM-DD in JSON and stored as SQL date.
@@ -86,3 +87,16 @@ func (d *Date) Scan(src any) error {
 func (d Date) InRange(from Date, to *Date) bool {
 	return !d.Before(from) && (to == nil || d.Before(*to))
 }
+
+// bih is where dates are read: a visit on the evening of the 1st in Bihać is on the 1st,
+// whatever the server's zone.
+var bih = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Sarajevo")
+	if err != nil {
+		panic(err) // time/tzdata is embedded: cannot happen
+	}
+	return loc
+}()
+
+// Today returns the date of t in Bosnia and Herzegovina (Europe/Sarajevo).
+func Today(t time.Time) Date { return DateOf(t.In(bih)) }

@@ -284,7 +284,7 @@ func quote(st *contracts.Store) fiber.Handler {
 				}
 			}
 		}
-		in.On = trcledger.DateOf(time.Now().In(sarajevo))
+		in.On = trcledger.Today(time.Now())
 		if on := query(c, "on"); on != "" {
 			if d := dateField(&f, "on", &on, false); d != nil {
 				in.On = *d
@@ -300,12 +300,3 @@ func quote(st *contracts.Store) fiber.Handler {
 		return c.JSON(line)
 	}
 }
-
-// sarajevo is where "today" is read: a quote without a date is for today in Bosnia and Herzegovina.
-var sarajevo = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Sarajevo")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()

@@ -39,7 +39,7 @@ type PaymentResult struct {
 // reused key.
 func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput, idem Idempotency) (*PostResult, error) {
 	var f trcledger.Fields
-	today := trcledger.DateOf(s.now().In(sarajevo))
+	today := trcledger.Today(s.now())
 	if !in.Amount.IsPositive() || trcledger.DecimalPlaces(in.Amount) > 2 {
 		f.Add("amount", "must be a positive amount with at most 2 decimals")
 	}

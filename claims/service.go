@@ -3,22 +3,9 @@ package claims
 import (
 	"regexp"
 	"time"
-	_ "time/tzdata" // Europe/Sarajevo on machines without a zone database
 
 	"github.com/jmoiron/sqlx"
 )
-
-// sarajevo is the clock "today" is read from: a visit on the evening of the 1st in Bihać is
-// on the 1st, whatever the server's zone.
-var sarajevo = mustLoad("Europe/Sarajevo")
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 

@@ -157,7 +157,7 @@ func (s *Service) CreateStatement(ctx context.Context, provider, payer, period s
 	if err := f.MergeErr(err); err != nil {
 		return nil, err
 	}
-	today := trcledger.DateOf(s.now().In(sarajevo))
+	today := trcledger.Today(s.now())
 	if err == nil && start.After(today) {
 		f.Add("period", "%s has not started yet", period)
 	}

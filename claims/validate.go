@@ -54,7 +54,7 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 	if in.Sex != nil && !slices.Contains(Sexes, *in.Sex) {
 		add("sex", "must be F, M or X")
 	}
-	today := trcledger.DateOf(s.now().In(sarajevo))
+	today := trcledger.Today(s.now())
 	if in.BirthYear != nil && (*in.BirthYear < 1900 || *in.BirthYear > today.Time().Year()) {
 		add("birth_year", "must be between 1900 and %d", today.Time().Year())
 	}
