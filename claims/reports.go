@@ -417,11 +417,7 @@ func (s *Service) Reconciliation(ctx context.Context, f ReconciliationFilter) (*
 		}
 		for i := range out.Items {
 			it := &out.Items[i]
-			base := it.Claimed.Decimal
-			if it.Approved != nil {
-				base = it.Approved.Decimal
-			}
-			it.Outstanding = trcledger.NewAmount(base.Sub(it.Paid.Decimal))
+			it.Outstanding = outstanding(it.Claimed, it.Approved, it.Paid)
 		}
 		rows, err := tx.QueryContext(ctx, ledgerCheckQuery, f.PayerCode, f.ProviderCode, pattern)
 		if err != nil {

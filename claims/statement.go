@@ -102,14 +102,20 @@ type Statement struct {
 }
 
 func (st *Statement) finish() {
-	base := st.Claimed.Decimal
-	if st.Approved != nil {
-		base = st.Approved.Decimal
-	}
-	st.Outstanding = trcledger.NewAmount(base.Sub(st.Paid.Decimal))
+	st.Outstanding = outstanding(st.Claimed, st.Approved, st.Paid)
 	if st.Status == StatusCancelled {
 		st.Outstanding = trcledger.NewAmount(decimal.Zero)
 	}
+}
+
+// outstanding is what is still to be paid on a statement: approved (claimed until the review
+// is complete) minus paid.
+func outstanding(claimed trcledger.Amount, approved *trcledger.Amount, paid trcledger.Amount) trcledger.Amount {
+	base := claimed.Decimal
+	if approved != nil {
+		base = approved.Decimal
+	}
+	return trcledger.NewAmount(base.Sub(paid.Decimal))
 }
 
 const statementColumns = `s.id, s.number, s.provider_code, s.payer_code, s.period, s.status, s.currency, s.claimed,
