@@ -123,36 +123,7 @@ func (s *Service) commitGroup(jobs []*postJob) {
 // postAlone posts one job in its own transaction, as a post without group commit does.
 func (s *Service) postAlone(j *postJob) (*PostResult, error) {
 	ctx := access.WithRequestID(access.WithPrincipal(context.Background(), j.principal), j.requestID)
-	var res *PostResult
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res = nil
-		if j.idem.Key != "" {
-			claimed, err := claimKey(ctx, tx, j.scope, j.idem)
-			if err != nil {
-				return err
-			}
-			if !claimed {
-				r, err := replay(ctx, tx, j.scope, j.idem)
-				res = r
-				return err
-			}
-		}
-		if err := s.insert(ctx, tx, j.encs, false); err != nil {
-			return err
-		}
-		body, err := encodeResult(j.encs, false)
-		if err != nil {
-			return err
-		}
-		res = &PostResult{Encounters: j.encs, Body: body}
-		if j.idem.Key != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = 201, response = $3 WHERE scope = $1 AND key = $2`, j.scope, j.idem.Key, body); err != nil {
-				return fmt.Errorf("store idempotent response: %w", err)
-			}
-		}
-		return nil
-	})
-	return res, err
+	return s.postInTx(ctx, j.encs, j.idem, j.scope, false)
 }
 
 // writeGroup is the shared transaction: claim keys, check every job, write the good ones.

@@ -117,8 +117,31 @@ func (s *Service) postOnce(ctx context.Context, ins []EncounterInput, idem Idemp
 	if !batch {
 		return s.postGrouped(ctx, encs, idem, scope)
 	}
+	res, err := s.postInTx(ctx, encs, idem, scope, true)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Replayed && s.sealer != nil {
+		s.sealer.Kick()
+	}
+	return res, nil
+}
+
+func encodeResult(encs []*Encounter, batch bool) ([]byte, error) {
+	if batch {
+		return json.Marshal(struct {
+			Encounters []*Encounter `json:"encounters"`
+		}{encs})
+	}
+	return json.Marshal(encs[0])
+}
+
+// postInTx posts encounters in a transaction of their own: it records the idempotency key (or
+// answers what the key's first post got), checks and stores the encounters, and keeps the
+// answer for the key.
+func (s *Service) postInTx(ctx context.Context, encs []*Encounter, idem Idempotency, scope string, batch bool) (*PostResult, error) {
 	var res *PostResult
-	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		res = nil
 		if idem.Key != "" {
 			claimed, err := claimKey(ctx, tx, scope, idem)
@@ -146,22 +169,7 @@ func (s *Service) postOnce(ctx context.Context, ins []EncounterInput, idem Idemp
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if !res.Replayed && s.sealer != nil {
-		s.sealer.Kick()
-	}
-	return res, nil
-}
-
-func encodeResult(encs []*Encounter, batch bool) ([]byte, error) {
-	if batch {
-		return json.Marshal(struct {
-			Encounters []*Encounter `json:"encounters"`
-		}{encs})
-	}
-	return json.Marshal(encs[0])
+	return res, err
 }
 
 // replay returns the stored answer for the key, nil when the key is unused, and ECONFLICT when
