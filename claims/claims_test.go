@@ -42,10 +42,37 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	j := ledger.New(db)
+	t.Cleanup(func() { checkUnclaimed(t, db) })
 	return &fixture{
 		db: db, journal: j,
 		svc:    claims.NewService(db, func() time.Time { return today }, testKey, j),
 		clinic: as(access.RoleClinic, demo.ProviderDZBihac),
+	}
+}
+
+// checkUnclaimed fails when the claims queue is not exactly what its definition says: the
+// positive BAM shares of posted encounters that sit on no live statement line. Every test of
+// the package checks it at its end, after whatever posts, voids, statements and cancels it made.
+func checkUnclaimed(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	var wrong []string
+	err := db.Select(&wrong, `
+		WITH want AS (
+			SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount
+			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
+			WHERE e.status = 'posted' AND e.currency = 'BAM' AND sh.amount > 0
+			  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.share_id = sh.id AND l.live)
+		), got AS (
+			SELECT share_id AS id, encounter_id, provider_code, payer_code, service_date, amount FROM unclaimed_shares
+		)
+		SELECT 'missing share ' || id FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM got) m
+		UNION ALL
+		SELECT 'extra share ' || id FROM (SELECT * FROM got EXCEPT ALL SELECT * FROM want) x`)
+	if err != nil {
+		t.Errorf("check unclaimed shares: %v", err)
+	}
+	for _, w := range wrong {
+		t.Errorf("unclaimed_shares: %s", w)
 	}
 }
 

@@ -339,6 +339,7 @@ func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now ti
 	var lVer, lRule []int64
 	var sEnc, sPayer, sProv, sDate, sAmt []string
 	var sLine, sPos, sBP []int64
+	var sClaim []bool
 	for i, e := range encs {
 		e.LedgerTransactionID = txs[i].ID
 		ids = append(ids, e.ID)
@@ -383,6 +384,7 @@ func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now ti
 				sDate = append(sDate, e.ServiceDate.String())
 				sBP = append(sBP, int64(sh.BasisPoints))
 				sAmt = append(sAmt, sh.Amount.String())
+				sClaim = append(sClaim, claimable(e.Currency, sh.Amount))
 			}
 		}
 	}
@@ -413,10 +415,21 @@ func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now ti
 	if err != nil {
 		return nil, pg.Translate(err)
 	}
+	// The claimable shares (positive, in BAM) also wait in unclaimed_shares for their statement.
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO line_shares (encounter_id, line_no, position, payer_code, provider_code, service_date, basis_points, amount)
-		SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::text[], $6::date[], $7::int[], $8::numeric[])`,
-		pq.Array(sEnc), pq.Array(sLine), pq.Array(sPos), pq.Array(sPayer), pq.Array(sProv), pq.Array(sDate), pq.Array(sBP), pq.Array(sAmt))
+		WITH src AS (
+			SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::text[], $6::date[], $7::int[], $8::numeric[], $9::bool[])
+				AS t(enc, line, pos, payer, prov, sdate, bp, amt, claimable)
+		), ins AS (
+			INSERT INTO line_shares (encounter_id, line_no, position, payer_code, provider_code, service_date, basis_points, amount)
+			SELECT enc, line, pos, payer, prov, sdate, bp, amt FROM src
+			RETURNING id, encounter_id, line_no, position, provider_code, payer_code, service_date, amount)
+		INSERT INTO unclaimed_shares (share_id, encounter_id, provider_code, payer_code, service_date, amount)
+		SELECT ins.id, ins.encounter_id, ins.provider_code, ins.payer_code, ins.service_date, ins.amount
+		FROM ins JOIN src ON src.enc = ins.encounter_id AND src.line = ins.line_no AND src.pos = ins.position
+		WHERE src.claimable`,
+		pq.Array(sEnc), pq.Array(sLine), pq.Array(sPos), pq.Array(sPayer), pq.Array(sProv), pq.Array(sDate), pq.Array(sBP), pq.Array(sAmt),
+		pq.Array(sClaim))
 	if err != nil {
 		return nil, pg.Translate(err)
 	}

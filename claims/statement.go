@@ -35,6 +35,16 @@ const (
 // HighValueThreshold flags a statement line of at least this amount for the reviewer.
 var HighValueThreshold = decimal.RequireFromString("500.00")
 
+// StatementCurrency is the currency statements claim in; shares priced in another are not
+// claimed (DESIGN.md section 5 bills the funds in BAM).
+const StatementCurrency = "BAM"
+
+// claimable reports whether a share waits for a statement: a positive amount in
+// StatementCurrency. unclaimed_shares holds exactly these, while they are on no live statement.
+func claimable(currency string, amount trcledger.Amount) bool {
+	return currency == StatementCurrency && amount.IsPositive()
+}
+
 var periodPattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 
 // StatementLine is one payer share of one encounter line, as claimed and as decided.
@@ -197,7 +207,7 @@ func (s *Service) CreateStatement(ctx context.Context, provider, payer, period s
 					WithReason("invalid_state").With("statement_id", existing[0].ID)
 			}
 			id, action = existing[0].ID, "refresh"
-			if _, err := tx.ExecContext(ctx, `DELETE FROM statement_lines WHERE statement_id = $1`, id); err != nil {
+			if err := requeue(ctx, tx, `DELETE FROM statement_lines WHERE statement_id = $1 RETURNING share_id`, id); err != nil {
 				return fmt.Errorf("clear draft lines: %w", err)
 			}
 		} else {
@@ -211,7 +221,7 @@ func (s *Service) CreateStatement(ctx context.Context, provider, payer, period s
 				number += fmt.Sprintf("-%d", n+1)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO statements (id, number, provider_code, payer_code, period, currency, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, 'BAM', $6, $6)`, id, number, provider, payer, period, now)
+				VALUES ($1, $2, $3, $4, $5, $7, $6, $6)`, id, number, provider, payer, period, now, StatementCurrency)
 			if err != nil {
 				return pg.Translate(err)
 			}
@@ -219,14 +229,15 @@ func (s *Service) CreateStatement(ctx context.Context, provider, payer, period s
 		var claimed decimal.NullDecimal
 		var count int
 		err = tx.QueryRowxContext(ctx, `
-			WITH gathered AS (
+			WITH taken AS (
+				DELETE FROM unclaimed_shares
+				WHERE provider_code = $2 AND payer_code = $3 AND service_date <= $5
+				RETURNING share_id, service_date, amount
+			), gathered AS (
 				INSERT INTO statement_lines (statement_id, share_id, amount, flags)
-				SELECT $1, sh.id, sh.amount, CASE WHEN sh.service_date < $4 THEN ARRAY['late'] ELSE '{}'::text[] END
-				FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
-				WHERE sh.provider_code = $2 AND sh.payer_code = $3 AND sh.service_date <= $5 AND sh.amount > 0
-				  AND e.status = 'posted' AND e.currency = 'BAM'
-				  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.share_id = sh.id AND l.live)
-				ORDER BY sh.service_date, sh.id
+				SELECT $1, share_id, amount, CASE WHEN service_date < $4 THEN ARRAY['late'] ELSE '{}'::text[] END
+				FROM taken
+				ORDER BY service_date, share_id
 				RETURNING amount)
 			SELECT sum(amount), count(*) FROM gathered`, id, provider, payer, start, end).Scan(&claimed, &count)
 		if err != nil {
@@ -382,6 +393,17 @@ func statementHash(st *Statement) string {
 		fmt.Fprintf(h, "%d|%s|%d|%s|%s|%s|%s\n", l.ID, l.EncounterID, l.LineNo, l.ServiceCode, l.ServiceDate, l.Amount, strings.Join(l.Flags, ","))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// requeue runs release, a statement with $1 = statementID that takes lines off a statement and
+// returns their share_id, and puts those shares back among the unclaimed ones.
+func requeue(ctx context.Context, tx *sqlx.Tx, release, statementID string) error {
+	_, err := tx.ExecContext(ctx, `
+		WITH released AS (`+release+`)
+		INSERT INTO unclaimed_shares (share_id, encounter_id, provider_code, payer_code, service_date, amount)
+		SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount
+		FROM released r JOIN line_shares sh ON sh.id = r.share_id`, statementID)
+	return pg.Translate(err)
 }
 
 // lockClaims serialises, per provider and payer, building statements and voiding encounters, so

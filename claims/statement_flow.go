@@ -127,8 +127,7 @@ func (s *Service) CancelStatement(ctx context.Context, id string) (*Statement, e
 		if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1`, st.ID, now); err != nil {
 			return pg.Translate(err)
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE statement_lines SET live = false WHERE statement_id = $1`, st.ID)
-		return pg.Translate(err)
+		return requeue(ctx, tx, `UPDATE statement_lines SET live = false WHERE statement_id = $1 AND live RETURNING share_id`, st.ID)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/internal/access"
@@ -58,6 +59,13 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		if err := releaseFromDrafts(ctx, tx, id); err != nil {
 			return err
 		}
+		// Its shares no longer wait for a statement (the claims lock keeps one from taking them now).
+		_, err = tx.ExecContext(ctx, `DELETE FROM unclaimed_shares
+			WHERE provider_code = $1 AND payer_code = ANY($2) AND service_date = $3 AND encounter_id = $4`,
+			e.ProviderCode, pq.Array(payersOf(e)), e.ServiceDate, id)
+		if err != nil {
+			return fmt.Errorf("take the encounter's shares off the claims queue: %w", err)
+		}
 		orig, err := ledger.Load(ctx, tx, e.LedgerTransactionID)
 		if err != nil {
 			return err
@@ -96,7 +104,7 @@ func releaseFromDrafts(ctx context.Context, tx *sqlx.Tx, encounterID string) err
 	}
 	err := tx.SelectContext(ctx, &on, `SELECT st.id AS statement_id, st.number, st.status
 		FROM statement_lines l JOIN statements st ON st.id = l.statement_id JOIN line_shares sh ON sh.id = l.share_id
-		WHERE sh.encounter_id = $1 AND l.live FOR UPDATE OF st`, encounterID)
+		WHERE sh.encounter_id = $1 AND l.live AND st.status <> 'cancelled' FOR UPDATE OF st`, encounterID)
 	if err != nil {
 		return fmt.Errorf("find statements of the encounter: %w", err)
 	}

@@ -49,7 +49,7 @@ type sizes struct {
 
 var modes = map[string]sizes{
 	"short": {singleClients: 16, singleWarm: 500 * time.Millisecond, singleFor: 10 * time.Second, importLines: 100_000, batchLines: 20_000,
-		batchClients: 4, statementClient: 4, reportReps: 3, postings: 1_000_000, balanceN: 500, rawBalanceN: 50},
+		batchClients: 4, statementClient: 4, reportReps: 3, postings: 1_000_000, balanceN: 500, rawBalanceN: 50, monthByMonth: true},
 	"full": {singleClients: 16, singleWarm: 2 * time.Second, singleFor: 30 * time.Second, importLines: 1_000_000, batchLines: 200_000,
 		batchClients: 4, statementClient: 4, reportReps: 10, postings: 10_000_000, balanceN: 2000, rawBalanceN: 100, monthByMonth: true},
 }
