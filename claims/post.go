@@ -388,7 +388,9 @@ func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now ti
 			}
 		}
 	}
+	// The months written to are marked for the transition report's refresher (report_months).
 	_, err := tx.ExecContext(ctx, `
+		WITH ins AS (
 		INSERT INTO encounters (id, provider_code, contract_id, site_code, external_id, patient_key, beneficiary_category,
 			sex, birth_year, service_date, kind, diagnoses, referral_number, referral_to_level, referral_to_provider,
 			practitioner_ref, corrects, currency, total, content_hash, ledger_transaction_id, created_at)
@@ -398,7 +400,9 @@ func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now ti
 		FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::int[], $10::date[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
 			$17::uuid[], $18::text[], $19::numeric[], $20::bytea[], $22::bigint[])
-			AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)`,
+			AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)
+		RETURNING service_date)
+		INSERT INTO report_dirty (period) SELECT DISTINCT to_char(service_date, 'YYYY-MM') FROM ins`,
 		pq.Array(ids), pq.Array(providers), pq.Array(contractIDs), pq.Array(sites), pq.Array(extIDs), pq.Array(keys),
 		pq.Array(benefs), pq.Array(sexes), pq.Array(births), pq.Array(dates), pq.Array(kinds), pq.Array(diags),
 		pq.Array(refNums), pq.Array(refLevels), pq.Array(refProviders), pq.Array(practs), pq.Array(corrects),

@@ -1,13 +1,16 @@
 package claims
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
@@ -215,47 +218,48 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 	if err != nil {
 		return nil, err
 	}
-	query, args := transitionSQL(transitionGroups[f.By], from, until, payer)
 	out := &TransitionReport{Items: []TransitionRow{}}
-	hundred := decimal.NewFromInt(100)
-	err = pg.WithTxOpts(ctx, s.db, &sql.TxOptions{ReadOnly: true}, func(tx *sqlx.Tx) error {
+	// One snapshot for the kept rows and the live ones: a month is either kept, or marked and
+	// aggregated here, never both or neither.
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
 		out.Items = out.Items[:0]
 		if err := reportSettings(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, query, args...)
+		first, last := from.Format("2006-01"), until.AddDate(0, -1, 0).Format("2006-01")
+		var dirty []string
+		if err := tx.SelectContext(ctx, &dirty, `SELECT DISTINCT period FROM report_dirty WHERE period >= $1 AND period <= $2 ORDER BY period`, first, last); err != nil {
+			return fmt.Errorf("transition report: changed months: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `
+			SELECT period, grp, currency, total, international, donor, state_fund, government, encounters, patients
+			FROM report_months WHERE grouping = $1 AND payer_code = $2 AND period >= $3 AND period <= $4 AND period <> ALL($5)`,
+			f.By, payer, first, last, pq.Array(append([]string{}, dirty...)))
 		if err != nil {
 			return fmt.Errorf("transition report: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var r TransitionRow
-			var group string
-			var patients int
-			b := &r.ByPayerType
-			if err := rows.Scan(&r.Period, &group, &r.Currency, &r.Total, &b.International, &b.Donor, &b.StateFund, &b.Government,
-				&r.Encounters, &patients); err != nil {
+		if err := scanTransitionRows(rows, f.By, &out.Items); err != nil {
+			return err
+		}
+		for _, run := range monthRuns(dirty) {
+			query, args := transitionSQL(transitionGroups[f.By], run[0], run[1], payer)
+			rows, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
 				return fmt.Errorf("transition report: %w", err)
 			}
-			if f.By != "" {
-				r.Group = &group
+			if err := scanTransitionRows(rows, f.By, &out.Items); err != nil {
+				return err
 			}
-			r.StateShare = "0.00"
-			if !r.Total.IsZero() {
-				r.StateShare = b.StateFund.Add(b.Government.Decimal).Mul(hundred).DivRound(r.Total.Decimal, 2).StringFixed(2)
-			}
-			if patients < MinReportedPatients {
-				r.Suppressed = true
-			} else {
-				r.Patients = &patients
-			}
-			out.Items = append(out.Items, r)
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	slices.SortFunc(out.Items, func(a, b TransitionRow) int {
+		return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(groupName(a.Group), groupName(b.Group)), cmp.Compare(a.Currency, b.Currency))
+	})
 	return out, nil
 }
 
@@ -448,6 +452,63 @@ func (s *Service) Reconciliation(ctx context.Context, f ReconciliationFilter) (*
 	}
 	out.Consistent = len(out.Differences) == 0
 	return out, nil
+}
+
+func groupName(g *string) string {
+	if g == nil {
+		return ""
+	}
+	return *g
+}
+
+// monthRuns turns sorted YYYY-MM months into runs of consecutive months, each as its first day
+// and the first day after it.
+func monthRuns(months []string) [][2]time.Time {
+	var runs [][2]time.Time
+	for _, m := range months {
+		t, err := time.Parse("2006-01", m)
+		if err != nil {
+			continue
+		}
+		if n := len(runs); n > 0 && runs[n-1][1].Equal(t) {
+			runs[n-1][1] = t.AddDate(0, 1, 0)
+			continue
+		}
+		runs = append(runs, [2]time.Time{t, t.AddDate(0, 1, 0)})
+	}
+	return runs
+}
+
+// scanTransitionRows reads rows of (period, group, currency, total, the four payer types,
+// encounters, patients) into report rows, computing the state share and suppressing small
+// patient counts.
+func scanTransitionRows(rows *sql.Rows, by string, out *[]TransitionRow) error {
+	defer rows.Close()
+	hundred := decimal.NewFromInt(100)
+	for rows.Next() {
+		var r TransitionRow
+		var group string
+		var patients int
+		b := &r.ByPayerType
+		if err := rows.Scan(&r.Period, &group, &r.Currency, &r.Total, &b.International, &b.Donor, &b.StateFund, &b.Government,
+			&r.Encounters, &patients); err != nil {
+			return fmt.Errorf("transition report: %w", err)
+		}
+		if by != "" {
+			r.Group = &group
+		}
+		r.StateShare = "0.00"
+		if !r.Total.IsZero() {
+			r.StateShare = b.StateFund.Add(b.Government.Decimal).Mul(hundred).DivRound(r.Total.Decimal, 2).StringFixed(2)
+		}
+		if patients < MinReportedPatients {
+			r.Suppressed = true
+		} else {
+			r.Patients = &patients
+		}
+		*out = append(*out, r)
+	}
+	return rows.Err()
 }
 
 // reportSettings lets a report's transaction sort and hash its sums and distinct counts in

@@ -91,7 +91,6 @@ func TestTransitionReport(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	seedTransition(t, f)
-	fin := as(access.RoleFinance, "")
 	report := func(ctx context.Context, from, to, by string) []string {
 		t.Helper()
 		r, err := f.svc.TransitionReport(ctx, claims.TransitionFilter{From: from, To: to, By: by})
@@ -100,7 +99,32 @@ func TestTransitionReport(t *testing.T) {
 		}
 		return rowsOf(r)
 	}
+	// Every month is first aggregated live (marked as changed), then read from the kept rows.
+	if n := countMarked(t, f); n == 0 {
+		t.Fatal("posting marked no report month")
+	}
+	checkTransitionReport(t, f, report)
+	if _, err := f.svc.RefreshReports(context.Background(), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := countMarked(t, f); n != 0 {
+		t.Fatalf("%d report marks left after a refresh", n)
+	}
+	checkTransitionReport(t, f, report)
+}
 
+func countMarked(t *testing.T, f *fixture) int {
+	t.Helper()
+	var n int
+	if err := f.db.Get(&n, `SELECT count(*) FROM report_dirty`); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func checkTransitionReport(t *testing.T, f *fixture, report func(ctx context.Context, from, to, by string) []string) {
+	t.Helper()
+	fin := as(access.RoleFinance, "")
 	// 2025-03: 1355.00 of which 72.00 with the funds and 600.00 with the ministry: 49.59%.
 	sameLines(t, "by month", report(fin, "2024-01", "2025-12", ""), []string{
 		"2024-03 - BAM total=20.00 int=20.00 donor=0.00 state=0.00 gov=0.00 share=0.00 enc=1 pat=null supp=true",
@@ -396,5 +420,97 @@ func TestReconciliation(t *testing.T) {
 	_, err = f.svc.Reconciliation(fin, claims.ReconciliationFilter{Period: "2025-3"})
 	if fs := fieldSet(wantCode(t, err, trcledger.EINVALID, "validation_failed")); !fs["period"] || len(fs) != 1 {
 		t.Errorf("fields %v", fs)
+	}
+}
+
+// TestKeptReportMonthsFollowEveryChange posts and voids in several months while the refresher
+// runs, then compares, for every grouping and every payer's reviewer, the report as it stands
+// (kept rows and marked months mixed), the report aggregated live (every month marked) and
+// the report read from kept rows alone (after a last refresh).
+func TestKeptReportMonthsFollowEveryChange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	seedTransition(t, f)
+	ctx := context.Background()
+	if _, err := f.svc.RefreshReports(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	refreshed := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				refreshed <- nil
+				return
+			default:
+			}
+			if _, err := f.svc.RefreshReports(ctx, 0, 0); err != nil {
+				refreshed <- err
+				return
+			}
+		}
+	}()
+	errs := make(chan error, 6)
+	for w := 0; w < 6; w++ {
+		go func(w int) {
+			for i := 0; i < 8; i++ {
+				ext := fmt.Sprintf("K-%d-%d", w, i)
+				in := visit(ext, claims.LineInput{ServiceCode: "PZZ-01", Quantity: dec("1")})
+				in.PatientID, in.ServiceDate = fmt.Sprintf("KP-%d", (w*8+i)%11), date(fmt.Sprintf("2025-%02d-%02d", 1+(w+i)%6, 1+i))
+				res, err := f.svc.PostEncounter(f.clinic, in, key(ext))
+				if err == nil && i%3 == 0 {
+					_, err = f.svc.VoidEncounter(f.clinic, res.Encounters[0].ID, "wrong patient")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < 6; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-refreshed; err != nil {
+		t.Fatal(err)
+	}
+
+	viewers := map[string]context.Context{"finance": as(access.RoleFinance, "")}
+	for _, p := range []string{demo.PayerIOM, demo.PayerZZOUSK, demo.PayerZZOKS, demo.PayerMinSecurity} {
+		viewers["reviewer of "+p] = as(access.RoleReviewer, p)
+	}
+	reports := func() map[string][]string {
+		out := map[string][]string{}
+		for who, ctx := range viewers {
+			for _, by := range []string{"", claims.ByCanton, claims.BySite, claims.ByProvider, claims.ByServiceCategory} {
+				r, err := f.svc.TransitionReport(ctx, claims.TransitionFilter{From: "2024-01", To: "2025-12", By: by})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[who+" by "+by] = rowsOf(r)
+			}
+		}
+		return out
+	}
+	mixed := reports()
+	if _, err := f.db.Exec(`INSERT INTO report_dirty (period) SELECT DISTINCT to_char(service_date, 'YYYY-MM') FROM encounters`); err != nil {
+		t.Fatal(err)
+	}
+	live := reports()
+	if _, err := f.svc.RefreshReports(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	kept := reports()
+	for k, want := range live {
+		if len(want) == 0 && !strings.HasPrefix(k, "reviewer of "+demo.PayerZZOKS) {
+			t.Errorf("%s: an empty report", k)
+		}
+		sameLines(t, k+" (mixed)", mixed[k], want)
+		sameLines(t, k+" (kept)", kept[k], want)
 	}
 }

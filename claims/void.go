@@ -66,6 +66,9 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		if err != nil {
 			return fmt.Errorf("take the encounter's shares off the claims queue: %w", err)
 		}
+		if err := markReportMonth(ctx, tx, e.ServiceDate); err != nil {
+			return err
+		}
 		orig, err := ledger.Load(ctx, tx, e.LedgerTransactionID)
 		if err != nil {
 			return err

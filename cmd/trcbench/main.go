@@ -161,8 +161,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		b.topStatements(ctx, "import")
-		b.logf("    %s lines in %s: %.0f lines/s, peak RSS %s; sealed %s after", thousands(int64(imp.lines)), secs(imp.elapsed),
-			rate(imp.lines, imp.elapsed), mib(imp.peakRSS), secs(imp.sealLag))
+		b.logf("    %s lines in %s: %.0f lines/s, peak RSS %s; sealed %s after, report months %s after that", thousands(int64(imp.lines)), secs(imp.elapsed),
+			rate(imp.lines, imp.elapsed), mib(imp.peakRSS), secs(imp.sealLag), secs(imp.reportLag))
 		b.logf("    raw: COPY of the same rows")
 		rawT, rawLines, err := b.rawCopy(ctx, "I")
 		if err != nil {
@@ -182,6 +182,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				fmt.Sprintf("≤ %s (45 s per 1M lines)", secs(limit)), yesNo(imp.elapsed <= limit)},
 			row{"(2) import: server peak RSS", mib(imp.peakRSS), "–", "–", "≤ 256 MiB", yesNo(imp.peakRSS > 0 && imp.peakRSS <= rssLimit)},
 			row{"(2) import: sealer done after the last upload", secs(imp.sealLag), "–", "–", "(info)", ""},
+			row{"(2) import: report months recomputed after that", secs(imp.reportLag), "–", "–", "(info)", ""},
 		)
 		if imp.lines != sz.importLines {
 			note("import accepted %d of %d lines: %s", imp.lines, sz.importLines, imp.note)
@@ -448,9 +449,10 @@ func loadavg() string {
 	return strings.Fields(string(data))[0]
 }
 
-// prepare starts a measured phase on a quiet database: a checkpoint, and fresh statement
-// statistics when pg_stat_statements is on.
+// prepare starts a measured phase on a quiet database: the server done with the transition
+// report's months, a checkpoint, and fresh statement statistics when pg_stat_statements is on.
 func (b *bench) prepare(ctx context.Context) {
+	b.waitReports(ctx)
 	b.checkpoint(ctx)
 	if b.pgss {
 		_, _ = b.db.ExecContext(ctx, `SELECT pg_stat_statements_reset()`)

@@ -68,10 +68,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	claimsSvc := claims.NewService(db, time.Now, key, journal)
+	// The transition report's kept months are recomputed in the background (claims/report_months.go).
+	go claimsSvc.RunReports(sealCtx, 2*time.Second, log)
 	srv := api.NewServer(api.Config{
 		RateLimit: rate,
 		Contracts: contracts.NewStore(db, time.Now),
-		Claims:    claims.NewService(db, time.Now, key, journal),
+		Claims:    claimsSvc,
 		Journal:   journal,
 		Tokens:    access.NewTokens(db, time.Now),
 		Ready:     db.PingContext,
