@@ -82,51 +82,125 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 	if err != nil {
 		return nil, err
 	}
-	ref, err := s.refs.get(ctx, s.db)
-	if err != nil {
-		return nil, err
-	}
+	// Two stages: a goroutine reads and prices the next chunk while this one stores the
+	// current one, so the CPU work of pricing overlaps the database's.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan *importBatch, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		readErr <- s.readChunks(ctx, cr, cols, chunks)
+	}()
 	res := &ImportResult{Errors: []ImportError{}}
-	var chunk []*importGroup
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
+	for b := range chunks {
+		if err != nil {
+			continue // drain what the reader had ready; it stops at the cancelled context
 		}
-		defer func() { chunk = chunk[:0] }()
-		for attempt := 1; ; attempt++ {
-			part := &ImportResult{Errors: []ImportError{}}
-			err := s.importChunk(ctx, ref, chunk, part)
-			if errors.Is(err, errStalePricing) && attempt < 3 {
-				s.refs.drop()
-				if ref, err = s.refs.get(ctx, s.db); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			res.merge(part)
-			return nil
+		if err = s.storeBatch(ctx, b); err != nil {
+			cancel()
+			continue
 		}
+		res.merge(b.scanned)
+		res.merge(b.priced)
 	}
-	err = scanImport(cr, cols, res.reject, func(g *importGroup) error {
-		chunk = append(chunk, g)
-		if len(chunk) >= importChunk {
-			return flush()
-		}
-		return nil
-	})
+	if rerr := <-readErr; err == nil && rerr != nil {
+		err = rerr
+	}
 	if err != nil {
-		return nil, err
-	}
-	if err := flush(); err != nil {
 		return nil, err
 	}
 	if s.sealer != nil && res.Accepted > 0 {
 		s.sealer.Kick()
 	}
 	return res, nil
+}
+
+// importBatch is one chunk of an import: its encounters' rows, the rows rejected while reading
+// it, and what pricing and storing it made of the rest.
+type importBatch struct {
+	groups  []*importGroup
+	scanned *ImportResult // malformed rows met while reading the chunk
+	priced  *ImportResult // the chunk's own outcome: accepted, skipped, rejected
+
+	good       []*Encounter
+	goodGroups []*importGroup
+}
+
+// readChunks reads the file, prices every importChunk encounters and sends them on.
+func (s *Service) readChunks(ctx context.Context, cr *csv.Reader, cols []string, out chan<- *importBatch) error {
+	next := func() *importBatch { return &importBatch{scanned: &ImportResult{Errors: []ImportError{}}} }
+	b := next()
+	send := func() error {
+		if len(b.groups) == 0 && b.scanned.Rejected == 0 {
+			return nil
+		}
+		if err := s.priceBatch(ctx, b); err != nil {
+			return err
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b = next()
+		return nil
+	}
+	err := scanImport(cr, cols, func(row int, code, msg string) { b.scanned.reject(row, code, msg) }, func(g *importGroup) error {
+		b.groups = append(b.groups, g)
+		if len(b.groups) >= importChunk {
+			return send()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return send()
+}
+
+// priceBatch validates and prices the chunk's encounters with the current reference data,
+// rejecting those that cannot be posted.
+func (s *Service) priceBatch(ctx context.Context, b *importBatch) error {
+	ref, err := s.refs.get(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	b.priced, b.good, b.goodGroups = &ImportResult{Errors: []ImportError{}}, nil, nil
+	for _, g := range b.groups {
+		in, problem := g.input()
+		if problem != "" {
+			b.priced.rejectGroup(g, "invalid", problem)
+			continue
+		}
+		var f trcledger.Fields
+		e, err := s.price(ctx, ref, &in, "", &f)
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			b.priced.rejectGroup(g, "invalid", describe(f.List()))
+			continue
+		}
+		b.good = append(b.good, e)
+		b.goodGroups = append(b.goodGroups, g)
+	}
+	return nil
+}
+
+// storeBatch posts a priced chunk; when a tariff or rule changed since it was priced, it prices
+// the chunk again with fresh reference data and retries.
+func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
+	for attempt := 1; ; attempt++ {
+		err := s.storeChunk(ctx, b.good, b.goodGroups, b.priced)
+		if !errors.Is(err, errStalePricing) || attempt >= 3 {
+			return err
+		}
+		s.refs.drop()
+		if err := s.priceBatch(ctx, b); err != nil {
+			return err
+		}
+	}
 }
 
 // scanImport reads the data rows, rejects malformed ones and hands each complete encounter
@@ -293,28 +367,8 @@ func optional(v string) *string {
 	return &v
 }
 
-// importChunk validates, de-duplicates and posts one chunk of encounters.
-func (s *Service) importChunk(ctx context.Context, ref *refData, chunk []*importGroup, res *ImportResult) error {
-	var good []*Encounter
-	var goodGroups []*importGroup
-	for _, g := range chunk {
-		in, problem := g.input()
-		if problem != "" {
-			res.rejectGroup(g, "invalid", problem)
-			continue
-		}
-		var f trcledger.Fields
-		e, err := s.price(ctx, ref, &in, "", &f)
-		if err != nil {
-			return err
-		}
-		if e == nil {
-			res.rejectGroup(g, "invalid", describe(f.List()))
-			continue
-		}
-		good = append(good, e)
-		goodGroups = append(goodGroups, g)
-	}
+// storeChunk de-duplicates and posts one priced chunk of encounters, recording the outcome in res.
+func (s *Service) storeChunk(ctx context.Context, good []*Encounter, goodGroups []*importGroup, res *ImportResult) error {
 	if len(good) == 0 {
 		return nil
 	}
