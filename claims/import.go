@@ -85,12 +85,23 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 	// Two stages: a goroutine reads and prices the next chunk while this one stores the
 	// current one, so the CPU work of pricing overlaps the database's.
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	chunks := make(chan *importBatch, 1)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
+		defer func() {
+			if p := recover(); p != nil {
+				readErr <- fmt.Errorf("import reader: panic: %v", p)
+			}
+		}()
 		readErr <- s.readChunks(ctx, cr, cols, chunks)
+	}()
+	// However this function ends (a panic included), the reader has stopped reading the
+	// request's body before it returns.
+	defer func() {
+		cancel()
+		for range chunks {
+		}
 	}()
 	res := &ImportResult{Errors: []ImportError{}}
 	for b := range chunks {
@@ -110,6 +121,8 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 	if err != nil {
 		return nil, err
 	}
+	// A chunk's malformed rows are known before its invalid ones: list them all in file order.
+	slices.SortStableFunc(res.Errors, func(a, b ImportError) int { return a.Row - b.Row })
 	if s.sealer != nil && res.Accepted > 0 {
 		s.sealer.Kick()
 	}
@@ -132,6 +145,9 @@ func (s *Service) readChunks(ctx context.Context, cr *csv.Reader, cols []string,
 	next := func() *importBatch { return &importBatch{scanned: &ImportResult{Errors: []ImportError{}}} }
 	b := next()
 	send := func() error {
+		if err := ctx.Err(); err != nil {
+			return err // the storing side has failed: stop reading and pricing
+		}
 		if len(b.groups) == 0 && b.scanned.Rejected == 0 {
 			return nil
 		}
@@ -148,7 +164,7 @@ func (s *Service) readChunks(ctx context.Context, cr *csv.Reader, cols []string,
 	}
 	err := scanImport(cr, cols, func(row int, code, msg string) { b.scanned.reject(row, code, msg) }, func(g *importGroup) error {
 		b.groups = append(b.groups, g)
-		if len(b.groups) >= importChunk {
+		if len(b.groups) >= s.importChunk {
 			return send()
 		}
 		return nil

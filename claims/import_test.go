@@ -1,6 +1,7 @@
 package claims_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -19,7 +20,19 @@ func sampleCSV(t *testing.T) string {
 
 func TestImportThenImportAgain(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	for _, chunk := range []int{0, 2} {
+		t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			if chunk > 0 {
+				f.svc.SetImportChunk(chunk) // the reader prices a chunk while another is stored
+			}
+			importThenImportAgain(t, f)
+		})
+	}
+}
+
+func importThenImportAgain(t *testing.T, f *fixture) {
 	csv := sampleCSV(t)
 	res, err := f.svc.Import(f.clinic, strings.NewReader(csv))
 	if err != nil {
@@ -58,8 +71,11 @@ func TestImportThenImportAgain(t *testing.T) {
 		t.Fatalf("third import = %+v", res)
 	}
 	codes := map[int]string{}
-	for _, e := range res.Errors {
+	for i, e := range res.Errors {
 		codes[e.Row] = e.Code
+		if i > 0 && res.Errors[i-1].Row >= e.Row {
+			t.Errorf("errors out of row order: %+v", res.Errors)
+		}
 	}
 	if codes[7] != "duplicate_external_id" || codes[10] != "invalid" || codes[12] != "malformed_row" {
 		t.Errorf("errors = %+v", res.Errors)

@@ -20,11 +20,12 @@ type Service struct {
 	sealer       Sealer
 	refs         refCache
 	group        *committer
+	importChunk  int // encounters per transaction of an import
 }
 
 // NewService returns the claims service; key is the PSEUDONYM_KEY, sealer may be nil.
 func NewService(db *sqlx.DB, now func() time.Time, key []byte, sealer Sealer) *Service {
-	s := &Service{db: db, now: now, pseudonymKey: key, sealer: sealer}
+	s := &Service{db: db, now: now, pseudonymKey: key, sealer: sealer, importChunk: importChunk}
 	s.startCommitter()
 	return s
 }
