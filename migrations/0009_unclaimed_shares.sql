@@ -8,6 +8,10 @@
 -- It is derived state, rebuilt from line_shares and statement_lines by this migration; the tests
 -- compare it with that definition after every kind of change.
 
+-- Servers of an earlier version must be stopped before this runs: they would post, void, build
+-- and cancel without keeping the queue. The lock keeps any writer out while it is filled.
+LOCK TABLE encounters, line_shares, statement_lines IN SHARE MODE;
+
 CREATE TABLE unclaimed_shares (
     share_id      bigint        NOT NULL,
     encounter_id  uuid          NOT NULL,

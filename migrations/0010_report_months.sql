@@ -11,6 +11,10 @@
 -- so it is always as fresh as the ledger: a mark commits with the change it announces, and a
 -- month's marks disappear only together with the rows recomputed after them.
 
+-- Servers of an earlier version must be stopped before this runs (they would not mark the
+-- months they change); the lock keeps any writer out while the months are marked.
+LOCK TABLE encounters IN SHARE MODE;
+
 CREATE TABLE report_dirty (
     period    text        NOT NULL,
     marked_at timestamptz NOT NULL DEFAULT now()
