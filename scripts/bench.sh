@@ -8,6 +8,7 @@
 #   BENCH_SEED=N        seed of the dataset (default 1)
 #   BENCH_PGSS=1        preload pg_stat_statements and log each phase's top statements
 #   BENCH_KEEP=1        keep the temporary directory (cluster data, server log)
+#   BENCH_LOG_LEVEL=info  log every request with its server-side duration (default warn)
 #   BENCH_ARGS="..."    more trcbench flags, e.g. --only import,single
 #
 # The table goes to stdout; progress, and the server's log on failure, to stderr.
@@ -95,7 +96,7 @@ PG_STARTED=1
 
 export DATABASE_URL="postgres:///trcledger?host=$PGDIR&user=postgres&sslmode=disable"
 export PSEUDONYM_KEY=bench-pseudonym-key-0123456789abcdef
-export LOG_LEVEL=warn # the server logs one line per request at info
+export LOG_LEVEL=${BENCH_LOG_LEVEL:-warn} # info logs one line per request, with its duration on the server
 export TRCLEDGER_ENV=production
 unset LISTEN_ADDR
 
