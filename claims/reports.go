@@ -445,13 +445,72 @@ func (s *Service) Reconciliation(ctx context.Context, f ReconciliationFilter) (*
 				out.Unclaimed = append(out.Unclaimed, u)
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return checkQueue(ctx, tx, f, out)
 	})
 	if err != nil {
 		return nil, err
 	}
 	out.Consistent = len(out.Differences) == 0
 	return out, nil
+}
+
+// checkQueue compares, per payer and provider, the queue statements take their lines from
+// (unclaimed_shares) with the unclaimed shares the ledger check has just counted from the
+// shares themselves. A pair whose queue holds other lines or another amount is a difference on
+// the account unclaimed_shares:<payer>:<provider> (expected: the shares; actual: the queue):
+// statements would claim the wrong lines for it.
+func checkQueue(ctx context.Context, tx *sqlx.Tx, f ReconciliationFilter, out *Reconciliation) error {
+	type pair struct{ payer, provider string }
+	type count struct {
+		lines  int
+		amount decimal.Decimal
+	}
+	want := map[pair]count{}
+	for _, u := range out.Unclaimed {
+		if u.Currency == StatementCurrency {
+			want[pair{u.PayerCode, u.ProviderCode}] = count{u.Lines, u.Amount.Decimal}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT payer_code, provider_code, count(*), sum(amount) FROM unclaimed_shares
+		WHERE ($1 = '' OR payer_code = $1) AND ($2 = '' OR provider_code = $2) GROUP BY 1, 2`, f.PayerCode, f.ProviderCode)
+	if err != nil {
+		return fmt.Errorf("reconciliation queue check: %w", err)
+	}
+	defer rows.Close()
+	got := map[pair]count{}
+	for rows.Next() {
+		var p pair
+		var c count
+		if err := rows.Scan(&p.payer, &p.provider, &c.lines, &c.amount); err != nil {
+			return fmt.Errorf("reconciliation queue check: %w", err)
+		}
+		got[p] = c
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reconciliation queue check: %w", err)
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			want[p] = count{amount: decimal.Zero}
+		}
+	}
+	var bad []LedgerDifference
+	for p, w := range want {
+		g, ok := got[p]
+		if !ok {
+			g.amount = decimal.Zero
+		}
+		if g.lines != w.lines || !g.amount.Equal(w.amount) {
+			bad = append(bad, LedgerDifference{Account: "unclaimed_shares:" + p.payer + ":" + p.provider, Currency: StatementCurrency,
+				Expected: trcledger.NewAmount(w.amount), Actual: trcledger.NewAmount(g.amount)})
+		}
+	}
+	slices.SortFunc(bad, func(a, b LedgerDifference) int { return cmp.Compare(a.Account, b.Account) })
+	out.Differences = append(out.Differences, bad...)
+	return nil
 }
 
 func groupName(g *string) string {
