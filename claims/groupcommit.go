@@ -154,7 +154,7 @@ func (s *Service) writeGroup(ctx context.Context, tx *sqlx.Tx, jobs []*postJob) 
 	encs = encs[:0]
 	for _, j := range live {
 		e := j.encs[0]
-		key := e.ProviderCode + "\x00" + e.ExternalID
+		key := externalKey(e.ProviderCode, e.ExternalID)
 		switch {
 		case stale[e.contractID]:
 			j.err = errStalePricing
@@ -299,29 +299,11 @@ func stalePricing(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (map[int6
 
 // existingIDs fills taken with the posted encounters that already hold the external ids.
 func existingIDs(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, taken map[string]string) error {
-	if len(encs) == 0 {
-		return nil
+	existing, err := postedByExternalID(ctx, tx, encs)
+	for k, p := range existing {
+		taken[k] = p.id
 	}
-	provs, exts := make([]string, len(encs)), make([]string, len(encs))
-	for i, e := range encs {
-		provs[i], exts[i] = e.ProviderCode, e.ExternalID
-	}
-	rows, err := tx.QueryxContext(ctx, `
-		SELECT e.id, e.provider_code, e.external_id FROM encounters e
-		JOIN unnest($1::text[], $2::text[]) AS t(prov, ext) ON e.provider_code = t.prov AND e.external_id = t.ext
-		WHERE e.status = 'posted'`, pq.Array(provs), pq.Array(exts))
-	if err != nil {
-		return fmt.Errorf("check external ids: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, prov, ext string
-		if err := rows.Scan(&id, &prov, &ext); err != nil {
-			return fmt.Errorf("scan external id: %w", err)
-		}
-		taken[prov+"\x00"+ext] = id
-	}
-	return rows.Err()
+	return err
 }
 
 func duplicateError(existing, ext string) error {

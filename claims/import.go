@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
@@ -388,14 +387,14 @@ func (s *Service) storeChunk(ctx context.Context, good []*Encounter, goodGroups 
 	if len(good) == 0 {
 		return nil
 	}
-	existing, err := existingHashes(ctx, s.db, good)
+	existing, err := postedByExternalID(ctx, s.db, good)
 	if err != nil {
 		return err
 	}
 	var post []*Encounter
 	var postGroups []*importGroup
 	for i, e := range good {
-		if h, ok := existing[e.ExternalID]; ok {
+		if h, ok := existing[externalKey(e.ProviderCode, e.ExternalID)]; ok {
 			if string(h.hash) == string(e.contentHash) {
 				res.Skipped += len(goodGroups[i].rows)
 			} else {
@@ -409,7 +408,7 @@ func (s *Service) storeChunk(ctx context.Context, good []*Encounter, goodGroups 
 	if len(post) == 0 {
 		return nil
 	}
-	// existingHashes has just looked the external ids up; a duplicate committed since is still
+	// postedByExternalID has just looked the external ids up; a duplicate committed since is still
 	// refused by the unique index, and then the encounters are posted one by one below.
 	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insertChecked(ctx, tx, post, true) })
 	if err == nil {
@@ -442,34 +441,4 @@ func describe(fields []trcledger.FieldError) string {
 		parts[i] = f.Field + ": " + f.Message
 	}
 	return strings.Join(parts, "; ")
-}
-
-type existingEncounter struct {
-	id   string
-	hash []byte
-}
-
-func existingHashes(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) (map[string]existingEncounter, error) {
-	provs, exts := make([]string, len(encs)), make([]string, len(encs))
-	for i, e := range encs {
-		provs[i], exts[i] = e.ProviderCode, e.ExternalID
-	}
-	rows, err := q.QueryxContext(ctx, `
-		SELECT e.id, e.external_id, e.content_hash FROM encounters e
-		JOIN unnest($1::text[], $2::text[]) AS t(prov, ext) ON e.provider_code = t.prov AND e.external_id = t.ext
-		WHERE e.status = 'posted'`, pq.Array(provs), pq.Array(exts))
-	if err != nil {
-		return nil, fmt.Errorf("find imported encounters: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]existingEncounter{}
-	for rows.Next() {
-		var id, ext string
-		var h []byte
-		if err := rows.Scan(&id, &ext, &h); err != nil {
-			return nil, fmt.Errorf("scan imported encounter: %w", err)
-		}
-		out[ext] = existingEncounter{id: id, hash: h}
-	}
-	return out, rows.Err()
 }

@@ -442,36 +442,59 @@ func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now ti
 
 func joinCodes(codes []string) string { return strings.Join(codes, ",") }
 
-// checkExisting refuses an external_id the provider already has on a posted encounter:
-// ECONFLICT duplicate_external_id naming the existing encounter.
-func checkExisting(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, batch bool) error {
+// postedEncounter is the posted encounter that holds an external id.
+type postedEncounter struct {
+	id   string
+	hash []byte
+}
+
+// externalKey names a provider's external id in the maps of postedByExternalID.
+func externalKey(provider, externalID string) string { return provider + "\x00" + externalID }
+
+// postedByExternalID returns the posted encounters that hold the external ids of encs, keyed by
+// externalKey. It probes the partial unique index once per encounter: a plain join on unnest
+// lets the planner pick a hash join over every posted encounter when the statistics are young.
+func postedByExternalID(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) (map[string]postedEncounter, error) {
+	out := map[string]postedEncounter{}
+	if len(encs) == 0 {
+		return out, nil
+	}
 	provs, exts := make([]string, len(encs)), make([]string, len(encs))
 	for i, e := range encs {
 		provs[i], exts[i] = e.ProviderCode, e.ExternalID
 	}
-	var rows []struct {
-		ID         string `db:"id"`
-		Provider   string `db:"provider_code"`
-		ExternalID string `db:"external_id"`
-	}
-	err := tx.SelectContext(ctx, &rows, `
-		SELECT e.id, e.provider_code, e.external_id FROM encounters e
-		JOIN unnest($1::text[], $2::text[]) AS t(prov, ext) ON e.provider_code = t.prov AND e.external_id = t.ext
-		WHERE e.status = 'posted'`, pq.Array(provs), pq.Array(exts))
+	rows, err := q.QueryxContext(ctx, `
+		SELECT e.id, e.provider_code, e.external_id, e.content_hash FROM unnest($1::text[], $2::text[]) AS t(prov, ext)
+		CROSS JOIN LATERAL (SELECT e.id, e.provider_code, e.external_id, e.content_hash FROM encounters e
+			WHERE e.provider_code = t.prov AND e.external_id = t.ext AND e.status = 'posted' LIMIT 1) e`,
+		pq.Array(provs), pq.Array(exts))
 	if err != nil {
-		return fmt.Errorf("check external ids: %w", err)
+		return nil, fmt.Errorf("find external ids: %w", err)
 	}
-	if len(rows) == 0 {
-		return nil
+	defer rows.Close()
+	for rows.Next() {
+		var p postedEncounter
+		var prov, ext string
+		if err := rows.Scan(&p.id, &prov, &ext, &p.hash); err != nil {
+			return nil, fmt.Errorf("find external ids: %w", err)
+		}
+		out[externalKey(prov, ext)] = p
 	}
-	existing := map[string]string{}
-	for _, r := range rows {
-		existing[r.Provider+"\x00"+r.ExternalID] = r.ID
+	return out, rows.Err()
+}
+
+// checkExisting refuses an external_id the provider already has on a posted encounter:
+// ECONFLICT duplicate_external_id naming the existing encounter.
+func checkExisting(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, batch bool) error {
+	existing, err := postedByExternalID(ctx, tx, encs)
+	if err != nil || len(existing) == 0 {
+		return err
 	}
 	var f trcledger.Fields
 	first := ""
 	for i, e := range encs {
-		if id, ok := existing[e.ProviderCode+"\x00"+e.ExternalID]; ok {
+		if p, ok := existing[externalKey(e.ProviderCode, e.ExternalID)]; ok {
+			id := p.id
 			field := "external_id"
 			if batch {
 				field = fmt.Sprintf("encounters[%d].external_id", i)
