@@ -9,6 +9,7 @@
 #   BENCH_PGSS=1        preload pg_stat_statements and log each phase's top statements
 #   BENCH_KEEP=1        keep the temporary directory (cluster data, server log)
 #   BENCH_LOG_LEVEL=info  log every request with its server-side duration (default warn)
+#   BENCH_PPROF=127.0.0.1:6060  serve the server's Go profiles there (go tool pprof)
 #   BENCH_ARGS="..."    more trcbench flags, e.g. --only import,single
 #
 # The table goes to stdout; progress, and the server's log on failure, to stderr.
@@ -104,7 +105,7 @@ unset LISTEN_ADDR
 ADMIN=$("$TMP/bin/trcledger" token create --role admin --name bench | tail -n1)
 
 # Port 0: the kernel picks a free port, and the server says which.
-LISTEN_ADDR=127.0.0.1:0 "$TMP/bin/trcledger" serve >"$TMP/server.out" 2>"$TMP/server.log" &
+PPROF_ADDR=${BENCH_PPROF:-} LISTEN_ADDR=127.0.0.1:0 "$TMP/bin/trcledger" serve >"$TMP/server.out" 2>"$TMP/server.log" &
 SERVER_PID=$!
 ADDR=
 for _ in $(seq 1 100); do

@@ -52,6 +52,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	defer db.Close()
+	if err := startProfiler(getenv("PPROF_ADDR"), log); err != nil {
+		return err
+	}
 	addr := getenv("LISTEN_ADDR")
 	if addr == "" {
 		addr = ":8080"
