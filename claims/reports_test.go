@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
 	"github.com/trcledger/trcledger/ledger"
@@ -501,6 +503,22 @@ func TestKeptReportMonthsFollowEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	live, kept, mixed := keptAndLive(t, f, "2024-01", "2025-12")
+	for k, want := range live {
+		if len(want) == 0 && !strings.HasPrefix(k, "reviewer of "+demo.PayerZZOKS) {
+			t.Errorf("%s: an empty report", k)
+		}
+		sameLines(t, k+" (mixed)", mixed[k], want)
+		sameLines(t, k+" (kept)", kept[k], want)
+	}
+}
+
+// keptAndLive returns the transition reports from..to for finance and every payer's reviewer
+// under every grouping: live (every month marked), kept (after a refresh) and as they stood
+// before (mixed).
+func keptAndLive(t *testing.T, f *fixture, from, to string) (live, kept, mixed map[string][]string) {
+	t.Helper()
+	ctx := context.Background()
 	viewers := map[string]context.Context{"finance": as(access.RoleFinance, "")}
 	for _, p := range []string{demo.PayerIOM, demo.PayerZZOUSK, demo.PayerZZOKS, demo.PayerMinSecurity} {
 		viewers["reviewer of "+p] = as(access.RoleReviewer, p)
@@ -509,7 +527,7 @@ func TestKeptReportMonthsFollowEveryChange(t *testing.T) {
 		out := map[string][]string{}
 		for who, ctx := range viewers {
 			for _, by := range []string{"", claims.ByCanton, claims.BySite, claims.ByProvider, claims.ByServiceCategory} {
-				r, err := f.svc.TransitionReport(ctx, claims.TransitionFilter{From: "2024-01", To: "2025-12", By: by})
+				r, err := f.svc.TransitionReport(ctx, claims.TransitionFilter{From: from, To: to, By: by})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -518,20 +536,75 @@ func TestKeptReportMonthsFollowEveryChange(t *testing.T) {
 		}
 		return out
 	}
-	mixed := reports()
+	mixed = reports()
 	if _, err := f.db.Exec(`INSERT INTO report_dirty (period) SELECT DISTINCT to_char(service_date, 'YYYY-MM') FROM encounters`); err != nil {
 		t.Fatal(err)
 	}
-	live := reports()
+	live = reports()
 	if _, err := f.svc.RefreshReports(ctx, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	kept := reports()
-	for k, want := range live {
-		if len(want) == 0 && !strings.HasPrefix(k, "reviewer of "+demo.PayerZZOKS) {
-			t.Errorf("%s: an empty report", k)
+	kept = reports()
+	return live, kept, mixed
+}
+
+// TestOtherCurrenciesAndZeroShares posts on a contract in EUR and on one whose price splits into
+// a zero share: neither waits for a statement (statements claim positive BAM shares), and the
+// transition report keeps a row per currency, the same live and kept.
+func TestOtherCurrenciesAndZeroShares(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	store := contracts.NewStore(f.db, func() time.Time { return today })
+	cent := dec("0.01")
+	for _, c := range []struct{ code, currency string }{{"TEST-EUR", "EUR"}, {"TEST-CENT", "BAM"}} {
+		valid := date("2026-12-31")
+		if _, err := store.CreateContract(ctx, contracts.Contract{Code: c.code, ProviderCode: demo.ProviderDZBihac, Currency: c.currency,
+			ValidFrom: date("2025-01-01"), ValidTo: &valid, Status: "active"}); err != nil {
+			t.Fatal(err)
 		}
-		sameLines(t, k+" (mixed)", mixed[k], want)
+		if _, err := store.AddTariffVersion(ctx, c.code, contracts.TariffVersion{EffectiveFrom: date("2025-01-01"),
+			Items: []contracts.TariffItem{{ServiceCode: "PZZ-01", Method: "fixed", Price: &cent}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.AddCostShareRule(ctx, c.code, contracts.CostShareRule{EffectiveFrom: date("2025-01-01"),
+			Shares: []contracts.Share{{PayerCode: demo.PayerZZOUSK, BasisPoints: 6000}, {PayerCode: demo.PayerIOM, BasisPoints: 4000}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, code := range []string{"TEST-EUR", "TEST-CENT", "TEST-CENT", "TEST-EUR"} {
+		in := visit(fmt.Sprintf("X-%d", i))
+		in.ContractCode, in.ServiceDate, in.PatientID = code, date("2025-05-0"+fmt.Sprint(i+1)), fmt.Sprintf("XP-%d", i)
+		res, err := f.svc.PostEncounter(f.clinic, in, key(fmt.Sprintf("X-%d", i)))
+		if err != nil {
+			t.Fatalf("post on %s: %v", code, err)
+		}
+		// 0.01 split 60/40: the fund's share rounds up to the cent, IOM's is zero.
+		if got := sharesOf(res.Encounters[0].Lines[0]); got != "ZZO-USK=0.01 IOM=0.00" {
+			t.Fatalf("shares on %s: %s", code, got)
+		}
+	}
+	var queued int
+	if err := f.db.Get(&queued, `SELECT count(*) FROM unclaimed_shares`); err != nil || queued != 2 {
+		t.Fatalf("%d shares wait for a statement (%v), want the fund's two BAM cents", queued, err)
+	}
+	fin := as(access.RoleFinance, "")
+	st, err := f.svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-05")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Claimed.String() != "0.02" || st.LineCount != 2 {
+		t.Errorf("the fund's statement claims %s in %d lines, want 0.02 in 2", st.Claimed, st.LineCount)
+	}
+	_, err = f.svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerIOM, "2025-05")
+	wantCode(t, err, trcledger.EINVALID, "nothing_to_claim")
+
+	live, kept, _ := keptAndLive(t, f, "2025-05", "2025-05")
+	sameLines(t, "finance", live["finance by "], []string{
+		"2025-05 - BAM total=0.02 int=0.00 donor=0.00 state=0.02 gov=0.00 share=100.00 enc=2 pat=null supp=true",
+		"2025-05 - EUR total=0.02 int=0.00 donor=0.00 state=0.02 gov=0.00 share=100.00 enc=2 pat=null supp=true",
+	})
+	for k, want := range live {
 		sameLines(t, k+" (kept)", kept[k], want)
 	}
 }
