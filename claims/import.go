@@ -53,6 +53,11 @@ const MaxImportErrors = 1000
 // importChunk is how many encounters are posted per database transaction.
 const importChunk = 2000
 
+// importStorers is how many chunks of one import are stored at once. Two chunks meet as two
+// server processes would: the unique index on external ids decides, and every write takes its
+// keys in one order.
+const importStorers = 2
+
 type importRow struct {
 	n      int
 	fields map[string]string
@@ -81,8 +86,9 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 	if err != nil {
 		return nil, err
 	}
-	// Two stages: a goroutine reads and prices the next chunk while this one stores the
-	// current one, so the CPU work of pricing overlaps the database's.
+	// A pipeline: a goroutine reads and prices the next chunk while importStorers chunks are
+	// stored at once, each in its own transaction on its own connection, so the CPU work of
+	// pricing and of two database sessions overlap. Outcomes are merged in file order.
 	ctx, cancel := context.WithCancel(ctx)
 	chunks := make(chan *importBatch, 1)
 	readErr := make(chan error, 1)
@@ -103,16 +109,43 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		}
 	}()
 	res := &ImportResult{Errors: []ImportError{}}
+	type storing struct {
+		b    *importBatch
+		done chan error
+	}
+	var inFlight []storing
+	finish := func() { // waits for the oldest chunk being stored
+		st := inFlight[0]
+		inFlight = inFlight[1:]
+		if serr := <-st.done; serr != nil && err == nil {
+			err = serr
+			cancel()
+		}
+		if err == nil {
+			res.merge(st.b.scanned)
+			res.merge(st.b.priced)
+		}
+	}
 	for b := range chunks {
 		if err != nil {
 			continue // drain what the reader had ready; it stops at the cancelled context
 		}
-		if err = s.storeBatch(ctx, b); err != nil {
-			cancel()
-			continue
+		st := storing{b: b, done: make(chan error, 1)}
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					st.done <- fmt.Errorf("import: panic: %v", p)
+				}
+			}()
+			st.done <- s.storeBatch(ctx, st.b)
+		}()
+		inFlight = append(inFlight, st)
+		if len(inFlight) >= importStorers {
+			finish()
 		}
-		res.merge(b.scanned)
-		res.merge(b.priced)
+	}
+	for len(inFlight) > 0 {
+		finish()
 	}
 	if rerr := <-readErr; err == nil && rerr != nil {
 		err = rerr
