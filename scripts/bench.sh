@@ -87,7 +87,7 @@ opts=(-c "listen_addresses=''" -c "unix_socket_directories='$PGDIR'" -c fsync=on
 	-c full_page_writes=on -c shared_buffers=256MB -c max_wal_size=4GB -c max_connections=200)
 PGSS=()
 if [[ ${BENCH_PGSS:-} == 1 ]]; then
-	opts+=(-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all)
+	opts+=(-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on)
 	PGSS=(--pgss)
 fi
 as_pg "$BIN/pg_ctl" -D "$DATA" -l "$PGDIR/postgres.log" -w -t 60 -o "${opts[*]}" start >/dev/null ||

@@ -470,24 +470,28 @@ func (b *bench) topStatements(ctx context.Context, phase string) {
 	if !b.pgss {
 		return
 	}
-	rows, err := b.db.QueryContext(ctx, `SELECT calls, total_exec_time, mean_exec_time, regexp_replace(query, '\s+', ' ', 'g')
+	var exec, plan float64
+	_ = b.db.QueryRowContext(ctx, `SELECT coalesce(sum(total_exec_time), 0), coalesce(sum(total_plan_time), 0) FROM pg_stat_statements
+		WHERE query NOT LIKE '%pg_stat_statements%'`).Scan(&exec, &plan)
+	rows, err := b.db.QueryContext(ctx, `SELECT calls, total_exec_time, mean_exec_time, mean_plan_time, regexp_replace(query, '\s+', ' ', 'g')
 		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 12`)
 	if err != nil {
 		b.logf("pg_stat_statements: %v", err)
 		return
 	}
 	defer rows.Close()
-	b.logf("    top statements of %s (calls, total ms, mean ms, query):", phase)
+	b.logf("    %s: PostgreSQL spent %.0f ms executing statements and %.0f ms planning them", phase, exec, plan)
+	b.logf("    top statements of %s (calls, total ms, mean ms, mean planning ms, query):", phase)
 	for rows.Next() {
 		var calls int64
-		var total, mean float64
+		var total, mean, meanPlan float64
 		var q string
-		if err := rows.Scan(&calls, &total, &mean, &q); err != nil {
+		if err := rows.Scan(&calls, &total, &mean, &meanPlan, &q); err != nil {
 			return
 		}
 		if len(q) > 160 {
 			q = q[:160] + "…"
 		}
-		fmt.Fprintf(b.log, "        %8d %10.0f %8.3f  %s\n", calls, total, mean, q)
+		fmt.Fprintf(b.log, "        %8d %10.0f %8.3f %8.3f  %s\n", calls, total, mean, meanPlan, q)
 	}
 }
