@@ -90,3 +90,32 @@ func TestImportRefusesABadHeader(t *testing.T) {
 		wantCode(t, err, trcledger.EINVALID, "")
 	}
 }
+
+// TestImportRepeatsAnExternalIDFurtherDown imports a file in which the first encounter comes
+// back, the same, after the others, with chunks of one encounter stored two at a time: it is
+// posted once, whatever the order the chunks were stored in, and the file's other encounters
+// are all posted.
+func TestImportRepeatsAnExternalIDFurtherDown(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.SetImportChunk(1)
+	csv := sampleCSV(t)
+	lines := strings.Split(strings.TrimRight(csv, "\n"), "\n")
+	again := strings.Join(append(lines, lines[1], lines[2]), "\n") + "\n" // LIPA-2025-0001's two rows
+	res, err := f.svc.Import(f.clinic, strings.NewReader(again))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 8 || res.Skipped+res.Rejected != 2 {
+		t.Errorf("import = %+v, want 8 rows posted and the repeated 2 skipped or rejected", res)
+	}
+	for _, e := range res.Errors {
+		if e.Row < 10 || (e.Code != "duplicate_external_id" && e.Code != "conflict") {
+			t.Errorf("error %+v", e)
+		}
+	}
+	var n int
+	if err := f.db.Get(&n, `SELECT count(*) FROM encounters WHERE external_id = 'LIPA-2025-0001'`); err != nil || n != 1 {
+		t.Errorf("LIPA-2025-0001 posted %d times (%v)", n, err)
+	}
+}
