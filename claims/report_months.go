@@ -137,6 +137,7 @@ FROM (
 	JOIN sites si ON si.code = e.site_code
 	JOIN organizations o ON o.code = sh.payer_code
 	WHERE e.status = 'posted' AND sh.service_date >= $2 AND sh.service_date <= $3
+	  AND e.service_date >= $2 AND e.service_date <= $3 -- the same date: lets both tables be read by date
 ) x
 CROSS JOIN LATERAL (VALUES (''), (x.payer_code)) sc(payer)
 CROSS JOIN LATERAL (VALUES ('', ''), ('` + ByCanton + `', x.jurisdiction_code), ('` + BySite + `', x.site_code),

@@ -156,6 +156,7 @@ WITH daily AS (
 	JOIN organizations o ON o.code = sh.payer_code
 	%[2]s
 	WHERE e.status = 'posted' AND sh.service_date >= $1 AND sh.service_date < $2 %[4]s
+	  AND e.service_date >= $1 AND e.service_date < $2 -- the same date: lets both tables be read by date
 	GROUP BY 1, 2, 3, 4
 ), amounts AS (
 	SELECT to_char(day, 'YYYY-MM') AS period, grp, currency, sum(amount) AS total,
