@@ -199,30 +199,24 @@ func (b *bench) runBatches(ctx context.Context, jobs []batchJob, clients int) (*
 // waitSealed waits until the server's sealer has chained every ledger transaction and returns
 // how long that took.
 func (b *bench) waitSealed(ctx context.Context) time.Duration {
-	start := time.Now()
-	for time.Since(start) < 15*time.Minute {
-		var n int64
-		if err := b.db.QueryRowContext(ctx, `SELECT count(*) FROM ledger_unsealed_transactions()`).Scan(&n); err != nil {
-			b.logf("  count unsealed transactions: %v", err)
-			return -1
-		}
-		if n == 0 {
-			return time.Since(start)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return -1
+	return b.waitNone(ctx, "unsealed transactions", `SELECT count(*) FROM ledger_unsealed_transactions()`)
 }
 
 // waitReports waits until the server has recomputed every month marked as changed for the
 // transition report, so that what it does in the background does not weigh on the next
 // measurement, and returns how long that took.
 func (b *bench) waitReports(ctx context.Context) time.Duration {
+	return b.waitNone(ctx, "report marks", `SELECT count(*) FROM report_dirty`)
+}
+
+// waitNone polls count until it is zero and returns how long that took (-1 after 15 minutes or
+// on an error).
+func (b *bench) waitNone(ctx context.Context, what, count string) time.Duration {
 	start := time.Now()
 	for time.Since(start) < 15*time.Minute {
 		var n int64
-		if err := b.db.QueryRowContext(ctx, `SELECT count(*) FROM report_dirty`).Scan(&n); err != nil {
-			b.logf("  count report marks: %v", err)
+		if err := b.db.QueryRowContext(ctx, count).Scan(&n); err != nil {
+			b.logf("  count %s: %v", what, err)
 			return -1
 		}
 		if n == 0 {
