@@ -67,12 +67,13 @@ func (s *Service) RunReports(ctx context.Context, every time.Duration, log *slog
 			return
 		case <-t.C:
 		}
+		start := time.Now()
 		n, err := s.RefreshReports(ctx, 3*time.Second, 5*time.Minute)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("refresh report months", "err", err)
 		case n > 0:
-			log.Info("report months refreshed", "months", n)
+			log.Info("report months refreshed", "months", n, "duration_ms", time.Since(start).Milliseconds())
 		}
 	}
 }
