@@ -109,10 +109,6 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		}
 	}()
 	res := &ImportResult{Errors: []ImportError{}}
-	type storing struct {
-		b    *importBatch
-		done chan error
-	}
 	var inFlight []storing
 	finish := func() { // waits for the oldest chunk being stored
 		st := inFlight[0]
@@ -129,6 +125,14 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 	for b := range chunks {
 		if err != nil {
 			continue // drain what the reader had ready; it stops at the cancelled context
+		}
+		// An encounter that comes back in a later chunk must meet the first one committed
+		// (and be skipped or refused), never race it: such a chunk waits for those before it.
+		for len(inFlight) > 0 && sharesExternalID(b, inFlight) {
+			finish()
+		}
+		if err != nil {
+			continue
 		}
 		st := storing{b: b, done: make(chan error, 1)}
 		go func() {
@@ -159,6 +163,28 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		s.sealer.Kick()
 	}
 	return res, nil
+}
+
+// storing is a chunk being stored; done receives the outcome.
+type storing struct {
+	b    *importBatch
+	done chan error
+}
+
+// sharesExternalID reports whether b holds an external id of a chunk being stored.
+func sharesExternalID(b *importBatch, inFlight []storing) bool {
+	for _, st := range inFlight {
+		keys := make(map[string]bool, len(st.b.good))
+		for _, e := range st.b.good {
+			keys[externalKey(e.ProviderCode, e.ExternalID)] = true
+		}
+		for _, e := range b.good {
+			if keys[externalKey(e.ProviderCode, e.ExternalID)] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // importBatch is one chunk of an import: its encounters' rows, the rows rejected while reading
@@ -456,11 +482,23 @@ func (s *Service) storeChunk(ctx context.Context, good []*Encounter, goodGroups 
 	// Something changed under us (a concurrent upload, say): post one by one to place the blame.
 	for i, e := range post {
 		err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insert(ctx, tx, []*Encounter{e}, false) })
+		var terr *trcledger.Error
 		switch {
 		case err == nil:
 			res.Accepted += len(postGroups[i].rows)
 		case errors.Is(err, errStalePricing) || trcledger.ErrorCode(err) == trcledger.EINTERNAL:
 			return err
+		case errors.As(err, &terr) && terr.Reason == "duplicate_external_id":
+			// Posted meanwhile: the same content is skipped, other content refused, as above.
+			existing, lerr := postedByExternalID(ctx, s.db, []*Encounter{e})
+			if lerr != nil {
+				return lerr
+			}
+			if h, ok := existing[externalKey(e.ProviderCode, e.ExternalID)]; ok && string(h.hash) == string(e.contentHash) {
+				res.Skipped += len(postGroups[i].rows)
+			} else {
+				res.rejectGroup(postGroups[i], "duplicate_external_id", err.Error())
+			}
 		default:
 			res.rejectGroup(postGroups[i], "conflict", err.Error())
 		}

@@ -92,30 +92,45 @@ func TestImportRefusesABadHeader(t *testing.T) {
 }
 
 // TestImportRepeatsAnExternalIDFurtherDown imports a file in which the first encounter comes
-// back, the same, after the others, with chunks of one encounter stored two at a time: it is
-// posted once, whatever the order the chunks were stored in, and the file's other encounters
-// are all posted.
+// back after the others, the same or changed, with chunks small enough that the two copies are
+// in neighbouring chunks (stored two at a time) or farther apart. The first copy is posted; the
+// later one is skipped when it is the same and refused when it is not, every time.
 func TestImportRepeatsAnExternalIDFurtherDown(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.svc.SetImportChunk(1)
-	csv := sampleCSV(t)
-	lines := strings.Split(strings.TrimRight(csv, "\n"), "\n")
-	again := strings.Join(append(lines, lines[1], lines[2]), "\n") + "\n" // LIPA-2025-0001's two rows
-	res, err := f.svc.Import(f.clinic, strings.NewReader(again))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Accepted != 8 || res.Skipped+res.Rejected != 2 {
-		t.Errorf("import = %+v, want 8 rows posted and the repeated 2 skipped or rejected", res)
-	}
-	for _, e := range res.Errors {
-		if e.Row < 10 || (e.Code != "duplicate_external_id" && e.Code != "conflict") {
-			t.Errorf("error %+v", e)
+	for _, chunk := range []int{1, 2, 5} {
+		for _, changed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("chunk=%d changed=%v", chunk, changed), func(t *testing.T) {
+				t.Parallel()
+				for run := 0; run < 3; run++ {
+					f := newFixture(t)
+					f.svc.SetImportChunk(chunk)
+					lines := strings.Split(strings.TrimRight(sampleCSV(t), "\n"), "\n")
+					first, second := lines[1], lines[2] // LIPA-2025-0001: PZZ-01 and LAB-01 × 2
+					if changed {
+						second = strings.Replace(second, "LAB-01,2", "LAB-01,3", 1)
+					}
+					again := strings.Join(append(lines, first, second), "\n") + "\n" // rows 10 and 11
+					res, err := f.svc.Import(f.clinic, strings.NewReader(again))
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch {
+					case !changed && (res.Accepted != 8 || res.Skipped != 2 || res.Rejected != 0):
+						t.Errorf("run %d: import = %+v, want 8 posted and the repeat skipped", run, res)
+					case changed && (res.Accepted != 8 || res.Skipped != 0 || res.Rejected != 2):
+						t.Errorf("run %d: import = %+v, want 8 posted and the changed repeat refused", run, res)
+					}
+					for _, e := range res.Errors {
+						if e.Row < 10 || e.Code != "duplicate_external_id" {
+							t.Errorf("run %d: error %+v", run, e)
+						}
+					}
+					// The first copy is the one in the ledger (LAB-01 × 2 = 12.00 of IOM's 143.30).
+					if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
+						t.Errorf("run %d: IOM payable = %s, want -143.30", run, got)
+					}
+				}
+			})
 		}
-	}
-	var n int
-	if err := f.db.Get(&n, `SELECT count(*) FROM encounters WHERE external_id = 'LIPA-2025-0001'`); err != nil || n != 1 {
-		t.Errorf("LIPA-2025-0001 posted %d times (%v)", n, err)
 	}
 }

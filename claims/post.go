@@ -401,7 +401,6 @@ func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now ti
 			$9::int[], $10::date[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
 			$17::uuid[], $18::text[], $19::numeric[], $20::bytea[], $22::bigint[])
 			AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)
-		ORDER BY prov, ext -- one order for the unique index in every transaction: no deadlock between two
 		RETURNING service_date)
 		INSERT INTO report_dirty (period) SELECT DISTINCT to_char(service_date, 'YYYY-MM') FROM ins`,
 		pq.Array(ids), pq.Array(providers), pq.Array(contractIDs), pq.Array(sites), pq.Array(extIDs), pq.Array(keys),

@@ -409,3 +409,22 @@ func (b *bench) rawBalances(ctx context.Context, probes []balanceProbe, limit ti
 	}
 	return lat, sums, nil
 }
+
+// withBusyMonth runs fn while period counts as being written to: a mark dated an hour ahead,
+// since the server leaves marked months alone while a mark is younger than a few seconds. The
+// mark is taken away after, whatever happens (no data changed, the kept rows stay right).
+func (b *bench) withBusyMonth(ctx context.Context, period string, fn func() (*reportResult, error)) (*reportResult, error) {
+	var at time.Time
+	if err := b.db.QueryRowContext(ctx, `INSERT INTO report_dirty (period, marked_at) VALUES ($1, now() + interval '1 hour')
+		RETURNING marked_at`, period).Scan(&at); err != nil {
+		return nil, fmt.Errorf("mark %s: %w", period, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := b.db.ExecContext(dctx, `DELETE FROM report_dirty WHERE period = $1 AND marked_at = $2`, period, at); err != nil {
+			b.logf("  take the mark of %s away: %v", period, err)
+		}
+	}()
+	return fn()
+}

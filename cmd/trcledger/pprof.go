@@ -6,12 +6,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"strings"
 )
 
 // startProfiler serves Go's profiles (net/http/pprof) on addr when PPROF_ADDR is set, for the
-// benchmark and for finding where time goes. Only a loopback address is accepted: the profiles
-// show the program's internals and must not be reachable from the network.
+// benchmark and for finding where time goes. Only a literal loopback address is accepted (a
+// name could resolve elsewhere): the profiles show the program's internals and must not be
+// reachable from the network.
 func startProfiler(addr string, log *slog.Logger) error {
 	if addr == "" {
 		return nil
@@ -20,8 +20,8 @@ func startProfiler(addr string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("PPROF_ADDR %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("PPROF_ADDR %q: only a loopback address (127.0.0.1:PORT) is allowed", addr)
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("PPROF_ADDR %q: only a literal loopback address (127.0.0.1:PORT or [::1]:PORT) is allowed", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

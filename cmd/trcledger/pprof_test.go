@@ -8,7 +8,7 @@ import (
 
 func TestProfilerOnlyOnLoopback(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, addr := range []string{":6060", "0.0.0.0:6060", "10.0.0.5:6060", "example.org:6060", "6060"} {
+	for _, addr := range []string{":6060", "0.0.0.0:6060", "10.0.0.5:6060", "example.org:6060", "localhost:6060", "6060"} {
 		if err := startProfiler(addr, log); err == nil {
 			t.Errorf("PPROF_ADDR %q was accepted", addr)
 		}
