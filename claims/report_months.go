@@ -97,6 +97,9 @@ func (s *Service) refreshMonth(ctx context.Context, period string) (bool, error)
 		if err := reportSettings(ctx, tx); err != nil {
 			return err
 		}
+		if err := monthScanSettings(ctx, tx); err != nil {
+			return err
+		}
 		// The marks go first: a change committed after this statement keeps its mark, and the
 		// month is computed again later. Everything committed before is read below.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM report_dirty WHERE period = $1`, period); err != nil {

@@ -243,6 +243,11 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 		if err := scanTransitionRows(rows, f.By, &out.Items); err != nil {
 			return err
 		}
+		if len(dirty) > 0 {
+			if err := monthScanSettings(ctx, tx); err != nil {
+				return err
+			}
+		}
 		for _, run := range monthRuns(dirty) {
 			query, args := transitionSQL(transitionGroups[f.By], run[0], run[1], payer)
 			rows, err := tx.QueryContext(ctx, query, args...)
@@ -569,6 +574,19 @@ func scanTransitionRows(rows *sql.Rows, by string, out *[]TransitionRow) error {
 		*out = append(*out, r)
 	}
 	return rows.Err()
+}
+
+// monthScanSettings make a month's aggregate (the live part of a transition report, the
+// refresher) use hash joins. Right after a bulk import the tables' statistics can still say
+// they are empty, and the planner then probes the shares' date index once per encounter: 2.4 s
+// a month at 100,000 lines instead of 0.4 s. Hash joins are the right plan for a month of rows
+// whatever the statistics say. (Not for the reconciliation: it joins a handful of unsealed
+// transactions to the postings, where a nested loop is the only sane plan.)
+func monthScanSettings(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+		return fmt.Errorf("report settings: %w", err)
+	}
+	return nil
 }
 
 // reportSettings lets a report's transaction sort and hash its sums and distinct counts in
