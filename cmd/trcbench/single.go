@@ -34,14 +34,12 @@ func (b *bench) runSingle(ctx context.Context, clients int, warm, d time.Duratio
 			return nil, err
 		}
 	}
-	res := &singleResult{}
+	win := newWindow(warm, d)
+	var rss *rssSampler
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	startAt := time.Now().Add(warm)
-	endAt := startAt.Add(d)
-	var rss *rssSampler
 	go func() {
-		time.Sleep(time.Until(startAt))
+		time.Sleep(time.Until(win.startAt))
 		mu.Lock()
 		rss = sampleRSS(b.serverPID)
 		mu.Unlock()
@@ -53,45 +51,16 @@ func (b *bench) runSingle(ctx context.Context, clients int, warm, d time.Duratio
 			pi := w % len(providers)
 			g := newGen(b.seed, pi, fmt.Sprintf("single-%d", w), 20000)
 			token := toks[w]
-			var lat latencies
-			var ok, bad int
-			var first string
-			for n := 0; ; n++ {
-				now := time.Now()
-				if now.After(endAt) {
-					break
-				}
+			win.run(func(n int) error {
 				e := g.single(fmt.Sprintf("S-%02d-%07d", w, n))
 				body, _ := json.Marshal(&e)
-				t0 := time.Now()
-				err := b.api.call(ctx, "POST", "/v1/encounters", token,
+				return b.api.call(ctx, "POST", "/v1/encounters", token,
 					map[string]string{"Idempotency-Key": e.ExternalID}, bytes.NewReader(body), int64(len(body)), nil)
-				t1 := time.Now()
-				if t0.Before(startAt) || t1.After(endAt) {
-					continue // warm-up, or finished after the window closed
-				}
-				if err != nil {
-					bad++
-					if first == "" {
-						first = err.Error()
-					}
-					continue
-				}
-				ok++
-				lat = append(lat, t1.Sub(t0))
-			}
-			mu.Lock()
-			res.ok += ok
-			res.errors += bad
-			res.lat = append(res.lat, lat...)
-			if res.firstErr == "" {
-				res.firstErr = first
-			}
-			mu.Unlock()
+			})
 		}()
 	}
 	wg.Wait()
-	res.elapsed = d
+	res := win.result()
 	mu.Lock()
 	if rss != nil {
 		res.peakRSS = rss.Stop()
@@ -236,11 +205,8 @@ func newUUID() string {
 // 6 shares, ledger transaction, 4 postings) with plain INSERTs, one database transaction per
 // encounter, for d after a warm-up of warm.
 func (b *bench) runRawSingle(ctx context.Context, tpls []template, clients int, warm, d time.Duration) (*singleResult, error) {
-	res := &singleResult{}
-	var mu sync.Mutex
+	win := newWindow(warm, d)
 	var wg sync.WaitGroup
-	startAt := time.Now().Add(warm)
-	endAt := startAt.Add(d)
 	errc := make(chan error, clients)
 	for w := range clients {
 		wg.Add(1)
@@ -270,9 +236,6 @@ func (b *bench) runRawSingle(ctx context.Context, tpls []template, clients int, 
 				errc <- err
 				return
 			}
-			var lat latencies
-			var ok, bad int
-			var first string
 			flat := func(rows [][]any, set map[int]any) []any {
 				var out []any
 				for _, r := range rows {
@@ -313,35 +276,7 @@ func (b *bench) runRawSingle(ctx context.Context, tpls []template, clients int, 
 				_, err := conn.ExecContext(ctx, "COMMIT")
 				return err
 			}
-			for n := 0; ; n++ {
-				if time.Now().After(endAt) {
-					break
-				}
-				t := &tpls[(w+n*clients)%len(tpls)]
-				a := time.Now()
-				err := one(t, n)
-				z := time.Now()
-				if a.Before(startAt) || z.After(endAt) {
-					continue
-				}
-				if err != nil {
-					bad++
-					if first == "" {
-						first = err.Error()
-					}
-					continue
-				}
-				ok++
-				lat = append(lat, z.Sub(a))
-			}
-			mu.Lock()
-			res.ok += ok
-			res.errors += bad
-			res.lat = append(res.lat, lat...)
-			if res.firstErr == "" {
-				res.firstErr = first
-			}
-			mu.Unlock()
+			win.run(func(n int) error { return one(&tpls[(w+n*clients)%len(tpls)], n) })
 		}()
 	}
 	wg.Wait()
@@ -349,6 +284,58 @@ func (b *bench) runRawSingle(ctx context.Context, tpls []template, clients int, 
 	if err := <-errc; err != nil {
 		return nil, fmt.Errorf("raw single posts: %w", err)
 	}
-	res.elapsed = d
-	return res, nil
+	return win.result(), nil
+}
+
+// window is the measured stretch of a run of single posts (after a warm-up) and what the
+// clients counted in it.
+type window struct {
+	startAt, endAt time.Time
+	mu             sync.Mutex
+	res            singleResult
+}
+
+func newWindow(warm, d time.Duration) *window {
+	start := time.Now().Add(warm)
+	return &window{startAt: start, endAt: start.Add(d), res: singleResult{elapsed: d}}
+}
+
+// run is one client: it calls post until the window closes and counts the posts that started
+// and ended inside it (the warm-up's and those finishing too late are not counted).
+func (win *window) run(post func(n int) error) {
+	var lat latencies
+	var ok, bad int
+	var first string
+	for n := 0; time.Now().Before(win.endAt); n++ {
+		t0 := time.Now()
+		err := post(n)
+		t1 := time.Now()
+		switch {
+		case t0.Before(win.startAt) || t1.After(win.endAt):
+		case err != nil:
+			bad++
+			if first == "" {
+				first = err.Error()
+			}
+		default:
+			ok++
+			lat = append(lat, t1.Sub(t0))
+		}
+	}
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	win.res.ok += ok
+	win.res.errors += bad
+	win.res.lat = append(win.res.lat, lat...)
+	if win.res.firstErr == "" {
+		win.res.firstErr = first
+	}
+}
+
+// result is what every client counted; call it once they have all returned.
+func (win *window) result() *singleResult {
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	res := win.res
+	return &res
 }
