@@ -453,7 +453,8 @@ func externalKey(provider, externalID string) string { return provider + "\x00" 
 
 // postedByExternalID returns the posted encounters that hold the external ids of encs, keyed by
 // externalKey. It probes the partial unique index once per encounter: a plain join on unnest
-// lets the planner pick a hash join over every posted encounter when the statistics are young.
+// lets the planner pick a hash join over every posted encounter when the statistics are young,
+// and the LIMIT keeps it from flattening the lateral lookup back into such a join.
 func postedByExternalID(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) (map[string]postedEncounter, error) {
 	out := map[string]postedEncounter{}
 	if len(encs) == 0 {

@@ -406,6 +406,11 @@ func TestReconciliation(t *testing.T) {
 		"payable:ZZO-USK:DZ-BIHAC BAM expected=-48.00 actual=-47.00",
 		"unclaimed_shares:IOM:KB-BIHAC BAM expected=600.00 actual=0.00",
 	})
+	// Another payer's reviewer is not told about IOM's queue.
+	sameLines(t, "a lost share, ZZO USK's reviewer", differencesOf(rec(rev, claims.ReconciliationFilter{})), []string{
+		"payable:ZZO-USK:DZ-BIHAC BAM expected=-48.00 actual=-47.00",
+	})
+	sameLines(t, "a lost share, the ministry's reviewer", differencesOf(rec(as(access.RoleReviewer, demo.PayerMinSecurity), claims.ReconciliationFilter{})), []string{})
 	if _, err := f.db.Exec(`INSERT INTO unclaimed_shares (share_id, encounter_id, payer_code, provider_code, service_date, amount)
 		VALUES ($1, $2, $3, $4, $5, $6)`, lost.ShareID, lost.Enc, lost.Payer, lost.Prov, lost.Day, lost.Amount); err != nil {
 		t.Fatal(err)
