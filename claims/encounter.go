@@ -83,14 +83,26 @@ type Encounter struct {
 	contentHash []byte
 }
 
-// hasShareOf reports whether payer has a share in any line.
+// hasShareOf reports whether payer has a share in any line that counts for access (see
+// sharesCost).
 func (e *Encounter) hasShareOf(payer string) bool {
 	for _, l := range e.Lines {
 		for _, s := range l.Shares {
-			if s.PayerCode == payer {
+			if s.PayerCode == payer && sharesCost(s.BasisPoints, s.Amount.Decimal) {
 				return true
 			}
 		}
 	}
 	return false
 }
+
+// sharesCost reports whether a payer's share of a line gives its reviewers access to the
+// encounter (and counts it in their reports): more than 0 basis points and more than 0.00. A
+// payer listed at 0 basis points (a rule written before they were refused) or whose part
+// rounds to 0.00 pays nothing, reviews nothing and sees nothing. shareCostsSQL is the same test
+// in SQL, on line_shares sh.
+func sharesCost(basisPoints int, amount decimal.Decimal) bool {
+	return basisPoints > 0 && amount.IsPositive()
+}
+
+const shareCostsSQL = `sh.basis_points > 0 AND sh.amount > 0`

@@ -119,7 +119,8 @@ func (s *Service) refreshMonth(ctx context.Context, period string) (bool, error)
 
 // monthRowsQuery computes a month's kept rows for every grouping and every payer scope in one
 // statement: each share of a posted encounter counts once in every grouping (its group there)
-// and twice in scope, for everyone ("") and for its payer's reviewers, with the distinct
+// and twice in scope, for everyone ("") and for its payer's reviewers (only a share that
+// counts for access, sharesCost: a payer listed at 0 is not in scope), with the distinct
 // encounters and patients behind each row. These are the figures transitionSQL computes for
 // one grouping and one scope (the tests compare them). The sets are counted by PostgreSQL,
 // within work_mem, not in the server's memory. $1 is the period, $2 and $3 its first and last day.
@@ -133,7 +134,7 @@ SELECT $1, g.grouping, sc.payer, x.currency, g.grp, sum(x.amount),
        count(DISTINCT x.seq), count(DISTINCT x.patient_key)
 FROM (
 	SELECT e.seq, e.patient_key, e.currency, e.provider_code, e.site_code, si.jurisdiction_code, svc.category,
-	       sh.payer_code, o.payer_type, sh.amount
+	       sh.payer_code, o.payer_type, sh.amount, ` + shareCostsSQL + ` AS counts
 	FROM line_shares sh
 	JOIN encounters e ON e.id = sh.encounter_id
 	JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
@@ -143,7 +144,8 @@ FROM (
 	WHERE e.status = 'posted' AND sh.service_date >= $2 AND sh.service_date <= $3
 	  AND e.service_date >= $2 AND e.service_date <= $3 -- the same date: lets both tables be read by date
 ) x
-CROSS JOIN LATERAL (VALUES (''), (x.payer_code)) sc(payer)
+CROSS JOIN LATERAL (VALUES (''), (CASE WHEN x.counts THEN x.payer_code END)) sc(payer)
 CROSS JOIN LATERAL (VALUES ('', ''), ('` + ByCanton + `', x.jurisdiction_code), ('` + BySite + `', x.site_code),
 	('` + ByProvider + `', x.provider_code), ('` + ByServiceCategory + `', x.category)) g(grouping, grp)
+WHERE sc.payer IS NOT NULL
 GROUP BY g.grouping, sc.payer, x.currency, g.grp`

@@ -188,10 +188,10 @@ func transitionSQL(g transitionGroup, from, until time.Time, payer string) (stri
 	var sharePayer, encounterPayer string
 	if payer != "" {
 		args = append(args, payer)
-		sharePayer = `AND sh.payer_code = $3`
-		encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = e.id AND sh.payer_code = $3)`
+		sharePayer = `AND sh.payer_code = $3 AND ` + shareCostsSQL
+		encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = e.id AND sh.payer_code = $3 AND ` + shareCostsSQL + `)`
 		if g.lines {
-			encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = el.encounter_id AND sh.line_no = el.line_no AND sh.payer_code = $3)`
+			encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = el.encounter_id AND sh.line_no = el.line_no AND sh.payer_code = $3 AND ` + shareCostsSQL + `)`
 		}
 	}
 	count := `count(*)`

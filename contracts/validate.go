@@ -207,8 +207,12 @@ func (r *CostShareRule) Validate() error {
 		} else {
 			seen[s.PayerCode] = i
 		}
-		if s.BasisPoints < 0 || s.BasisPoints > fullBasisPoints {
-			f.Add(p+".basis_points", "must be between 0 and 10000")
+		switch {
+		case s.BasisPoints == 0:
+			// A payer listed at 0 bears nothing and would only look like a party to the lines.
+			f.Add(p+".basis_points", "must be between 1 and 10000; leave out a payer that bears no share")
+		case s.BasisPoints < 0 || s.BasisPoints > fullBasisPoints:
+			f.Add(p+".basis_points", "must be between 1 and 10000")
 			badShare = true
 		}
 		sum += s.BasisPoints
