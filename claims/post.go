@@ -66,7 +66,7 @@ func (s *Service) post(ctx context.Context, ins []EncounterInput, idem Idempoten
 	scope := idemScope(ctx)
 	if idem.Key != "" {
 		if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
-			return res, err
+			return s.auditReplay(ctx, res, err)
 		}
 	}
 	for attempt := 1; ; attempt++ {
@@ -75,7 +75,7 @@ func (s *Service) post(ctx context.Context, ins []EncounterInput, idem Idempoten
 			s.refs.drop()
 			continue
 		}
-		return res, err
+		return s.auditReplay(ctx, res, err)
 	}
 }
 

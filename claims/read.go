@@ -156,7 +156,8 @@ func redact(p access.Principal, e *Encounter) {
 }
 
 // FindEncounterByID returns the encounter as the caller may see it, or ENOTFOUND (also when it
-// belongs to another institution). The read is recorded in the audit log.
+// belongs to another institution, an attempt recorded as access_denied). The read is recorded
+// in the audit log.
 func (s *Service) FindEncounterByID(ctx context.Context, id string) (*Encounter, error) {
 	notFound := trcledger.Errorf(trcledger.ENOTFOUND, "encounter %s not found", id)
 	if !uuidPattern.MatchString(id) {
@@ -176,7 +177,7 @@ func (s *Service) FindEncounterByID(ctx context.Context, id string) (*Encounter,
 	}
 	p := access.PrincipalFrom(ctx)
 	if !visibleTo(p, e) {
-		return nil, notFound
+		return nil, access.RecordDenied(ctx, s.db, access.Denied(notFound, "encounter", e.ID))
 	}
 	redact(p, e)
 	if err := access.Record(ctx, s.db, "read", "encounter", e.ID, nil); err != nil {

@@ -332,19 +332,19 @@ func findStatement(ctx context.Context, q sqlx.QueryerContext, id string, forUpd
 	st := row.Statement
 	st.reviewTx = row.ReviewTx
 	if !canSee(access.PrincipalFrom(ctx), st.ProviderCode, st.PayerCode) {
-		return nil, notFound
+		return nil, access.Denied(notFound, "statement", st.ID)
 	}
 	st.finish()
 	return &st, nil
 }
 
 // FindStatementByID returns the statement with its lines and payments, or ENOTFOUND (also for
-// one the caller may not see). Diagnoses come with the lines only for the provider's clinic and
-// the payer's reviewers. The read is audited.
+// one the caller may not see, an attempt recorded as access_denied). Diagnoses come with the
+// lines only for the provider's clinic and the payer's reviewers. The read is audited.
 func (s *Service) FindStatementByID(ctx context.Context, id string) (*Statement, error) {
 	st, err := findStatement(ctx, s.db, id, false)
 	if err != nil {
-		return nil, err
+		return nil, access.RecordDenied(ctx, s.db, err)
 	}
 	if err := loadStatementLines(ctx, s.db, st); err != nil {
 		return nil, err

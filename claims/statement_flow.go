@@ -64,7 +64,7 @@ func (s *Service) transition(ctx context.Context, id, action string, who func(ac
 		return access.Record(ctx, tx, action, "statement", id, nil)
 	})
 	if err != nil {
-		return nil, err
+		return nil, access.RecordDenied(ctx, s.db, err)
 	}
 	if s.sealer != nil && (action == ActionComplete || action == ActionPay) {
 		s.sealer.Kick()

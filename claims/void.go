@@ -16,7 +16,7 @@ import (
 
 // VoidEncounter voids the caller's own posted encounter and appends the exact reverse of its
 // ledger transaction, dated like the original. It returns ENOTFOUND for an unknown or foreign
-// encounter, EINVALID without a reason, ESTATE invalid_state when it is already voided, and
+// encounter (the attempt on a foreign one recorded as access_denied), EINVALID without a reason, ESTATE invalid_state when it is already voided, and
 // ECONFLICT on_submitted_statement once a line sits on a submitted statement. Lines on a draft
 // statement are taken off it.
 func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encounter, error) {
@@ -43,8 +43,11 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		if err != nil {
 			return err
 		}
-		if len(rows) == 0 || !p.IsClinicOf(rows[0].ProviderCode) {
+		if len(rows) == 0 {
 			return notFound
+		}
+		if !p.IsClinicOf(rows[0].ProviderCode) {
+			return access.Denied(notFound, "encounter", id)
 		}
 		e := rows[0].encounter()
 		if err := loadLines(ctx, tx, []*Encounter{e}); err != nil {
@@ -89,7 +92,7 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		return access.Record(ctx, tx, "void", "encounter", id, map[string]any{"ledger_transaction_id": rev.ID})
 	})
 	if err != nil {
-		return nil, err
+		return nil, access.RecordDenied(ctx, s.db, err)
 	}
 	if s.sealer != nil {
 		s.sealer.Kick()

@@ -42,9 +42,13 @@ func (s *Store) ListContracts(ctx context.Context, f ContractFilter) ([]Contract
 }
 
 // FindContractByCode returns a contract the caller may see, or ENOTFOUND (also for another
-// provider's contract asked by clinic staff).
+// provider's contract asked by clinic staff, an attempt recorded as access_denied).
 func (s *Store) FindContractByCode(ctx context.Context, code string) (*Contract, error) {
-	return findContract(ctx, s.db, code, false)
+	c, err := findContract(ctx, s.db, code, false)
+	if err != nil {
+		return nil, access.RecordDenied(ctx, s.db, err)
+	}
+	return c, nil
 }
 
 func findContract(ctx context.Context, q sqlx.QueryerContext, code string, forUpdate bool) (*Contract, error) {
@@ -61,7 +65,7 @@ func findContract(ctx context.Context, q sqlx.QueryerContext, code string, forUp
 		return nil, fmt.Errorf("find contract: %w", err)
 	}
 	if p := access.PrincipalFrom(ctx); p.Role == access.RoleClinic && !p.IsClinicOf(c.ProviderCode) {
-		return nil, notFound("contract", code)
+		return nil, access.Denied(notFound("contract", code), "contract", code)
 	}
 	return &c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/internal/access"
 )
 
 // Pricing is everything needed to price lines of one contract: the contract, its tariff
@@ -120,7 +121,7 @@ type QuoteInput struct {
 func (s *Store) Quote(ctx context.Context, contractCode string, in QuoteInput) (*PricedLine, error) {
 	p, err := LoadPricing(ctx, s.db, contractCode)
 	if err != nil {
-		return nil, err
+		return nil, access.RecordDenied(ctx, s.db, err)
 	}
 	var svc Service
 	var f trcledger.Fields

@@ -1,0 +1,115 @@
+package claims_test
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/contracts"
+	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/internal/demo"
+)
+
+// auditCount counts the audit entries of an action on an object by an actor.
+func auditCount(t *testing.T, f *fixture, actor, action, object string) int {
+	t.Helper()
+	var n int
+	if err := f.db.Get(&n, `SELECT count(*) FROM audit_log WHERE actor = $1 AND action = $2 AND object_id = $3`, actor, action, object); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestReplayIsAuditedAsARead: the replayed answer of a post shows the encounter's diagnoses
+// again, so each replay is a read in the audit log, for a single post and for a batch.
+func TestReplayIsAuditedAsARead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	clinic := access.PrincipalFrom(f.clinic).TokenID
+	in := visit("REPLAY-1")
+	first, err := f.svc.PostEncounter(f.clinic, in, key("replay-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := first.Encounters[0].ID
+	if n := auditCount(t, f, clinic, "read", id); n != 0 {
+		t.Fatalf("%d reads after the post", n)
+	}
+	for i := 1; i <= 2; i++ {
+		again, err := f.svc.PostEncounter(f.clinic, in, key("replay-1"))
+		if err != nil || !again.Replayed {
+			t.Fatalf("replay: %v %+v", err, again)
+		}
+		if n := auditCount(t, f, clinic, "read", id); n != i {
+			t.Errorf("after replay %d: %d reads of the encounter in the audit log", i, n)
+		}
+	}
+
+	ins := []claims.EncounterInput{visit("REPLAY-B1"), visit("REPLAY-B2")}
+	ins[1].PatientID = "SFA-2025-00018"
+	batch, err := f.svc.PostBatch(f.clinic, ins, key("replay-batch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := f.svc.PostBatch(f.clinic, ins, key("replay-batch")); err != nil || !again.Replayed {
+		t.Fatalf("batch replay: %v", err)
+	}
+	for _, e := range batch.Encounters {
+		if n := auditCount(t, f, clinic, "read", e.ID); n != 1 {
+			t.Errorf("batch replay: %d reads of %s", n, e.ExternalID)
+		}
+	}
+}
+
+// TestRefusalsOutOfScopeAreAudited: asking for another institution's encounter, statement or
+// contract answers 404, as for an unknown id, and leaves an access_denied entry with the
+// object, the actor and the role; an unknown id leaves none.
+func TestRefusalsOutOfScopeAreAudited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	e := f.postOn(t, "DENY-1", "P1", "2025-03-10")
+	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherClinic, otherReviewer := as(access.RoleClinic, demo.ProviderDZKS), as(access.RoleReviewer, demo.PayerZZOKS)
+	store := contracts.NewStore(f.db, func() time.Time { return today })
+	for _, tt := range []struct {
+		what   string
+		ctx    context.Context
+		object string
+		try    func() error
+	}{
+		{"read an encounter", otherClinic, e.ID, func() error { _, err := f.svc.FindEncounterByID(otherClinic, e.ID); return err }},
+		{"void an encounter", otherClinic, e.ID, func() error { _, err := f.svc.VoidEncounter(otherClinic, e.ID, "not mine"); return err }},
+		{"read a statement", otherReviewer, st.ID, func() error { _, err := f.svc.FindStatementByID(otherReviewer, st.ID); return err }},
+		{"submit a statement", otherClinic, st.ID, func() error { _, err := f.svc.SubmitStatement(otherClinic, st.ID); return err }},
+		{"export a statement", otherReviewer, st.ID, func() error { return f.svc.ExportCSV(otherReviewer, st.ID, io.Discard) }},
+		{"read a contract", otherClinic, demo.ContractDZBihac, func() error { _, err := store.FindContractByCode(otherClinic, demo.ContractDZBihac); return err }},
+		{"quote on a contract", otherClinic, demo.ContractDZBihac, func() error {
+			_, err := store.Quote(otherClinic, demo.ContractDZBihac, contracts.QuoteInput{ServiceCode: "PZZ-01", Quantity: dec("1"), On: date("2025-03-01"), BeneficiaryCategory: "unknown"})
+			return err
+		}},
+	} {
+		p := access.PrincipalFrom(tt.ctx)
+		before := auditCount(t, f, p.TokenID, access.ActionDenied, tt.object)
+		wantCode(t, tt.try(), trcledger.ENOTFOUND, "")
+		if n := auditCount(t, f, p.TokenID, access.ActionDenied, tt.object) - before; n != 1 {
+			t.Errorf("%s: %d access_denied entries", tt.what, n)
+		}
+		var role string
+		if err := f.db.Get(&role, `SELECT role FROM audit_log WHERE action = $1 AND object_id = $2 ORDER BY id DESC LIMIT 1`, access.ActionDenied, tt.object); err != nil || role != p.Role {
+			t.Errorf("%s: role %q, %v", tt.what, role, err)
+		}
+	}
+	unknown := "00000000-0000-4000-8000-000000000000"
+	_, err = f.svc.FindEncounterByID(otherClinic, unknown)
+	wantCode(t, err, trcledger.ENOTFOUND, "")
+	var n int
+	if err := f.db.Get(&n, `SELECT count(*) FROM audit_log WHERE object_id = $1`, unknown); err != nil || n != 0 {
+		t.Errorf("an unknown id left %d entries (%v)", n, err)
+	}
+}
