@@ -113,3 +113,36 @@ func TestRefusalsOutOfScopeAreAudited(t *testing.T) {
 		t.Errorf("an unknown id left %d entries (%v)", n, err)
 	}
 }
+
+// TestWhoDecidedIsThePayersBusiness: a statement line names the reviewer who decided it (token
+// name and id) to admin and the payer's reviewers only, not to the clinic or finance.
+func TestWhoDecidedIsThePayersBusiness(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.postOn(t, "DECIDED-1", "P1", "2025-03-10")
+	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err = f.svc.SubmitStatement(f.clinic, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	st, err = f.svc.Decide(reviewer, st.ID, []claims.Decision{{LineID: st.Lines[0].ID, Decision: "approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		who  string
+		ctx  context.Context
+		sees bool
+	}{{"clinic", f.clinic, false}, {"finance", finance, false}, {"reviewer", reviewer, true}, {"admin", as(access.RoleAdmin, ""), true}} {
+		got, err := f.svc.FindStatementByID(tt.ctx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := got.Lines[0]
+		if (l.DecidedBy != nil) != tt.sees || l.Decision == nil {
+			t.Errorf("%s: decided_by %v, decision %v", tt.who, l.DecidedBy, l.Decision)
+		}
+	}
+}

@@ -67,7 +67,7 @@ type StatementLine struct {
 	ApprovedAmount      *trcledger.Amount `json:"approved_amount" db:"approved_amount"`
 	ReasonCode          *string           `json:"reason_code" db:"reason_code"`
 	Note                *string           `json:"note" db:"note"`
-	DecidedBy           *string           `json:"decided_by" db:"decided_by"`
+	DecidedBy           *string           `json:"decided_by" db:"decided_by"` // only to admin and the payer's reviewers
 	DecidedAt           *time.Time        `json:"decided_at" db:"decided_at"`
 	Diagnoses           pq.StringArray    `json:"diagnoses,omitempty" db:"diagnoses"`
 }
@@ -340,7 +340,8 @@ func findStatement(ctx context.Context, q sqlx.QueryerContext, id string, forUpd
 
 // FindStatementByID returns the statement with its lines and payments, or ENOTFOUND (also for
 // one the caller may not see, an attempt recorded as access_denied). Diagnoses come with the
-// lines only for the provider's clinic and the payer's reviewers. The read is audited.
+// lines only for the provider's clinic and the payer's reviewers (of lines their payer bears a
+// share of), who decided a line only for admin and the payer's reviewers. The read is audited.
 func (s *Service) FindStatementByID(ctx context.Context, id string) (*Statement, error) {
 	st, err := findStatement(ctx, s.db, id, false)
 	if err != nil {
@@ -376,10 +377,15 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		return fmt.Errorf("load statement lines: %w", err)
 	}
 	p := access.PrincipalFrom(ctx)
-	clinical := (p.Role == access.RoleClinic && p.OrgCode == st.ProviderCode) || (p.Role == access.RoleReviewer && p.OrgCode == st.PayerCode)
+	clinic := p.Role == access.RoleClinic && p.OrgCode == st.ProviderCode
+	reviewer := p.Role == access.RoleReviewer && p.OrgCode == st.PayerCode
 	for i := range st.Lines {
-		if !clinical {
-			st.Lines[i].Diagnoses = nil
+		l := &st.Lines[i]
+		if !clinic && !(reviewer && l.BasisPoints > 0) { // a payer listed at 0 is no party to the line
+			l.Diagnoses = nil
+		}
+		if !reviewer && p.Role != access.RoleAdmin { // the reviewer's token name and id are the payer's business
+			l.DecidedBy = nil
 		}
 	}
 	return nil
