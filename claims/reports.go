@@ -70,10 +70,12 @@ type PayerTypeAmounts struct {
 
 // TransitionRow is one month (and group) of the transition report. Group is null when the
 // report is not grouped. StateShare is (state_fund + government) / total in percent with 2
-// decimals, rounded half up ("0.00" for a zero total). Patients is the count of distinct
-// patients, null with Suppressed true when it is below MinReportedPatients. Amounts are in
-// Currency, the currency of the contracts that priced the encounters (a month with encounters
-// in two currencies has a row per currency).
+// decimals, rounded half up ("0.00" for a zero total). Encounters and
+// Patients (distinct patients) are null with Suppressed true when the row's patients are
+// below MinReportedPatients, or when showing them would let a hidden count be worked out from
+// the others (see suppressSmallCounts). Amounts are in Currency, the currency of the
+// contracts that priced the encounters (a month with encounters in two currencies has a row
+// per currency).
 type TransitionRow struct {
 	Period      string           `json:"period"`
 	Group       *string          `json:"group"`
@@ -81,7 +83,7 @@ type TransitionRow struct {
 	Total       trcledger.Amount `json:"total"`
 	ByPayerType PayerTypeAmounts `json:"by_payer_type"`
 	StateShare  string           `json:"state_share"`
-	Encounters  int              `json:"encounters"`
+	Encounters  *int             `json:"encounters"`
 	Patients    *int             `json:"patients"`
 	Suppressed  bool             `json:"suppressed"`
 }
@@ -204,7 +206,8 @@ func transitionSQL(g transitionGroup, from, until time.Time, payer string) (stri
 // TransitionReport sums, per month of service (and per group of f.By), the payer shares of
 // posted (not voided) encounters: the total, the part of each payer type, the state's share in
 // percent (state_fund and government over the total), the encounters and the distinct patients
-// (suppressed below MinReportedPatients). Months without encounters have no row.
+// (suppressed below MinReportedPatients, and in a grouped report wherever the other rows and the
+// month's total would give a suppressed count away). Months without encounters have no row.
 //
 // Finance and admin see every share. A reviewer sees only the shares of their own payer: the
 // totals, counts and state share are then those of that payer's part of the cost alone.
@@ -220,11 +223,12 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 		return nil, err
 	}
 	out := &TransitionReport{Items: []TransitionRow{}}
+	var sites []siteCanton
 	// One snapshot for the kept rows and the live ones: a month is either kept, or marked and
 	// aggregated here, never both or neither.
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
-		out.Items = out.Items[:0]
+		out.Items, sites = out.Items[:0], nil
 		if err := reportSettings(ctx, tx); err != nil {
 			return err
 		}
@@ -242,6 +246,11 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 		}
 		if err := scanTransitionRows(rows, f.By, &out.Items); err != nil {
 			return err
+		}
+		if f.By == BySite {
+			if err := tx.SelectContext(ctx, &sites, `SELECT code, jurisdiction_code FROM sites`); err != nil {
+				return fmt.Errorf("transition report: sites: %w", err)
+			}
 		}
 		if len(dirty) > 0 {
 			if err := monthScanSettings(ctx, tx); err != nil {
@@ -266,6 +275,7 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 	slices.SortFunc(out.Items, func(a, b TransitionRow) int {
 		return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(groupName(a.Group), groupName(b.Group)), cmp.Compare(a.Currency, b.Currency))
 	})
+	suppressSmallCounts(out.Items, f.By, sites)
 	return out, nil
 }
 
@@ -545,18 +555,18 @@ func monthRuns(months []string) [][2]time.Time {
 }
 
 // scanTransitionRows reads rows of (period, group, currency, total, the four payer types,
-// encounters, patients) into report rows, computing the state share and suppressing small
-// patient counts.
+// encounters, patients) into report rows, computing the state share; the counts are all set,
+// for suppressSmallCounts to hide.
 func scanTransitionRows(rows *sql.Rows, by string, out *[]TransitionRow) error {
 	defer rows.Close()
 	hundred := decimal.NewFromInt(100)
 	for rows.Next() {
 		var r TransitionRow
 		var group string
-		var patients int
+		var encounters, patients int
 		b := &r.ByPayerType
 		if err := rows.Scan(&r.Period, &group, &r.Currency, &r.Total, &b.International, &b.Donor, &b.StateFund, &b.Government,
-			&r.Encounters, &patients); err != nil {
+			&encounters, &patients); err != nil {
 			return fmt.Errorf("transition report: %w", err)
 		}
 		if by != "" {
@@ -566,11 +576,7 @@ func scanTransitionRows(rows *sql.Rows, by string, out *[]TransitionRow) error {
 		if !r.Total.IsZero() {
 			r.StateShare = b.StateFund.Add(b.Government.Decimal).Mul(hundred).DivRound(r.Total.Decimal, 2).StringFixed(2)
 		}
-		if patients < MinReportedPatients {
-			r.Suppressed = true
-		} else {
-			r.Patients = &patients
-		}
+		r.Encounters, r.Patients = &encounters, &patients
 		*out = append(*out, r)
 	}
 	return rows.Err()
