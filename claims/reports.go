@@ -69,8 +69,9 @@ type PayerTypeAmounts struct {
 }
 
 // TransitionRow is one month (and group) of the transition report. Group is null when the
-// report is not grouped. StateShare is (state_fund + government) / total in percent with 2
-// decimals, rounded half up ("0.00" for a zero total). Encounters and
+// report is not grouped. StateSharePercent is (state_fund + government) / total in percent
+// with 2 decimals, rounded half up ("0.00" for a zero total; "33.33" is a third); StateShare is
+// the same percentage under its first name, kept for the clients that read it. Encounters and
 // Patients (distinct patients) are null with Suppressed true when the row's patients are
 // below MinReportedPatients, or when showing them would let a hidden count be worked out from
 // the others (see suppressSmallCounts). Amounts are in Currency, the currency of the
@@ -82,10 +83,12 @@ type TransitionRow struct {
 	Currency    string           `json:"currency"`
 	Total       trcledger.Amount `json:"total"`
 	ByPayerType PayerTypeAmounts `json:"by_payer_type"`
-	StateShare  string           `json:"state_share"`
+	StateShare  string           `json:"state_share"` // a percentage: the same as StateSharePercent
 	Encounters  *int             `json:"encounters"`
 	Patients    *int             `json:"patients"`
 	Suppressed  bool             `json:"suppressed"`
+
+	StateSharePercent string `json:"state_share_percent"`
 }
 
 // TransitionReport follows the transfer of the cost of care from IOM to the state, month by month.
@@ -576,6 +579,7 @@ func scanTransitionRows(rows *sql.Rows, by string, out *[]TransitionRow) error {
 		if !r.Total.IsZero() {
 			r.StateShare = b.StateFund.Add(b.Government.Decimal).Mul(hundred).DivRound(r.Total.Decimal, 2).StringFixed(2)
 		}
+		r.StateSharePercent = r.StateShare
 		r.Encounters, r.Patients = &encounters, &patients
 		*out = append(*out, r)
 	}

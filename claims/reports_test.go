@@ -77,9 +77,13 @@ func rowsOf(r *claims.TransitionReport) []string {
 		if it.Encounters != nil {
 			encounters = fmt.Sprint(*it.Encounters)
 		}
+		share := it.StateShare
+		if it.StateSharePercent != it.StateShare { // the same percentage under both names
+			share += "/state_share_percent=" + it.StateSharePercent
+		}
 		b := it.ByPayerType
 		out = append(out, fmt.Sprintf("%s %s %s total=%s int=%s donor=%s state=%s gov=%s share=%s enc=%s pat=%s supp=%v",
-			it.Period, group, it.Currency, it.Total.String(), b.International.String(), b.Donor.String(), b.StateFund.String(), b.Government.String(), it.StateShare,
+			it.Period, group, it.Currency, it.Total.String(), b.International.String(), b.Donor.String(), b.StateFund.String(), b.Government.String(), share,
 			encounters, patients, it.Suppressed))
 	}
 	return out
@@ -176,7 +180,7 @@ func checkTransitionReport(t *testing.T, f *fixture, report func(ctx context.Con
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(r)
-	want := `{"items":[{"period":"2024-03","group":null,"currency":"BAM","total":"20.00","by_payer_type":{"international":"20.00","donor":"0.00","state_fund":"0.00","government":"0.00"},"state_share":"0.00","encounters":null,"patients":null,"suppressed":true}]}`
+	want := `{"items":[{"period":"2024-03","group":null,"currency":"BAM","total":"20.00","by_payer_type":{"international":"20.00","donor":"0.00","state_fund":"0.00","government":"0.00"},"state_share":"0.00","encounters":null,"patients":null,"suppressed":true,"state_share_percent":"0.00"}]}`
 	if string(body) != want {
 		t.Errorf("json\n%s\nwant\n%s", body, want)
 	}
