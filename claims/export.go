@@ -71,20 +71,32 @@ func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 	for _, o := range orgs {
 		names[o.Code] = o.Name
 	}
+	return writeStatementPDF(st, names, w)
+}
+
+// writeStatementPDF renders the statement with the names of its parties (by code).
+func writeStatementPDF(st *Statement, names map[string]string, w io.Writer) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.AddUTF8FontFromBytes("go", "", goregular.TTF)
 	pdf.AddUTF8FontFromBytes("go", "B", gobold.TTF)
-	pdf.SetTitle("Claims statement "+st.Number, true)
+	// Every text goes through pdfText: fpdf panics on a character its font cannot map.
+	cellFormat := func(w, h float64, text, border string, ln int, align string, fill bool, link int, linkStr string) {
+		pdf.CellFormat(w, h, pdfText(text), border, ln, align, fill, link, linkStr)
+	}
+	multiCell := func(w, h float64, text, border, align string, fill bool) {
+		pdf.MultiCell(w, h, pdfText(text), border, align, fill)
+	}
+	pdf.SetTitle(pdfText("Claims statement "+st.Number), true)
 	pdf.SetAutoPageBreak(true, 15)
 	pdf.AliasNbPages("{nb}")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-10)
 		pdf.SetFont("go", "", 7)
-		pdf.CellFormat(0, 4, fmt.Sprintf("%s · content hash %s · page %d of {nb}", st.Number, str(st.ContentHash), pdf.PageNo()), "", 0, "C", false, 0, "")
+		cellFormat(0, 4, fmt.Sprintf("%s · content hash %s · page %d of {nb}", st.Number, str(st.ContentHash), pdf.PageNo()), "", 0, "C", false, 0, "")
 	})
 	pdf.AddPage()
 	pdf.SetFont("go", "B", 14)
-	pdf.CellFormat(0, 8, "Claims statement "+st.Number, "", 1, "L", false, 0, "")
+	cellFormat(0, 8, "Claims statement "+st.Number, "", 1, "L", false, 0, "")
 	pdf.SetFont("go", "", 9)
 	for _, kv := range [][2]string{
 		{"Provider", st.ProviderCode + " — " + names[st.ProviderCode]},
@@ -95,9 +107,9 @@ func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 		{"Content hash", str(st.ContentHash)},
 	} {
 		pdf.SetFont("go", "B", 9)
-		pdf.CellFormat(30, 5, kv[0], "", 0, "L", false, 0, "")
+		cellFormat(30, 5, kv[0], "", 0, "L", false, 0, "")
 		pdf.SetFont("go", "", 9)
-		pdf.CellFormat(0, 5, kv[1], "", 1, "L", false, 0, "")
+		cellFormat(0, 5, kv[1], "", 1, "L", false, 0, "")
 	}
 	pdf.Ln(3)
 	cols := []struct {
@@ -110,7 +122,7 @@ func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 		pdf.SetFont("go", "B", 8)
 		pdf.SetFillColor(230, 230, 230)
 		for _, c := range cols {
-			pdf.CellFormat(c.width, 6, c.title, "1", 0, c.align, true, 0, "")
+			cellFormat(c.width, 6, c.title, "1", 0, c.align, true, 0, "")
 		}
 		pdf.Ln(-1)
 		pdf.SetFont("go", "", 8)
@@ -128,7 +140,7 @@ func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 		cells := []string{fmt.Sprint(l.ID), l.ServiceDate.String(), l.ExternalID, l.ServiceCode, l.Quantity.String(), l.Amount.String(),
 			strings.Join(l.Flags, ", "), str(l.Decision), approved}
 		for i, c := range cols {
-			pdf.CellFormat(c.width, 5, truncate(cells[i], int(c.width/1.6)), "1", 0, c.align, false, 0, "")
+			cellFormat(c.width, 5, truncate(cells[i], int(c.width/1.6)), "1", 0, c.align, false, 0, "")
 		}
 		pdf.Ln(-1)
 	}
@@ -140,8 +152,8 @@ func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 	pdf.SetFont("go", "B", 9)
 	for _, kv := range [][2]string{{"Lines", fmt.Sprint(len(st.Lines))}, {"Claimed", st.Claimed.String()}, {"Approved", approved},
 		{"Rejected", rejected}, {"Paid", st.Paid.String()}, {"Outstanding", st.Outstanding.String()}} {
-		pdf.CellFormat(40, 5, kv[0], "", 0, "L", false, 0, "")
-		pdf.CellFormat(30, 5, kv[1]+" "+st.Currency, "", 1, "R", false, 0, "")
+		cellFormat(40, 5, kv[0], "", 0, "L", false, 0, "")
+		cellFormat(30, 5, kv[1]+" "+st.Currency, "", 1, "R", false, 0, "")
 	}
 	if pdf.GetY() > 240 {
 		pdf.AddPage()
@@ -152,17 +164,17 @@ func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 	for i, who := range []string{"For the provider: " + names[st.ProviderCode], "For the payer: " + names[st.PayerCode]} {
 		x := 10 + float64(i)*95
 		pdf.SetXY(x, y)
-		pdf.MultiCell(85, 5, who, "", "L", false)
+		multiCell(85, 5, who, "", "L", false)
 		pdf.SetXY(x, y+18)
-		pdf.CellFormat(85, 5, "Name, signature and stamp", "T", 0, "L", false, 0, "")
+		cellFormat(85, 5, "Name, signature and stamp", "T", 0, "L", false, 0, "")
 		pdf.SetXY(x, y+30)
-		pdf.CellFormat(40, 5, "Date", "T", 0, "L", false, 0, "")
+		cellFormat(40, 5, "Date", "T", 0, "L", false, 0, "")
 	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {
 		return fmt.Errorf("render statement PDF: %w", err)
 	}
-	_, err = buf.WriteTo(w)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
