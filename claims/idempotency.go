@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/pg"
 )
@@ -57,6 +59,74 @@ func callerScope(ctx context.Context) string {
 		return p.OrgCode
 	}
 	return "token:" + p.TokenID
+}
+
+// actionIdempotency scopes the key of a void or a statement action to the caller and binds it to
+// the action and its object: the same key on another action or object is another request (409).
+func (s *Service) actionIdempotency(ctx context.Context, action, object string, idem Idempotency) (string, Idempotency) {
+	scope := "actions:" + callerScope(ctx)
+	if idem.Key == "" {
+		return scope, idem
+	}
+	d := sha256.New()
+	fmt.Fprintf(d, "%s\x00%s\x00", action, object)
+	d.Write(idem.RequestHash)
+	return scope, s.seal(scope, Idempotency{Key: idem.Key, RequestHash: d.Sum(nil)})
+}
+
+// once runs act in one transaction. Under an idempotency key it first claims the key in that
+// same transaction and keeps the JSON of answer() with it, so that a crash leaves both or
+// neither; the same key with the same request again answers that JSON (Replayed) and does not
+// act, with another request ECONFLICT idempotency_key_reused. Concurrent requests with one key
+// wait for the first to commit and then replay it. A failed action keeps no key. Without a key
+// it returns a nil result.
+func (s *Service) once(ctx context.Context, scope string, idem Idempotency, status int, act func(tx *sqlx.Tx) error, answer func() any) (*PostResult, error) {
+	if idem.Key == "" {
+		return nil, pg.WithTx(ctx, s.db, act)
+	}
+	if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
+		return res, err
+	}
+	var res *PostResult
+	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		res = nil
+		claimed, err := claimKey(ctx, tx, scope, idem)
+		if err != nil {
+			return err
+		}
+		if !claimed { // a request with this key committed first: answer what it got
+			res, err = replay(ctx, tx, scope, idem)
+			if res == nil && err == nil {
+				err = trcledger.Errorf(trcledger.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry").WithReason("idempotency_key_in_progress")
+			}
+			return err
+		}
+		if err := act(tx); err != nil {
+			return err
+		}
+		body, err := json.Marshal(answer())
+		if err != nil {
+			return fmt.Errorf("encode answer: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2`, scope, idem.Key, status, body); err != nil {
+			return fmt.Errorf("store idempotent response: %w", err)
+		}
+		res = &PostResult{Body: body}
+		return nil
+	})
+	return res, err
+}
+
+// answered is the result of a keyed action: res under a key, else v as JSON.
+func answered(res *PostResult, v any) (*PostResult, error) {
+	if res != nil {
+		return res, nil
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode answer: %w", err)
+	}
+	return &PostResult{Body: body}, nil
 }
 
 // rekeyBatch is how many legacy keys one transaction of RekeyLegacyIdempotencyKeys rekeys.
