@@ -71,11 +71,12 @@ func (r *encounterRequest) input(f *trcledger.Fields, prefix string) claims.Enco
 	return in
 }
 
-// idempotency reads the required Idempotency-Key header and digests the body.
-func idempotency(c *fiber.Ctx, f *trcledger.Fields) claims.Idempotency {
+// idempotency reads the required Idempotency-Key header and digests the body; what names what
+// one key stands for ("encounter", "batch", "payment"), for the message when it is missing.
+func idempotency(c *fiber.Ctx, f *trcledger.Fields, what string) claims.Idempotency {
 	idem := optionalIdempotency(c, f)
 	if idem.Key == "" {
-		f.Add("Idempotency-Key", "the header is required: send a unique key per encounter and the same key when you retry")
+		f.Add("Idempotency-Key", "the header is required: send a unique key per %s and the same key when you retry it", what)
 	}
 	return idem
 }
@@ -112,7 +113,7 @@ func postEncounter(svc *claims.Service) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		idem := idempotency(c, f)
+		idem := idempotency(c, f, "encounter")
 		in := req.input(f, "")
 		if f.Len() > 0 { // name the content errors too, not only the shape errors
 			if err := f.MergeErr(svc.Check(c.UserContext(), []claims.EncounterInput{in}, false)); err != nil {
@@ -136,7 +137,7 @@ func postBatch(svc *claims.Service) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		idem := idempotency(c, f)
+		idem := idempotency(c, f, "batch")
 		ins := make([]claims.EncounterInput, len(req.Encounters))
 		for i := range req.Encounters {
 			ins[i] = req.Encounters[i].input(f, fmt.Sprintf("encounters[%d].", i))

@@ -79,3 +79,27 @@ func TestActionsReplayUnderAKey(t *testing.T) {
 		t.Errorf("complete-review again without a key: %d %s", r.status, r.raw)
 	}
 }
+
+// TestMissingKeyMessageNamesWhatItStandsFor: each route that requires an Idempotency-Key says
+// what one key stands for, not "a unique key per encounter" everywhere.
+func TestMissingKeyMessageNamesWhatItStandsFor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tt := range []struct{ path, who, body, want string }{
+		{"/v1/encounters", "clinic", consultation, "a unique key per encounter"},
+		{"/v1/encounters/batch", "clinic", `{"encounters":[` + consultation + `]}`, "a unique key per batch"},
+		{"/v1/statements/0190f0c4-0000-7000-8000-000000000000/payments", "finance", `{"amount":"1.00","paid_on":"2025-05-01","reference":"BT-1"}`, "a unique key per payment"},
+	} {
+		r := e.do("POST", tt.path, tt.who, tt.body)
+		r.isProblem(t, 422)
+		var msg string
+		for _, fe := range r.json["errors"].([]any) {
+			if fe.(map[string]any)["field"] == "Idempotency-Key" {
+				msg = fe.(map[string]any)["message"].(string)
+			}
+		}
+		if !strings.Contains(msg, tt.want) {
+			t.Errorf("%s without a key: %q, want it to say %q", tt.path, msg, tt.want)
+		}
+	}
+}

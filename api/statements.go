@@ -168,7 +168,7 @@ func recordPayment(svc *claims.Service) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		idem := idempotency(c, f)
+		idem := idempotency(c, f, "payment")
 		// The key covers the statement as well as the body.
 		sum := sha256.Sum256(append([]byte(c.Params("id")+"\n"), bytes.TrimSpace(c.Body())...))
 		idem.RequestHash = sum[:]
