@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -74,6 +75,13 @@ func (s *Service) actionIdempotency(ctx context.Context, action, object string, 
 	return scope, s.seal(scope, Idempotency{Key: idem.Key, RequestHash: d.Sum(nil)})
 }
 
+// ActionKeyLifetime is how long the Idempotency-Key of a void or a statement action is kept and
+// replayed. After it the key is forgotten (on the caller's next keyed action) and a retry is a new
+// request, which the state machine answers (409 invalid_state for a second void, submit, cancel
+// or completed review). Keys of posts and payments are kept for good: a payment retried late
+// must still not pay twice.
+const ActionKeyLifetime = 7 * 24 * time.Hour
+
 // once runs act in one transaction. Under an idempotency key it first claims the key in that
 // same transaction and keeps the JSON of answer() with it, so that a crash leaves both or
 // neither; the same key with the same request again answers that JSON (Replayed) and does not
@@ -83,6 +91,12 @@ func (s *Service) actionIdempotency(ctx context.Context, action, object string, 
 func (s *Service) once(ctx context.Context, scope string, idem Idempotency, status int, act func(tx *sqlx.Tx) error, answer func() any) (*PostResult, error) {
 	if idem.Key == "" {
 		return nil, pg.WithTx(ctx, s.db, act)
+	}
+	// The caller's expired keys go first (a statement's answer can be megabytes): a key older
+	// than ActionKeyLifetime is a new request. Not part of the action: a purge is never undone.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND created_at < now() - make_interval(secs => $2)`,
+		scope, ActionKeyLifetime.Seconds()); err != nil {
+		return nil, fmt.Errorf("purge expired idempotency keys: %w", err)
 	}
 	if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
 		return res, err

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -274,5 +275,36 @@ func TestStatementActionsUnderAKeyActOnce(t *testing.T) {
 	sameAnswer(t, "cancel", cancelled, again, err)
 	if n := audited("cancel", apr.ID); n != 1 {
 		t.Errorf("%d cancels audited, want 1", n)
+	}
+}
+
+// TestActionKeysExpire: an action's key is replayed for ActionKeyLifetime and then forgotten, so
+// that a statement's large answers do not pile up; a post's key is kept.
+func TestActionKeysExpire(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.postOn(t, "V-1", "P1", "2025-03-03")
+	idem := idemOf("void-1", `{"reason":"posted twice"}`)
+	if _, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem); err != nil {
+		t.Fatal(err)
+	}
+	age := func(d time.Duration) {
+		t.Helper()
+		if _, err := f.db.Exec(`UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $1)`, d.Seconds()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(claims.ActionKeyLifetime - time.Hour)
+	if res, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem); err != nil || !res.Replayed {
+		t.Fatalf("within its lifetime the key replays: %v", err)
+	}
+	age(claims.ActionKeyLifetime + time.Hour)
+	_, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	wantCode(t, err, trcledger.ESTATE, "invalid_state")
+	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'actions:%'`); n != 0 {
+		t.Errorf("%d expired action keys kept", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'encounters:%'`); n != 1 {
+		t.Errorf("%d post keys kept, want 1", n)
 	}
 }
