@@ -71,13 +71,21 @@ func (r *encounterRequest) input(f *trcledger.Fields, prefix string) claims.Enco
 	return in
 }
 
-// idempotency reads the required Idempotency-Key header and digests the body.
-func idempotency(c *fiber.Ctx, f *trcledger.Fields) claims.Idempotency {
+// idempotency reads the required Idempotency-Key header and digests the body; what names what
+// one key stands for ("encounter", "batch", "payment"), for the message when it is missing.
+func idempotency(c *fiber.Ctx, f *trcledger.Fields, what string) claims.Idempotency {
+	idem := optionalIdempotency(c, f)
+	if idem.Key == "" {
+		f.Add("Idempotency-Key", "the header is required: send a unique key per %s and the same key when you retry it", what)
+	}
+	return idem
+}
+
+// optionalIdempotency reads an Idempotency-Key header that may be absent (voids and statement
+// actions) and digests the body. The digest is SHA-256; the service stores only a keyed hash of it.
+func optionalIdempotency(c *fiber.Ctx, f *trcledger.Fields) claims.Idempotency {
 	key := c.Get("Idempotency-Key")
-	switch {
-	case key == "":
-		f.Add("Idempotency-Key", "the header is required: send a unique key per encounter and the same key when you retry")
-	case len(key) > 200:
+	if len(key) > 200 {
 		f.Add("Idempotency-Key", "must be at most 200 characters")
 	}
 	sum := sha256.Sum256(bytes.TrimSpace(c.Body()))
@@ -85,11 +93,16 @@ func idempotency(c *fiber.Ctx, f *trcledger.Fields) claims.Idempotency {
 }
 
 func sendPost(c *fiber.Ctx, res *claims.PostResult) error {
+	return sendAnswer(c, fiber.StatusCreated, res)
+}
+
+// sendAnswer sends the exact JSON of an idempotent answer, the first time and on every replay.
+func sendAnswer(c *fiber.Ctx, status int, res *claims.PostResult) error {
 	if res.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(fiber.StatusCreated).Send(res.Body)
+	return c.Status(status).Send(res.Body)
 }
 
 func postEncounter(svc *claims.Service) fiber.Handler {
@@ -100,7 +113,7 @@ func postEncounter(svc *claims.Service) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		idem := idempotency(c, f)
+		idem := idempotency(c, f, "encounter")
 		in := req.input(f, "")
 		if f.Len() > 0 { // name the content errors too, not only the shape errors
 			if err := f.MergeErr(svc.Check(c.UserContext(), []claims.EncounterInput{in}, false)); err != nil {
@@ -124,7 +137,7 @@ func postBatch(svc *claims.Service) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		idem := idempotency(c, f)
+		idem := idempotency(c, f, "batch")
 		ins := make([]claims.EncounterInput, len(req.Encounters))
 		for i := range req.Encounters {
 			ins[i] = req.Encounters[i].input(f, fmt.Sprintf("encounters[%d].", i))
@@ -210,8 +223,21 @@ func getEncounter(svc *claims.Service) fiber.Handler {
 func voidEncounter(svc *claims.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req voidRequest
-		if err := decodeJSON(c, &req); err != nil {
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
 			return err
+		}
+		idem := optionalIdempotency(c, f)
+		if err := f.Err(); err != nil {
+			return err
+		}
+		if idem.Key != "" {
+			res, err := svc.VoidEncounterKeyed(c.UserContext(), pathParam(c, "id"), req.Reason, idem)
+			if err != nil {
+				return err
+			}
+			return sendAnswer(c, fiber.StatusOK, res)
 		}
 		e, err := svc.VoidEncounter(c.UserContext(), pathParam(c, "id"), req.Reason)
 		if err != nil {

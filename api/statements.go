@@ -39,8 +39,21 @@ type paymentRequest struct {
 func createStatement(svc *claims.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req statementRequest
-		if err := decodeJSON(c, &req); err != nil {
+		err := decodeJSON(c, &req)
+		f := fieldsOf(err)
+		if f == nil {
 			return err
+		}
+		idem := optionalIdempotency(c, f)
+		if err := f.Err(); err != nil {
+			return err
+		}
+		if idem.Key != "" {
+			res, err := svc.CreateStatementKeyed(c.UserContext(), req.ProviderCode, req.PayerCode, req.Period, idem)
+			if err != nil {
+				return err
+			}
+			return sendAnswer(c, fiber.StatusCreated, res)
 		}
 		st, err := svc.CreateStatement(c.UserContext(), req.ProviderCode, req.PayerCode, req.Period)
 		if err != nil {
@@ -79,9 +92,23 @@ func getStatement(svc *claims.Service) fiber.Handler {
 }
 
 // statementAction answers a state change (submit, cancel, complete review) with the statement
-// as it now is; act is a method expression such as (*claims.Service).SubmitStatement.
-func statementAction(svc *claims.Service, act func(*claims.Service, context.Context, string) (*claims.Statement, error)) fiber.Handler {
+// as it now is; act is a method expression such as (*claims.Service).SubmitStatement, keyed its
+// variant under an optional Idempotency-Key (SubmitStatementKeyed).
+func statementAction(svc *claims.Service, act func(*claims.Service, context.Context, string) (*claims.Statement, error),
+	keyed func(*claims.Service, context.Context, string, claims.Idempotency) (*claims.PostResult, error)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		var f trcledger.Fields
+		idem := optionalIdempotency(c, &f)
+		if err := f.Err(); err != nil {
+			return err
+		}
+		if idem.Key != "" {
+			res, err := keyed(svc, c.UserContext(), pathParam(c, "id"), idem)
+			if err != nil {
+				return err
+			}
+			return sendAnswer(c, fiber.StatusOK, res)
+		}
 		st, err := act(svc, c.UserContext(), pathParam(c, "id"))
 		if err != nil {
 			return err
@@ -114,8 +141,16 @@ func decideLines(svc *claims.Service) fiber.Handler {
 				ds[i].ApprovedAmount = &a
 			}
 		}
+		idem := optionalIdempotency(c, f)
 		if err := f.Err(); err != nil {
 			return err
+		}
+		if idem.Key != "" {
+			res, err := svc.DecideKeyed(c.UserContext(), pathParam(c, "id"), ds, idem)
+			if err != nil {
+				return err
+			}
+			return sendAnswer(c, fiber.StatusOK, res)
 		}
 		st, err := svc.Decide(c.UserContext(), pathParam(c, "id"), ds)
 		if err != nil {
@@ -133,7 +168,7 @@ func recordPayment(svc *claims.Service) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		idem := idempotency(c, f)
+		idem := idempotency(c, f, "payment")
 		// The key covers the statement as well as the body.
 		sum := sha256.Sum256(append([]byte(c.Params("id")+"\n"), bytes.TrimSpace(c.Body())...))
 		idem.RequestHash = sum[:]

@@ -8,10 +8,10 @@ import (
 	"github.com/trcledger/trcledger/internal/access"
 )
 
-// auditReplay records a replayed answer to a post (the same Idempotency-Key and body again) as
-// a read of each encounter it holds: the answer shows their diagnoses again, a patient-level
-// read like GET /v1/encounters/{id}. res and err pass through unchanged, unless the audit entry
-// cannot be written.
+// auditReplay records a replayed answer to a post or a void (the same Idempotency-Key and body
+// again) as a read of each encounter it holds: the answer shows their diagnoses again, a
+// patient-level read like GET /v1/encounters/{id}. res and err pass through unchanged, unless
+// the audit entry cannot be written.
 func (s *Service) auditReplay(ctx context.Context, res *PostResult, err error) (*PostResult, error) {
 	if err != nil || res == nil || !res.Replayed {
 		return res, err

@@ -64,6 +64,39 @@ func TestReplayIsAuditedAsARead(t *testing.T) {
 	}
 }
 
+// TestActionReplayIsAuditedAsARead: a replayed void answers the encounter again, a replayed
+// statement action the statement with its lines: each is a read.
+func TestActionReplayIsAuditedAsARead(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	clinic := access.PrincipalFrom(f.clinic).TokenID
+	e := f.postOn(t, "REPLAY-V1", "P1", "2025-03-10")
+	f.postOn(t, "REPLAY-V2", "P2", "2025-03-11")
+	for i := 0; i < 3; i++ {
+		res, err := f.svc.VoidEncounterKeyed(f.clinic, e.ID, "posted twice", key("void-1"))
+		if err != nil || res.Replayed != (i > 0) {
+			t.Fatalf("void %d: %v %+v", i, err, res)
+		}
+		if n := auditCount(t, f, clinic, "read", e.ID); n != i {
+			t.Errorf("after %d replays of the void: %d reads", i, n)
+		}
+	}
+	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		before := auditCount(t, f, clinic, "read", st.ID)
+		res, err := f.svc.SubmitStatementKeyed(f.clinic, st.ID, key("submit-1"))
+		if err != nil || res.Replayed != (i > 0) {
+			t.Fatalf("submit %d: %v %+v", i, err, res)
+		}
+		if n := auditCount(t, f, clinic, "read", st.ID) - before; n != 1 {
+			t.Errorf("submit %d: %d reads of the statement", i, n)
+		}
+	}
+}
+
 // TestRefusalsOutOfScopeAreAudited: asking for another institution's encounter, statement or
 // contract answers 404, as for an unknown id, and leaves an access_denied entry with the
 // object, the actor and the role; an unknown id leaves none.

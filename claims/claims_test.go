@@ -2,9 +2,13 @@ package claims_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -472,7 +476,13 @@ func TestRawPatientIDIsNeverStored(t *testing.T) {
 	f := newFixture(t)
 	in := visit("V-1")
 	in.PatientID = "SFA-SECRET-4242"
-	if _, err := f.svc.PostEncounter(f.clinic, in, key("k1")); err != nil {
+	// The key's request digest is what the API computes: the SHA-256 of the body as sent.
+	sent := sha256.Sum256([]byte(postBody(in.PatientID)))
+	if _, err := f.svc.PostEncounter(f.clinic, in, claims.Idempotency{Key: "k1", RequestHash: sent[:]}); err != nil {
+		t.Fatal(err)
+	}
+	batch := sha256.Sum256([]byte(`{"encounters":[` + postBody("SFA-2025-00017") + `]}`))
+	if _, err := f.svc.PostBatch(f.clinic, []claims.EncounterInput{visit("V-2")}, claims.Idempotency{Key: "k2", RequestHash: batch[:]}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Import(f.clinic, strings.NewReader(sampleCSV(t))); err != nil {
@@ -491,6 +501,60 @@ func TestRawPatientIDIsNeverStored(t *testing.T) {
 			}
 			if n > 0 {
 				t.Errorf("table %s holds the raw patient id %s", tbl, raw)
+			}
+		}
+	}
+	dictionaryAttack(t, f.db, tables)
+}
+
+// postBody is the JSON a clinic sends to post visit("V-1") for a patient.
+func postBody(patientID string) string {
+	return `{"contract_code":"` + demo.ContractDZBihac + `","site_code":"TRC-LIPA","external_id":"V-1","patient_id":"` + patientID +
+		`","beneficiary_category":"irregular_migrant","service_date":"2025-03-15","kind":"consultation","diagnoses":["J06.9"],` +
+		`"lines":[{"service_code":"PZZ-01","quantity":"1"}]}`
+}
+
+// dictionaryAttack is what someone with a copy of the database but not the pseudonym key would
+// try: hash the request bodies of a dictionary of case numbers with plain SHA-256 and look for
+// the digests (raw bytes, hex or base64) in every column of every table. Each row is read as
+// text, so every bytea column shows its bytes as hex and every text or jsonb column its text.
+func dictionaryAttack(t *testing.T, db *sqlx.DB, tables []string) {
+	t.Helper()
+	guesses := map[string]string{} // hex or base64 digest -> case number
+	for _, prefix := range []string{"SFA-SECRET-%04d", "SFA-2025-%05d"} {
+		for n := 0; n < 10000; n++ {
+			id := fmt.Sprintf(prefix, n)
+			for _, body := range []string{postBody(id), `{"encounters":[` + postBody(id) + `]}`} {
+				d := sha256.Sum256([]byte(body))
+				guesses[hex.EncodeToString(d[:])] = id
+				guesses[base64.StdEncoding.EncodeToString(d[:])] = id
+			}
+		}
+	}
+	hexRun := regexp.MustCompile(`[0-9a-fA-F]{64,}`)
+	b64 := regexp.MustCompile(`[A-Za-z0-9+/]{43}=`)
+	for _, tbl := range tables {
+		var rows []string
+		if err := db.Select(&rows, fmt.Sprintf(`SELECT t::text FROM %q t`, tbl)); err != nil {
+			t.Fatalf("%s: %v", tbl, err)
+		}
+		for _, row := range rows {
+			var found []string
+			for _, run := range hexRun.FindAllString(row, -1) {
+				run = strings.ToLower(run)
+				for i := 0; i+64 <= len(run); i += 2 {
+					if id, ok := guesses[run[i:i+64]]; ok {
+						found = append(found, id)
+					}
+				}
+			}
+			for _, m := range b64.FindAllString(row, -1) {
+				if id, ok := guesses[m]; ok {
+					found = append(found, id)
+				}
+			}
+			for _, id := range found {
+				t.Errorf("table %s holds the plain SHA-256 of a request for patient %s: a dictionary of case numbers finds it", tbl, id)
 			}
 		}
 	}

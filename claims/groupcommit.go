@@ -234,8 +234,8 @@ func claimKeys(ctx context.Context, tx *sqlx.Tx, jobs []*postJob) error {
 		return nil
 	}
 	rows, err := tx.QueryxContext(ctx, `
-		INSERT INTO idempotency_keys (scope, key, request_hash)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING
+		INSERT INTO idempotency_keys (scope, key, request_hash, keyed)
+		SELECT *, true FROM unnest($1::text[], $2::text[], $3::bytea[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING
 		RETURNING scope, key`, pq.Array(scopes), pq.Array(keys), pq.ByteaArray(hashes))
 	if err != nil {
 		return fmt.Errorf("claim idempotency keys: %w", err)

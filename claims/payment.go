@@ -59,6 +59,7 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 		return nil, trcledger.Errorf(trcledger.EFORBIDDEN, "only finance records payments")
 	}
 	scope := "payments:" + id
+	idem = s.seal(scope, idem)
 	if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
 		return res, err
 	}

@@ -2,6 +2,7 @@ package claims
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
@@ -23,10 +24,14 @@ import (
 // MaxBatch is the most encounters one batch may hold.
 const MaxBatch = 1000
 
-// Idempotency ties a post to the client's key and a digest of the body it sent.
+// Idempotency ties a request to the client's key and a digest of what it sent. RequestHash is
+// the SHA-256 of the request as received; the service stores only a keyed hash of it (see
+// idempotency.go), never the digest itself.
 type Idempotency struct {
 	Key         string
 	RequestHash []byte
+
+	plain []byte // the digest as received, once RequestHash is keyed (seal)
 }
 
 // PostResult is the answer to a post: the encounters, and Body, the exact JSON of the answer,
@@ -54,16 +59,11 @@ func (s *Service) PostBatch(ctx context.Context, ins []EncounterInput, idem Idem
 	return s.post(ctx, ins, idem, true)
 }
 
-func idemScope(ctx context.Context) string {
-	p := access.PrincipalFrom(ctx)
-	if p.OrgCode != "" {
-		return "encounters:" + p.OrgCode
-	}
-	return "encounters:token:" + p.TokenID
-}
+func idemScope(ctx context.Context) string { return "encounters:" + callerScope(ctx) }
 
 func (s *Service) post(ctx context.Context, ins []EncounterInput, idem Idempotency, batch bool) (*PostResult, error) {
 	scope := idemScope(ctx)
+	idem = s.seal(scope, idem)
 	if idem.Key != "" {
 		if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
 			return s.auditReplay(ctx, res, err)
@@ -173,20 +173,26 @@ func (s *Service) postInTx(ctx context.Context, encs []*Encounter, idem Idempote
 }
 
 // replay returns the stored answer for the key, nil when the key is unused, and ECONFLICT when
-// it was used with another body.
+// it was used with another body. A row written before migration 0013 (not keyed yet) holds the
+// plain digest.
 func replay(ctx context.Context, q sqlx.QueryerContext, scope string, idem Idempotency) (*PostResult, error) {
 	var row struct {
 		Hash     []byte `db:"request_hash"`
 		Response []byte `db:"response"`
+		Keyed    bool   `db:"keyed"`
 	}
-	err := sqlx.GetContext(ctx, q, &row, `SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, idem.Key)
+	err := sqlx.GetContext(ctx, q, &row, `SELECT request_hash, response, keyed FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, idem.Key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find idempotency key: %w", err)
 	}
-	if string(row.Hash) != string(idem.RequestHash) {
+	want := idem.RequestHash
+	if !row.Keyed && idem.plain != nil {
+		want = idem.plain
+	}
+	if !hmac.Equal(row.Hash, want) {
 		return nil, trcledger.Errorf(trcledger.ECONFLICT, "this Idempotency-Key was used with a different body").WithReason("idempotency_key_reused")
 	}
 	if row.Response == nil {
@@ -199,7 +205,7 @@ func replay(ctx context.Context, q sqlx.QueryerContext, scope string, idem Idemp
 // waits here until the first commits (or rolls back), so 50 retries at once post once.
 func claimKey(ctx context.Context, tx *sqlx.Tx, scope string, idem Idempotency) (bool, error) {
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		INSERT INTO idempotency_keys (scope, key, request_hash, keyed) VALUES ($1, $2, $3, true) ON CONFLICT DO NOTHING`,
 		scope, idem.Key, idem.RequestHash)
 	if err != nil {
 		return false, fmt.Errorf("claim idempotency key: %w", err)

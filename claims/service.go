@@ -17,6 +17,7 @@ type Service struct {
 	db           *sqlx.DB
 	now          func() time.Time
 	pseudonymKey []byte
+	requestKey   []byte // keys the stored hashes of idempotent requests (idempotency.go)
 	sealer       Sealer
 	refs         refCache
 	group        *committer
@@ -25,7 +26,7 @@ type Service struct {
 
 // NewService returns the claims service; key is the PSEUDONYM_KEY, sealer may be nil.
 func NewService(db *sqlx.DB, now func() time.Time, key []byte, sealer Sealer) *Service {
-	s := &Service{db: db, now: now, pseudonymKey: key, sealer: sealer, importChunk: importChunk}
+	s := &Service{db: db, now: now, pseudonymKey: key, requestKey: requestHashKey(key), sealer: sealer, importChunk: importChunk}
 	s.startCommitter()
 	return s
 }

@@ -165,23 +165,42 @@ func compactCode(code string) string { return strings.ReplaceAll(code, "-", "") 
 // period, unknown organizations or nothing to claim, EFORBIDDEN for anyone but finance and admin,
 // and ESTATE when the month's statement is already submitted.
 func (s *Service) CreateStatement(ctx context.Context, provider, payer, period string) (*Statement, error) {
+	st, _, err := s.createStatement(ctx, provider, payer, period, Idempotency{})
+	return st, err
+}
+
+// CreateStatementKeyed builds or refreshes as CreateStatement does, under the client's optional
+// Idempotency-Key: the same key and request again answer the first answer's JSON (Replayed)
+// without refreshing; another request under the key is ECONFLICT idempotency_key_reused.
+func (s *Service) CreateStatementKeyed(ctx context.Context, provider, payer, period string, idem Idempotency) (*PostResult, error) {
+	st, res, err := s.createStatement(ctx, provider, payer, period, idem)
+	if err != nil {
+		return nil, err
+	}
+	return answered(res, st)
+}
+
+func (s *Service) createStatement(ctx context.Context, provider, payer, period string, idem Idempotency) (*Statement, *PostResult, error) {
 	if r := access.PrincipalFrom(ctx).Role; r != access.RoleFinance && r != access.RoleAdmin {
-		return nil, trcledger.Errorf(trcledger.EFORBIDDEN, "only finance and admin build statements")
+		return nil, nil, trcledger.Errorf(trcledger.EFORBIDDEN, "only finance and admin build statements")
 	}
 	var f trcledger.Fields
 	start, end, err := periodBounds(period)
 	if err := f.MergeErr(err); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	today := trcledger.Today(s.now())
 	if err == nil && start.After(today) {
 		f.Add("period", "%s has not started yet", period)
 	}
 	if err := f.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	scope, idem := s.actionIdempotency(ctx, "create_statement", "", idem)
 	var id string
-	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	var out *Statement
+	res, err := s.once(ctx, scope, idem, 201, func(tx *sqlx.Tx) error {
+		out = nil
 		if err := lockClaims(ctx, tx, provider, []string{payer}); err != nil {
 			return err
 		}
@@ -253,14 +272,18 @@ func (s *Service) CreateStatement(ctx context.Context, provider, payer, period s
 		if _, err := tx.ExecContext(ctx, `UPDATE statements SET claimed = $2, updated_at = $3 WHERE id = $1`, id, total, now); err != nil {
 			return fmt.Errorf("update claimed: %w", err)
 		}
-		return access.Record(ctx, tx, action, "statement", id, map[string]any{"lines": count, "claimed": total.StringFixed(2)})
-	})
-	if err != nil {
-		return nil, err
+		if err := access.Record(ctx, tx, action, "statement", id, map[string]any{"lines": count, "claimed": total.StringFixed(2)}); err != nil {
+			return err
+		}
+		// The answer is the statement's header (line_count, claimed, ...); a month's statement can
+		// hold many thousand lines, which GET /v1/statements/{id} returns.
+		out, err = findStatement(ctx, tx, id, false)
+		return err
+	}, func() any { return out })
+	if err != nil || res != nil && res.Replayed {
+		return nil, res, err
 	}
-	// The answer is the statement's header (line_count, claimed, ...); a month's statement can
-	// hold many thousand lines, which GET /v1/statements/{id} returns.
-	return findStatement(ctx, s.db, id, false)
+	return out, res, nil
 }
 
 func checkOrg(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields, field, code, kind string) {
@@ -343,19 +366,29 @@ func findStatement(ctx context.Context, q sqlx.QueryerContext, id string, forUpd
 // lines only for the provider's clinic and the payer's reviewers (of lines their payer bears a
 // share of), who decided a line only for admin and the payer's reviewers. The read is audited.
 func (s *Service) FindStatementByID(ctx context.Context, id string) (*Statement, error) {
-	st, err := findStatement(ctx, s.db, id, false)
+	st, err := readStatement(ctx, s.db, id)
 	if err != nil {
 		return nil, access.RecordDenied(ctx, s.db, err)
 	}
-	if err := loadStatementLines(ctx, s.db, st); err != nil {
+	return st, nil
+}
+
+// readStatement is FindStatementByID on q: the database, or the transaction of an action that
+// answers with the statement.
+func readStatement(ctx context.Context, q sqlx.ExtContext, id string) (*Statement, error) {
+	st, err := findStatement(ctx, q, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadStatementLines(ctx, q, st); err != nil {
 		return nil, err
 	}
 	st.Payments = []Payment{}
-	if err := s.db.SelectContext(ctx, &st.Payments, `SELECT id, amount, paid_on, reference, ledger_transaction_id, created_at
+	if err := sqlx.SelectContext(ctx, q, &st.Payments, `SELECT id, amount, paid_on, reference, ledger_transaction_id, created_at
 		FROM payments WHERE statement_id = $1 ORDER BY created_at, id`, id); err != nil {
 		return nil, fmt.Errorf("load payments: %w", err)
 	}
-	if err := access.Record(ctx, s.db, "read", "statement", id, map[string]any{"lines": len(st.Lines)}); err != nil {
+	if err := access.Record(ctx, q, "read", "statement", id, map[string]any{"lines": len(st.Lines)}); err != nil {
 		return nil, err
 	}
 	return st, nil

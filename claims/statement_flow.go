@@ -45,9 +45,14 @@ func refuse(st *Statement, action string) error {
 var ReasonCodes = []string{"duplicate", "not_covered", "missing_referral", "not_eligible", "tariff_error", "quantity_exceeded", "documentation_missing", "other"}
 
 // transition loads the statement for update, checks the caller (who) and the state machine,
-// and runs fn in the same transaction.
-func (s *Service) transition(ctx context.Context, id, action string, who func(access.Principal, *Statement) bool, fn func(tx *sqlx.Tx, st *Statement) error) (*Statement, error) {
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+// runs fn in the same transaction and answers the statement as it then is (read in that
+// transaction too). Under an idempotency key the key is claimed in that transaction, and a replay
+// answers the first answer's JSON (res.Replayed) without acting; see once.
+func (s *Service) transition(ctx context.Context, id, action string, who func(access.Principal, *Statement) bool, fn func(tx *sqlx.Tx, st *Statement) error, idem Idempotency) (*Statement, *PostResult, error) {
+	scope, idem := s.actionIdempotency(ctx, action, id, idem)
+	var out *Statement
+	res, err := s.once(ctx, scope, idem, 200, func(tx *sqlx.Tx) error {
+		out = nil
 		st, err := findStatement(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -61,16 +66,37 @@ func (s *Service) transition(ctx context.Context, id, action string, who func(ac
 		if err := fn(tx, st); err != nil {
 			return err
 		}
-		return access.Record(ctx, tx, action, "statement", id, nil)
-	})
+		if err := access.Record(ctx, tx, action, "statement", id, nil); err != nil {
+			return err
+		}
+		out, err = readStatement(ctx, tx, id)
+		return err
+	}, func() any { return out })
 	if err != nil {
-		return nil, access.RecordDenied(ctx, s.db, err)
+		return nil, nil, access.RecordDenied(ctx, s.db, err)
+	}
+	if res != nil && res.Replayed { // the first answer again: the statement with its lines, a read
+		if err := access.Record(ctx, s.db, "read", "statement", id, map[string]any{"replay": true}); err != nil {
+			return nil, nil, err
+		}
+		return nil, res, nil
 	}
 	if s.sealer != nil && (action == ActionComplete || action == ActionPay) {
 		s.sealer.Kick()
 	}
-	return s.FindStatementByID(ctx, id)
+	return out, res, nil
 }
+
+// keyedAction answers a statement action taken under an optional key: see transition.
+func keyedAction(st *Statement, res *PostResult, err error) (*PostResult, error) {
+	if err != nil {
+		return nil, err
+	}
+	return answered(res, st)
+}
+
+// unkeyed drops the result of an action taken without a key.
+func unkeyed(st *Statement, _ *PostResult, err error) (*Statement, error) { return st, err }
 
 func providerSide(p access.Principal, st *Statement) bool {
 	return p.Role == access.RoleFinance || p.IsClinicOf(st.ProviderCode)
@@ -85,6 +111,17 @@ func payerReviewer(p access.Principal, st *Statement) bool {
 // the content hash. The provider's clinic or finance may submit. It returns ENOTFOUND,
 // EFORBIDDEN, and ESTATE invalid_state when the statement is not a draft or has no lines.
 func (s *Service) SubmitStatement(ctx context.Context, id string) (*Statement, error) {
+	return unkeyed(s.submitStatement(ctx, id, Idempotency{}))
+}
+
+// SubmitStatementKeyed submits as SubmitStatement does, under the client's optional
+// Idempotency-Key: the same key and request again answer the first answer's JSON (Replayed) and
+// change nothing; another request under the key is ECONFLICT idempotency_key_reused.
+func (s *Service) SubmitStatementKeyed(ctx context.Context, id string, idem Idempotency) (*PostResult, error) {
+	return keyedAction(s.submitStatement(ctx, id, idem))
+}
+
+func (s *Service) submitStatement(ctx context.Context, id string, idem Idempotency) (*Statement, *PostResult, error) {
 	return s.transition(ctx, id, ActionSubmit, providerSide, func(tx *sqlx.Tx, st *Statement) error {
 		if st.LineCount == 0 {
 			return trcledger.Errorf(trcledger.ESTATE, "the statement has no lines; cancel it instead").WithReason("invalid_state")
@@ -116,19 +153,29 @@ func (s *Service) SubmitStatement(ctx context.Context, id string) (*Statement, e
 		_, err = tx.ExecContext(ctx, `UPDATE statements SET status = 'submitted', submitted_at = $2, updated_at = $2, content_hash = decode($3, 'hex')
 			WHERE id = $1`, st.ID, s.now().UTC(), statementHash(st))
 		return pg.Translate(err)
-	})
+	}, idem)
 }
 
 // CancelStatement cancels a draft and releases its lines for another statement. The provider's
 // clinic or finance may cancel. It returns ENOTFOUND, EFORBIDDEN and ESTATE invalid_state.
 func (s *Service) CancelStatement(ctx context.Context, id string) (*Statement, error) {
+	return unkeyed(s.cancelStatement(ctx, id, Idempotency{}))
+}
+
+// CancelStatementKeyed cancels as CancelStatement does, under the client's optional
+// Idempotency-Key (see SubmitStatementKeyed).
+func (s *Service) CancelStatementKeyed(ctx context.Context, id string, idem Idempotency) (*PostResult, error) {
+	return keyedAction(s.cancelStatement(ctx, id, idem))
+}
+
+func (s *Service) cancelStatement(ctx context.Context, id string, idem Idempotency) (*Statement, *PostResult, error) {
 	return s.transition(ctx, id, ActionCancel, providerSide, func(tx *sqlx.Tx, st *Statement) error {
 		now := s.now().UTC()
 		if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1`, st.ID, now); err != nil {
 			return pg.Translate(err)
 		}
 		return requeue(ctx, tx, `UPDATE statement_lines SET live = false WHERE statement_id = $1 AND live RETURNING share_id`, st.ID)
-	})
+	}, idem)
 }
 
 // Decision is a reviewer's verdict on one line.
@@ -146,8 +193,18 @@ type Decision struct {
 // who, when and why. It returns EINVALID naming each bad decision (decisions[2].reason_code),
 // ENOTFOUND, EFORBIDDEN for anyone but the payer's reviewers, and ESTATE invalid_state.
 func (s *Service) Decide(ctx context.Context, id string, ds []Decision) (*Statement, error) {
+	return unkeyed(s.decide(ctx, id, ds, Idempotency{}))
+}
+
+// DecideKeyed records decisions as Decide does, under the client's optional Idempotency-Key
+// (see SubmitStatementKeyed): a replay records nothing again.
+func (s *Service) DecideKeyed(ctx context.Context, id string, ds []Decision, idem Idempotency) (*PostResult, error) {
+	return keyedAction(s.decide(ctx, id, ds, idem))
+}
+
+func (s *Service) decide(ctx context.Context, id string, ds []Decision, idem Idempotency) (*Statement, *PostResult, error) {
 	if len(ds) == 0 {
-		return nil, (&trcledger.Fields{}).AddErr("decisions", "send at least one decision")
+		return nil, nil, (&trcledger.Fields{}).AddErr("decisions", "send at least one decision")
 	}
 	return s.transition(ctx, id, ActionDecide, payerReviewer, func(tx *sqlx.Tx, st *Statement) error {
 		var amounts []struct {
@@ -211,7 +268,7 @@ func (s *Service) Decide(ctx context.Context, id string, ds []Decision) (*Statem
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE statements SET status = 'under_review', updated_at = $2 WHERE id = $1`, st.ID, now)
 		return pg.Translate(err)
-	})
+	}, idem)
 }
 
 // checkDecision validates one decision against the claimed amount and returns the approved amount.
@@ -265,6 +322,16 @@ func checkDecision(f *trcledger.Fields, p string, d Decision, claimed decimal.De
 // the cent) and appends the ledger transaction that takes what was not approved off what the
 // payer owes. A statement with nothing approved is settled (paid) at once. It returns ESTATE invalid_state while lines are undecided, ENOTFOUND, EFORBIDDEN.
 func (s *Service) CompleteReview(ctx context.Context, id string) (*Statement, error) {
+	return unkeyed(s.completeReview(ctx, id, Idempotency{}))
+}
+
+// CompleteReviewKeyed completes the review as CompleteReview does, under the client's optional
+// Idempotency-Key (see SubmitStatementKeyed): a replay appends no second ledger transaction.
+func (s *Service) CompleteReviewKeyed(ctx context.Context, id string, idem Idempotency) (*PostResult, error) {
+	return keyedAction(s.completeReview(ctx, id, idem))
+}
+
+func (s *Service) completeReview(ctx context.Context, id string, idem Idempotency) (*Statement, *PostResult, error) {
 	return s.transition(ctx, id, ActionComplete, payerReviewer, func(tx *sqlx.Tx, st *Statement) error {
 		var totals struct {
 			Undecided int             `db:"undecided"`
@@ -302,5 +369,5 @@ func (s *Service) CompleteReview(ctx context.Context, id string) (*Statement, er
 		_, err = tx.ExecContext(ctx, `UPDATE statements SET status = $6, approved = $2, rejected = $3, reviewed_at = $4,
 			updated_at = $4, review_transaction_id = $5 WHERE id = $1`, st.ID, totals.Approved, rejected, now, txID, status)
 		return pg.Translate(err)
-	})
+	}, idem)
 }

@@ -20,6 +20,23 @@ import (
 // ECONFLICT on_submitted_statement once a line sits on a submitted statement. Lines on a draft
 // statement are taken off it.
 func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encounter, error) {
+	e, _, err := s.voidEncounter(ctx, id, reason, Idempotency{})
+	return e, err
+}
+
+// VoidEncounterKeyed voids as VoidEncounter does, under the client's optional Idempotency-Key:
+// the same key with the same request again answers the first answer's JSON (Replayed) and voids
+// nothing, another request under the key is ECONFLICT idempotency_key_reused. Its Body is the
+// voided encounter's JSON.
+func (s *Service) VoidEncounterKeyed(ctx context.Context, id, reason string, idem Idempotency) (*PostResult, error) {
+	e, res, err := s.voidEncounter(ctx, id, reason, idem)
+	if err != nil {
+		return nil, err
+	}
+	return answered(res, e)
+}
+
+func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Idempotency) (*Encounter, *PostResult, error) {
 	reason = strings.TrimSpace(reason)
 	var f trcledger.Fields
 	if reason == "" {
@@ -28,15 +45,16 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		f.Add("reason", "must be at most 500 characters")
 	}
 	if err := f.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	notFound := trcledger.Errorf(trcledger.ENOTFOUND, "encounter %s not found", id)
 	if !uuidPattern.MatchString(id) {
-		return nil, notFound
+		return nil, nil, notFound
 	}
 	p := access.PrincipalFrom(ctx)
+	scope, idem := s.actionIdempotency(ctx, "void", id, idem)
 	var out *Encounter
-	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	res, err := s.once(ctx, scope, idem, 200, func(tx *sqlx.Tx) error {
 		var rows []encounterRow
 		err := tx.SelectContext(ctx, &rows, `SELECT `+encounterColumns+` FROM encounters e JOIN contracts c ON c.id = e.contract_id
 			WHERE e.id = $1 FOR UPDATE OF e`, id)
@@ -90,14 +108,18 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		out = e
 		// The reason is free text a clinician wrote; it stays on the encounter, not in the audit log.
 		return access.Record(ctx, tx, "void", "encounter", id, map[string]any{"ledger_transaction_id": rev.ID})
-	})
+	}, func() any { return out })
 	if err != nil {
-		return nil, access.RecordDenied(ctx, s.db, err)
+		return nil, nil, access.RecordDenied(ctx, s.db, err)
+	}
+	if res != nil && res.Replayed { // the first answer again: the encounter, a read
+		res, err = s.auditReplay(ctx, res, nil)
+		return nil, res, err
 	}
 	if s.sealer != nil {
 		s.sealer.Kick()
 	}
-	return out, nil
+	return out, res, nil
 }
 
 // releaseFromDrafts takes the encounter's lines off draft statements, and refuses (409

@@ -72,6 +72,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	claimsSvc := claims.NewService(db, time.Now, key, journal)
+	// Idempotency keys recorded before migration 0013 hold a plain digest of their request;
+	// they are keyed before the first request is answered (docs/idempotency.md).
+	if n, err := claimsSvc.RekeyLegacyIdempotencyKeys(ctx); err != nil {
+		return fmt.Errorf("rekey idempotency keys: %w", err)
+	} else if n > 0 {
+		log.Info("rekeyed legacy idempotency keys", "keys", n)
+	}
 	// The transition report's kept months are recomputed in the background (claims/report_months.go).
 	go claimsSvc.RunReports(sealCtx, 2*time.Second, log)
 	srv := api.NewServer(api.Config{

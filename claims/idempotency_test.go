@@ -1,0 +1,310 @@
+package claims_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/internal/demo"
+	"github.com/trcledger/trcledger/internal/pg"
+	"github.com/trcledger/trcledger/migrations"
+)
+
+// TestLegacyIdempotencyKeysAreRekeyed takes a key recorded the way posts recorded them before
+// migration 0013 (the plain SHA-256 of the body) through the migration: it still replays, the
+// rekeying leaves no plain digest in the table, and it replays and refuses another body after.
+func TestLegacyIdempotencyKeysAreRekeyed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	in := visit("V-1")
+	body := postBody(in.PatientID)
+	plain := sha256.Sum256([]byte(body))
+	idem := claims.Idempotency{Key: "old-1", RequestHash: plain[:]}
+	first, err := f.svc.PostEncounter(f.clinic, in, idem)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	provider, err := goose.NewProvider(goose.DialectPostgres, f.db.DB, migrations.FS, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.DownTo(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	// What the code before 0013 stored for this post.
+	if _, err := f.db.Exec(`UPDATE idempotency_keys SET request_hash = $1 WHERE key = 'old-1'`, plain[:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Migrate(ctx, f.db); err != nil {
+		t.Fatal(err)
+	}
+	var keyed bool
+	if err := f.db.Get(&keyed, `SELECT keyed FROM idempotency_keys WHERE key = 'old-1'`); err != nil || keyed {
+		t.Fatalf("the old row is keyed = %v after migrating (%v)", keyed, err)
+	}
+
+	replays := func(when string) {
+		t.Helper()
+		again, err := f.svc.PostEncounter(f.clinic, in, idem)
+		if err != nil || !again.Replayed || !bytes.Equal(again.Body, first.Body) {
+			t.Fatalf("%s: the same key and body: %v, replayed %v", when, err, again != nil && again.Replayed)
+		}
+		other := sha256.Sum256([]byte(body + " "))
+		_, err = f.svc.PostEncounter(f.clinic, visit("V-9"), claims.Idempotency{Key: "old-1", RequestHash: other[:]})
+		wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
+	}
+	replays("before rekeying")
+
+	n, err := f.svc.RekeyLegacyIdempotencyKeys(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("rekeyed %d keys (%v), want 1", n, err)
+	}
+	if n, err := f.svc.RekeyLegacyIdempotencyKeys(ctx); err != nil || n != 0 {
+		t.Fatalf("rekeyed %d keys a second time (%v)", n, err)
+	}
+	var stored []byte
+	if err := f.db.Get(&stored, `SELECT request_hash FROM idempotency_keys WHERE key = 'old-1' AND keyed`); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(stored, plain[:]) {
+		t.Fatal("the plain digest is still stored")
+	}
+	replays("after rekeying")
+	var posted int
+	if err := f.db.Get(&posted, `SELECT count(*) FROM encounters`); err != nil || posted != 1 {
+		t.Errorf("%d encounters posted, want 1 (%v)", posted, err)
+	}
+}
+
+// idemOf is an Idempotency-Key with the digest of body, as the API sends it.
+func idemOf(k, body string) claims.Idempotency {
+	d := sha256.Sum256([]byte(body))
+	return claims.Idempotency{Key: k, RequestHash: d[:]}
+}
+
+func count(t *testing.T, f *fixture, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := f.db.Get(&n, query, args...); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// sameAnswer fails unless again replays first byte for byte.
+func sameAnswer(t *testing.T, what string, first, again *claims.PostResult, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s again: %v", what, err)
+	}
+	if first.Replayed || !again.Replayed || !bytes.Equal(first.Body, again.Body) {
+		t.Fatalf("%s again: replayed %v/%v, same body %v", what, first.Replayed, again.Replayed, bytes.Equal(first.Body, again.Body))
+	}
+}
+
+// concurrently runs do n times at once and returns the answers.
+func concurrently(t *testing.T, n int, do func() (*claims.PostResult, error)) []*claims.PostResult {
+	t.Helper()
+	out := make([]*claims.PostResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = do()
+		}()
+	}
+	wg.Wait()
+	acted := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("request %d: %v", i, errs[i])
+		}
+		if !out[i].Replayed {
+			acted++
+		}
+		if !bytes.Equal(out[i].Body, out[0].Body) {
+			t.Errorf("request %d answered another body", i)
+		}
+	}
+	if acted != 1 {
+		t.Errorf("%d of %d requests with one key acted, want 1", acted, n)
+	}
+	return out
+}
+
+// TestVoidUnderAKeyVoidsOnce: a clinic whose connection died during a void sends it again with
+// its key and learns that it happened, instead of 409 invalid_state; one reversal is appended.
+func TestVoidUnderAKeyVoidsOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.postOn(t, "V-1", "P1", "2025-03-03")
+	b := f.postOn(t, "V-2", "P2", "2025-03-04")
+	idem := idemOf("void-1", `{"reason":"posted twice"}`)
+	first, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e claims.Encounter
+	if err := json.Unmarshal(first.Body, &e); err != nil || e.ID != a.ID || e.Status != "voided" {
+		t.Fatalf("void answered %s (%v)", first.Body, err)
+	}
+	again, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	sameAnswer(t, "void", first, again, err)
+	reversals := `SELECT count(*) FROM ledger_transactions WHERE kind = 'encounter_voided' AND reference = $1`
+	if n := count(t, f, reversals, "encounter:"+a.ID); n != 1 {
+		t.Errorf("%d reversals, want 1", n)
+	}
+	// Another body, or the same body for another encounter, under the key: 409.
+	_, err = f.svc.VoidEncounterKeyed(f.clinic, a.ID, "wrong patient", idemOf("void-1", `{"reason":"wrong patient"}`))
+	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
+	_, err = f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idem)
+	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
+	// Keys are the caller's: another clinic's void-1 is its own (and b is not its encounter).
+	_, err = f.svc.VoidEncounterKeyed(as(access.RoleClinic, demo.ProviderDZKS), b.ID, "posted twice", idem)
+	wantCode(t, err, trcledger.ENOTFOUND, "")
+	// Without a key a second void is refused, as before.
+	_, err = f.svc.VoidEncounter(f.clinic, a.ID, "posted twice")
+	wantCode(t, err, trcledger.ESTATE, "invalid_state")
+
+	// Eight retries at once with one key: one void.
+	concurrently(t, 8, func() (*claims.PostResult, error) {
+		return f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idemOf("void-2", `{"reason":"posted twice"}`))
+	})
+	if n := count(t, f, reversals, "encounter:"+b.ID); n != 1 {
+		t.Errorf("%d reversals of b, want 1", n)
+	}
+}
+
+// TestStatementActionsUnderAKeyActOnce: building, submitting, deciding and completing the review
+// under a key answer a retry with the first answer and do not act again.
+func TestStatementActionsUnderAKeyActOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.postOn(t, "MAR-1", "P1", "2025-03-03")
+	f.postOn(t, "MAR-2", "P2", "2025-03-04")
+	audited := func(action, id string) int {
+		return count(t, f, `SELECT count(*) FROM audit_log WHERE action = $1 AND object_id = $2`, action, id)
+	}
+
+	body := `{"provider_code":"DZ-BIHAC","payer_code":"ZZO-USK","period":"2025-03"}`
+	built, err := f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	sameAnswer(t, "build", built, again, err)
+	var st claims.Statement
+	if err := json.Unmarshal(built.Body, &st); err != nil || st.LineCount != 2 {
+		t.Fatalf("build answered %s (%v)", built.Body, err)
+	}
+	if n := audited("refresh", st.ID); n != 0 {
+		t.Errorf("the retry refreshed the draft (%d refreshes)", n)
+	}
+	_, err = f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerIOM, "2025-03", idemOf("build-1", `{"payer_code":"IOM"}`))
+	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
+
+	submitted, err := f.svc.SubmitStatementKeyed(f.clinic, st.ID, idemOf("submit-1", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err = f.svc.SubmitStatementKeyed(f.clinic, st.ID, idemOf("submit-1", ""))
+	sameAnswer(t, "submit", submitted, again, err)
+	if n := audited("submit", st.ID); n != 1 {
+		t.Errorf("%d submits audited, want 1", n)
+	}
+	// The same key for another action is another request.
+	_, err = f.svc.CancelStatementKeyed(f.clinic, st.ID, idemOf("submit-1", ""))
+	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
+
+	var full claims.Statement
+	if err := json.Unmarshal(submitted.Body, &full); err != nil || full.Status != "submitted" || len(full.Lines) != 2 {
+		t.Fatalf("submit answered %s (%v)", submitted.Body, err)
+	}
+	ds := []claims.Decision{{LineID: full.Lines[0].ID, Decision: "approve"}, {LineID: full.Lines[1].ID, Decision: "reject", ReasonCode: "not_eligible"}}
+	dbody := `{"decisions":[...]}`
+	decided, err := f.svc.DecideKeyed(reviewer, st.ID, ds, idemOf("decide-1", dbody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err = f.svc.DecideKeyed(reviewer, st.ID, ds, idemOf("decide-1", dbody))
+	sameAnswer(t, "decide", decided, again, err)
+	if n := count(t, f, `SELECT count(*) FROM statement_decisions WHERE statement_id = $1`, st.ID); n != 2 {
+		t.Errorf("%d decisions recorded, want 2", n)
+	}
+	_, err = f.svc.DecideKeyed(reviewer, st.ID, ds[:1], idemOf("decide-1", `{"decisions":[one]}`))
+	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
+
+	// Eight retries of complete-review at once with one key: one review, one ledger transaction.
+	answers := concurrently(t, 8, func() (*claims.PostResult, error) {
+		return f.svc.CompleteReviewKeyed(reviewer, st.ID, idemOf("complete-1", ""))
+	})
+	if err := json.Unmarshal(answers[0].Body, &full); err != nil || full.Status != "reviewed" {
+		t.Fatalf("complete-review answered %s (%v)", answers[0].Body, err)
+	}
+	if n := count(t, f, `SELECT count(*) FROM ledger_transactions WHERE kind = 'review_adjustment' AND reference = $1`, "statement:"+st.ID); n != 1 {
+		t.Errorf("%d review adjustments, want 1", n)
+	}
+	if n := audited("complete_review", st.ID); n != 1 {
+		t.Errorf("%d reviews completed, want 1", n)
+	}
+
+	// Cancel under a key, on a new draft.
+	f.postOn(t, "APR-1", "P3", "2025-04-02")
+	apr, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-04")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, err := f.svc.CancelStatementKeyed(finance, apr.ID, idemOf("cancel-1", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err = f.svc.CancelStatementKeyed(finance, apr.ID, idemOf("cancel-1", ""))
+	sameAnswer(t, "cancel", cancelled, again, err)
+	if n := audited("cancel", apr.ID); n != 1 {
+		t.Errorf("%d cancels audited, want 1", n)
+	}
+}
+
+// TestActionKeysExpire: an action's key is replayed for ActionKeyLifetime and then forgotten, so
+// that a statement's large answers do not pile up; a post's key is kept.
+func TestActionKeysExpire(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.postOn(t, "V-1", "P1", "2025-03-03")
+	idem := idemOf("void-1", `{"reason":"posted twice"}`)
+	if _, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem); err != nil {
+		t.Fatal(err)
+	}
+	age := func(d time.Duration) {
+		t.Helper()
+		if _, err := f.db.Exec(`UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $1)`, d.Seconds()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(claims.ActionKeyLifetime - time.Hour)
+	if res, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem); err != nil || !res.Replayed {
+		t.Fatalf("within its lifetime the key replays: %v", err)
+	}
+	age(claims.ActionKeyLifetime + time.Hour)
+	_, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	wantCode(t, err, trcledger.ESTATE, "invalid_state")
+	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'actions:%'`); n != 0 {
+		t.Errorf("%d expired action keys kept", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'encounters:%'`); n != 1 {
+		t.Errorf("%d post keys kept, want 1", n)
+	}
+}
