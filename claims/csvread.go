@@ -197,7 +197,8 @@ func blank(rec []string) bool {
 }
 
 // split cuts a line into cells. A cell in quotes may hold the delimiter and quotes written
-// twice (""); a quote inside a cell that does not start with one is kept as it is.
+// twice (""); a cell that does not start with a quote may hold none (Excel never writes one,
+// and it is most often what is left of a row a quote broke).
 func (r *csvReader) split(line []byte) ([]string, string) {
 	r.rec, r.ends = r.rec[:0], r.ends[:0]
 	i := 0
@@ -226,6 +227,9 @@ func (r *csvReader) split(line []byte) ([]string, string) {
 			j := bytes.IndexByte(line[i:], r.comma)
 			if j < 0 {
 				j = len(line) - i
+			}
+			if bytes.IndexByte(line[i:i+j], '"') >= 0 {
+				return nil, fmt.Sprintf("%s holds a quote (\") but does not start with one; put the cell in quotes and write the quote inside it twice (\"\")", r.column(col))
 			}
 			r.rec = append(r.rec, line[i:i+j]...)
 			i += j

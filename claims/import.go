@@ -453,7 +453,7 @@ func (g *importGroup) input() (EncounterInput, string) {
 	first := g.rows[0].fields
 	for _, row := range g.rows[1:] {
 		for _, c := range encounterLevel {
-			if row.fields[c] != first[c] {
+			if row.fields[c] != first[c] && !sameDate(c, row.fields[c], first[c]) {
 				if c == "patient_id" { // never echo a patient id
 					return EncounterInput{}, fmt.Sprintf("rows %d and %d of one encounter name different patients", g.rows[0].n, row.n)
 				}
@@ -497,6 +497,16 @@ func (g *importGroup) input() (EncounterInput, string) {
 		return in, strings.Join(problems, "; ")
 	}
 	return in, ""
+}
+
+// sameDate reports whether column c holds dates and a and b are the same one, written two ways.
+func sameDate(c, a, b string) bool {
+	if c != "service_date" {
+		return false
+	}
+	da, oka := parseImportDate(a)
+	db, okb := parseImportDate(b)
+	return oka && okb && da == db
 }
 
 // parseImportDate reads a date as the API writes it (2025-03-15) or as a spreadsheet in
