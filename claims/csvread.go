@@ -265,10 +265,11 @@ func (r *csvReader) column(col int) string {
 // columns wins, the first on a tie.
 var delimiters = []byte{',', ';', '\t'}
 
-// header reads the first row that is not blank, chooses the delimiter by it and returns its
-// cells.
+// header reads the first row that is not blank, chooses the delimiter by it (unless a line
+// sep=X before it names one) and returns its cells.
 func (r *csvReader) header() ([]string, error) {
 	var line []byte
+	sep := byte(0)
 	for {
 		l, problem, err := r.readLine()
 		if errors.Is(err, io.EOF) {
@@ -280,10 +281,22 @@ func (r *csvReader) header() ([]string, error) {
 		if problem != "" {
 			return nil, (&trcledger.Fields{}).AddErr("header", "the first row must name the columns: %s", problem)
 		}
+		if len(l) == 5 && sep == 0 && bytes.HasPrefix(bytes.ToLower(l), []byte("sep=")) {
+			sep = l[4] // the line Excel reads as "the delimiter is": sep=;
+			continue
+		}
 		if len(bytes.TrimSpace(l)) > 0 {
 			line = l
 			break
 		}
+	}
+	if sep != 0 {
+		r.comma = sep
+		cells, problem := r.split(line)
+		if problem != "" {
+			return nil, (&trcledger.Fields{}).AddErr("header", "the first row must name the columns: %s", problem)
+		}
+		return append([]string(nil), cells...), nil
 	}
 	best, bestKnown := delimiters[0], 0
 	for _, d := range delimiters {

@@ -222,6 +222,7 @@ func TestImportReadsWhatExcelWrites(t *testing.T) {
 		{"CSV UTF-8 (with a BOM)", "\ufeff" + xl, ""},
 		{"CSV (Windows-1250) declared in charset=", win1250(xl), "windows-1250"},
 		{"CSV (Windows-1250), its first letter beyond 64 KiB", win1250(header + "\r\n" + emptyRows + data), ""},
+		{"sep=; before the header", "sep=;\r\n" + xl, ""},
 		{"LF and no final line break", strings.TrimSuffix(strings.ReplaceAll(xl, "\r\n", "\n"), "\n"), "utf-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
