@@ -153,11 +153,19 @@ func postBatch(svc *claims.Service) fiber.Handler {
 // is 415 saying what to send.
 func importEncounters(svc *claims.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var r io.Reader = c.Context().RequestBodyStream()
-		if r == nil {
-			r = bytes.NewReader(c.Body())
+		var stream io.Reader = c.Context().RequestBodyStream()
+		if stream == nil {
+			stream = bytes.NewReader(c.Body())
 		}
-		r = io.LimitReader(r, maxImportBytes)
+		body := &eofReader{r: stream}
+		defer func() {
+			// fasthttp would read what is left of a streamed body as the next request on the
+			// connection: drain a little (a multipart's closing boundary), else close it.
+			if _, err := io.CopyN(io.Discard, body, 64<<10); !body.eof || (err != nil && !errors.Is(err, io.EOF)) {
+				c.Context().SetConnectionClose()
+			}
+		}()
+		var r io.Reader = io.LimitReader(body, maxImportBytes)
 		mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 		if c.Get(fiber.HeaderContentType) == "" {
 			mediaType, err = "text/csv", nil
@@ -192,6 +200,20 @@ func importEncounters(svc *claims.Service) fiber.Handler {
 		}
 		return c.JSON(res)
 	}
+}
+
+// eofReader records whether its reader has reached the end.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		e.eof = true
+	}
+	return n, err
 }
 
 // csvMediaTypes are the content types a CSV file is sent with (browsers on Windows label a

@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -235,5 +236,33 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 		if status != 200 || res[tc.want] != 8.0 || res["rejected"] != float64(1+repeats) {
 			t.Errorf("%s: %d accepted %v skipped %v rejected %v", tc.name, status, res["accepted"], res["skipped"], res["rejected"])
 		}
+	}
+}
+
+// TestImportLeavesNoBodyBehind: a streamed body the import does not read to its end (refused
+// with 415 here) is not read as the next request on the connection; the connection is closed.
+func TestImportLeavesNoBodyBehind(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = e.srv.App.Listener(ln) }()
+	t.Cleanup(func() { _ = e.srv.App.Shutdown() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := strings.Repeat("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", (3<<20)/35) // beyond the 2 MiB read before the handler
+	go func() {
+		_, _ = io.WriteString(conn, "POST /v1/encounters/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+e.tokens["clinic"]+
+			"\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, _ := io.ReadAll(conn)
+	if n := strings.Count(string(got), "HTTP/1.1 "); n != 1 || !strings.HasPrefix(string(got), "HTTP/1.1 415") {
+		t.Errorf("%d answers to one request whose body was left unread:\n%.600s", n, got)
 	}
 }
