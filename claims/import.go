@@ -506,7 +506,7 @@ func sameDate(c, a, b string) bool {
 	}
 	da, oka := parseImportDate(a)
 	db, okb := parseImportDate(b)
-	return oka && okb && da == db
+	return oka && okb && da.String() == db.String()
 }
 
 // parseImportDate reads a date as the API writes it (2025-03-15) or as a spreadsheet in
