@@ -58,13 +58,13 @@ func charsetOf(name string) (cs int, declared bool, err error) {
 // csvReader reads an import file one line at a time. A line break always ends a row (no
 // column of the import needs one inside a cell), so a quote left open spoils its own row
 // only, and a row's number is its line number, as a spreadsheet shows it. Cells are separated
-// by the delimiter the header row uses; the text is UTF-8 or, when a line is not valid UTF-8
+// by the delimiter the header row uses; a line is UTF-8 text or, when it is not valid UTF-8
 // (or the client said so), Windows-1250.
 type csvReader struct {
 	br       *bufio.Reader
 	comma    byte
 	charset  int
-	declared bool     // the charset was declared or a BOM said UTF-8: no detection
+	declared bool     // the charset was declared or a BOM said UTF-8: no detection per line
 	line     int      // the number of the last line read
 	cols     []string // the header's names, for messages
 	decoded  []byte
@@ -73,15 +73,15 @@ type csvReader struct {
 	fields   []string
 }
 
-// newCSVReader sniffs the start of the file: a BOM, a file that is no CSV at all (a workbook,
-// UTF-16 text) and, unless charset is declared, whether the text is UTF-8.
+// newCSVReader looks at the start of the file: a BOM, or a file that is no CSV at all (a
+// workbook, UTF-16 text).
 func newCSVReader(r io.Reader, charset string) (*csvReader, error) {
 	cs, declared, err := charsetOf(charset)
 	if err != nil {
 		return nil, err
 	}
 	cr := &csvReader{br: bufio.NewReaderSize(r, maxImportLine), comma: ',', charset: cs, declared: declared}
-	head, _ := cr.br.Peek(maxImportLine) // errors come back on the first read
+	head, _ := cr.br.Peek(4) // errors come back on the first read
 	switch {
 	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
 		_, _ = cr.br.Discard(3)
@@ -90,23 +90,8 @@ func newCSVReader(r io.Reader, charset string) (*csvReader, error) {
 		return nil, (&trcledger.Fields{}).AddErr("file", `the file is UTF-16 text (Excel's "Unicode Text"); in Excel choose Save As, "CSV UTF-8 (Comma delimited)" or "CSV (Comma delimited)", and upload that file`)
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("\xd0\xcf\x11\xe0")):
 		return nil, (&trcledger.Fields{}).AddErr("file", `the file is an Excel workbook, not CSV; in Excel choose Save As, "CSV UTF-8 (Comma delimited)" or "CSV (Comma delimited)", and upload that file`)
-	case !declared && !validUTF8Prefix(head):
-		cr.charset = charsetWindows1250
 	}
 	return cr, nil
-}
-
-// validUTF8Prefix reports whether b is valid UTF-8 but for a character cut at its end.
-func validUTF8Prefix(b []byte) bool {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(b[i]) {
-			if !utf8.FullRune(b[i:]) {
-				b = b[:i]
-			}
-			break
-		}
-	}
-	return utf8.Valid(b)
 }
 
 // readError is a failure to read the request body (cut off, not what its Content-Type says).
@@ -142,8 +127,11 @@ func (r *csvReader) readLine() ([]byte, string, error) {
 	return r.decode(b), "", nil
 }
 
-// decode returns b as UTF-8. The first line that is not valid UTF-8 makes the rest of an
-// undeclared file Windows-1250 (the lines before it were ASCII or valid UTF-8).
+// decode returns b as UTF-8. Unless the charset was declared, each line is looked at on its
+// own: valid UTF-8 is taken as it is, anything else is Windows-1250 (what Excel's "CSV" writes
+// on a Bosnian, Croatian or Serbian Windows). A Windows-1250 line is valid UTF-8 only if each
+// of its letters outside ASCII is a capital such as Č followed by š, ž or a dash, which these
+// languages do not write; and one damaged line of a UTF-8 file leaves the others as they are.
 func (r *csvReader) decode(b []byte) []byte {
 	i := 0
 	for i < len(b) && b[i] < utf8.RuneSelf {
@@ -152,13 +140,14 @@ func (r *csvReader) decode(b []byte) []byte {
 	if i == len(b) {
 		return b
 	}
-	if r.charset == charsetUTF8 {
+	cs := r.charset
+	if cs == charsetUTF8 {
 		if r.declared || utf8.Valid(b[i:]) {
 			return b // declared UTF-8 that is not: cleanRecord rejects the row
 		}
-		r.charset = charsetWindows1250
+		cs = charsetWindows1250
 	}
-	table := &legacyText[r.charset]
+	table := &legacyText[cs]
 	out := append(r.decoded[:0], b[:i]...)
 	for _, c := range b[i:] {
 		if c < utf8.RuneSelf {

@@ -338,7 +338,11 @@ func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg str
 			rec = rec[:len(cols)] // empty cells right of the table, as Excel may write them
 		}
 		if len(rec) != len(cols) {
-			reject(row, "malformed_row", fmt.Sprintf("the row has %d cells; the header row names %d columns", len(rec), len(cols)))
+			msg := fmt.Sprintf("the row has %d cells; the header row names %d columns", len(rec), len(cols))
+			if len(rec) > len(cols) && cr.comma == ',' {
+				msg += ` (in a file separated by commas, a decimal comma must be in quotes: "1,5")`
+			}
+			reject(row, "malformed_row", msg)
 			continue
 		}
 		if !cleanRecord(rec) {

@@ -215,6 +215,7 @@ func TestImportReadsWhatExcelWrites(t *testing.T) {
 	// Excel writes rows of empty cells below a table it once formatted; 64 KiB of them push
 	// the first letter that is not ASCII past what is sniffed at the start.
 	emptyRows := strings.Repeat(";;;;;;;;;;;;;;;;\r\n", 4000)
+	lines := strings.SplitAfter(xl, "\r\n")
 	for _, tc := range []struct {
 		name, file, charset string
 	}{
@@ -223,6 +224,7 @@ func TestImportReadsWhatExcelWrites(t *testing.T) {
 		{"CSV (Windows-1250) declared in charset=", win1250(xl), "windows-1250"},
 		{"CSV (Windows-1250), its first letter beyond 64 KiB", win1250(header + "\r\n" + emptyRows + data), ""},
 		{"sep=; before the header", "sep=;\r\n" + xl, ""},
+		{"CSV UTF-8 without a BOM, its first row in Windows-1250", lines[0] + win1250(lines[1]) + strings.Join(lines[2:], ""), ""},
 		{"LF and no final line break", strings.TrimSuffix(strings.ReplaceAll(xl, "\r\n", "\n"), "\n"), "utf-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
