@@ -17,6 +17,7 @@ const (
 	EFORBIDDEN    = "forbidden"     // the caller's role may not do this (403)
 	ETOOLARGE     = "too_large"     // the body is beyond the limit (413)
 	ERATELIMIT    = "rate_limited"  // too many requests (429)
+	EUNSUPPORTED  = "unsupported"   // a body in a format the route does not read (415)
 	EINTERNAL     = "internal"      // anything else (500, no details)
 )
 

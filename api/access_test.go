@@ -59,7 +59,7 @@ func TestAccessMatrix(t *testing.T) {
 		"GET /v1/contracts/:code/quote":           {path: "/v1/contracts/IOM-DZBIH-2024/quote?service_code=PZZ-01&on=2025-01-01", foreignClinic: 404},
 		"POST /v1/encounters":                     {path: "/v1/encounters", body: strings.Replace(consultation, "LIPA-0001", "LIPA-9", 1), headers: []string{"Idempotency-Key", "m2"}, foreignClinic: 422},
 		"POST /v1/encounters/batch":               {path: "/v1/encounters/batch", body: `{"encounters":[` + strings.Replace(consultation, "LIPA-0001", "LIPA-8", 1) + `]}`, headers: []string{"Idempotency-Key", "m3"}, foreignClinic: 422},
-		"POST /v1/encounters/import":              {path: "/v1/encounters/import", body: "external_id,contract_code,site_code,patient_id,beneficiary_category,service_date,kind,service_code,quantity\nM-1,IOM-DZBIH-2024,TRC-LIPA,P,unknown,2025-03-01,consultation,PZZ-01,1\n", foreignClinic: 200},
+		"POST /v1/encounters/import":              {path: "/v1/encounters/import", body: "external_id,contract_code,site_code,patient_id,beneficiary_category,service_date,kind,service_code,quantity\nM-1,IOM-DZBIH-2024,TRC-LIPA,P,unknown,2025-03-01,consultation,PZZ-01,1\n", headers: []string{"Content-Type", "text/csv"}, foreignClinic: 200},
 		"GET /v1/encounters":                      {path: "/v1/encounters", foreignClinic: 200},
 		"GET /v1/encounters/:id":                  {path: "/v1/encounters/" + encID, foreignClinic: 404, foreignReviewer: 404},
 		"POST /v1/encounters/:id/void":            {path: "/v1/encounters/" + encID + "/void", body: `{"reason":"not mine"}`, foreignClinic: 404},

@@ -3,8 +3,11 @@ package api
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -158,17 +161,101 @@ func postBatch(svc *claims.Service) fiber.Handler {
 	}
 }
 
+// importEncounters reads the CSV file as a stream: the body itself (text/csv), or the first file
+// part of a multipart/form-data upload (curl -F file=@x.csv, a browser form). Any other body
+// is 415 saying what to send.
 func importEncounters(svc *claims.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var r io.Reader = c.Context().RequestBodyStream()
-		if r == nil {
-			r = bytes.NewReader(c.Body())
+		var stream io.Reader = c.Context().RequestBodyStream()
+		if stream == nil {
+			stream = bytes.NewReader(c.Body())
 		}
-		res, err := svc.Import(c.UserContext(), io.LimitReader(r, maxImportBytes))
+		body := &eofReader{r: stream}
+		defer func() {
+			// fasthttp would read what is left of a streamed body as the next request on the
+			// connection: drain a little (a multipart's closing boundary), else close it.
+			if _, err := io.CopyN(io.Discard, body, 64<<10); !body.eof || (err != nil && !errors.Is(err, io.EOF)) {
+				c.Context().SetConnectionClose()
+			}
+		}()
+		var r io.Reader = io.LimitReader(body, maxImportBytes)
+		mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+		if c.Get(fiber.HeaderContentType) == "" {
+			mediaType, err = "text/csv", nil
+		}
+		if err != nil {
+			return unsupportedImport()
+		}
+		charset := params["charset"]
+		switch {
+		case csvMediaTypes[mediaType]:
+		case mediaType == "multipart/form-data":
+			if params["boundary"] == "" {
+				return trcledger.Errorf(trcledger.EMALFORMED, "the multipart/form-data Content-Type names no boundary")
+			}
+			part, err := fileOf(multipart.NewReader(r, params["boundary"]))
+			if err != nil {
+				return err
+			}
+			r, charset = part, ""
+			if pt, pp, err := mime.ParseMediaType(part.Header.Get(fiber.HeaderContentType)); err == nil {
+				if !csvMediaTypes[pt] {
+					return unsupportedImport()
+				}
+				charset = pp["charset"]
+			}
+		default:
+			return unsupportedImport()
+		}
+		res, err := svc.ImportFile(c.UserContext(), r, claims.ImportOptions{Charset: charset})
 		if err != nil {
 			return err
 		}
 		return c.JSON(res)
+	}
+}
+
+// eofReader records whether its reader has reached the end.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		e.eof = true
+	}
+	return n, err
+}
+
+// csvMediaTypes are the content types a CSV file is sent with (browsers on Windows label a
+// .csv file application/vnd.ms-excel).
+var csvMediaTypes = map[string]bool{
+	"text/csv": true, "application/csv": true, "text/comma-separated-values": true, "text/plain": true,
+	"application/vnd.ms-excel": true, "application/octet-stream": true, "text/x-csv": true, "application/x-csv": true,
+}
+
+func unsupportedImport() error {
+	return trcledger.Errorf(trcledger.EUNSUPPORTED,
+		"send the CSV file as the body with Content-Type: text/csv (curl --data-binary @file.csv -H 'Content-Type: text/csv'), "+
+			"or as multipart/form-data with one file part (curl -F file=@file.csv); an Excel workbook must first be saved as CSV")
+}
+
+// fileOf returns the first file part of a multipart body, skipping plain form fields, without
+// reading the file.
+func fileOf(mr *multipart.Reader) (*multipart.Part, error) {
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, (&trcledger.Fields{}).AddErr("file", "the form holds no file; send the CSV file as a file part (curl -F file=@file.csv)")
+		}
+		if err != nil {
+			return nil, trcledger.Errorf(trcledger.EMALFORMED, "the multipart/form-data body could not be read")
+		}
+		if part.FileName() != "" || part.FormName() == "file" {
+			return part, nil
+		}
 	}
 }
 

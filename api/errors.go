@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	trcledger.EFORBIDDEN:    http.StatusForbidden,
 	trcledger.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	trcledger.ERATELIMIT:    http.StatusTooManyRequests,
+	trcledger.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	trcledger.EINTERNAL:     http.StatusInternalServerError,
 }
 

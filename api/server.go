@@ -67,6 +67,9 @@ func NewServer(cfg Config) *Server {
 		// Bodies beyond BodyLimit arrive as a stream: the CSV import reads it as one, every
 		// other route refuses it with 413 (limitBody).
 		StreamRequestBody: true,
+		// A multipart upload is streamed to the import too, not parsed into memory and
+		// temporary files before any handler runs (on every route, past any body limit).
+		DisablePreParseMultipartForm: true,
 		// Generous enough for a large CSV upload on a slow TRC line, short enough to shed
 		// clients that stall.
 		ReadTimeout:           5 * time.Minute,

@@ -2,13 +2,13 @@ package claims
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
@@ -53,6 +53,9 @@ const MaxImportErrors = 1000
 // importChunk is how many encounters are posted per database transaction.
 const importChunk = 2000
 
+// importChunkBytes caps the text of one chunk's rows, so that chunks of long rows stay small.
+const importChunkBytes = 4 << 20
+
 // importStorers is how many chunks of one import are stored at once. Two chunks meet as two
 // server processes would: the unique index on external ids decides, and every write takes its
 // keys in one order.
@@ -63,29 +66,46 @@ type importRow struct {
 	fields map[string]string
 }
 
+// importGroup is one encounter's rows. Rows beyond MaxLines are not kept: they are rejected as
+// they are read and counted in overflow, and the whole encounter is refused.
 type importGroup struct {
-	rows []importRow
+	rows     []importRow
+	overflow int
+	size     int // bytes of text in rows
+}
+
+// ImportOptions say how to read an import file.
+type ImportOptions struct {
+	// Charset is the character set the client declared (charset= of its Content-Type):
+	// utf-8, windows-1250 or iso-8859-2; empty means detect it (UTF-8 unless a line is not).
+	Charset string
 }
 
 // Import reads a CSV file as a stream and posts its encounters in chunks: good rows are posted,
 // bad rows are reported with their row number (the header is row 1), and rows of an encounter
 // already imported with the same content are skipped, so a clinic can fix its spreadsheet and
-// upload the whole file again. A bad header is EINVALID and imports nothing.
+// upload the whole file again. A bad header is EINVALID and imports nothing; a body that
+// cannot be read to its end (cut off) is EMALFORMED. docs/import-formats.md says which files
+// are read (delimiters, character sets, dates, decimal commas) and the limits of a row.
 func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, (&trcledger.Fields{}).AddErr("file", "the file is empty; the first row must name the columns")
-	}
+	return s.ImportFile(ctx, r, ImportOptions{})
+}
+
+// ImportFile is Import with the options the client gave; an unknown charset is EUNSUPPORTED.
+func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportResult, error) {
+	cr, err := newCSVReader(r, opts.Charset)
 	if err != nil {
-		return nil, (&trcledger.Fields{}).AddErr("file", "the file is not CSV: %v", err)
+		return nil, err
+	}
+	header, err := cr.header()
+	if err != nil {
+		return nil, readFailure(err, cr.line)
 	}
 	cols, err := readHeader(header)
 	if err != nil {
 		return nil, err
 	}
+	cr.cols = cols
 	// A pipeline: a goroutine reads and prices the next chunk while importStorers chunks are
 	// stored at once, each in its own transaction on its own connection, so the CPU work of
 	// pricing and of two database sessions overlap. Outcomes are merged in file order.
@@ -152,7 +172,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		finish()
 	}
 	if rerr := <-readErr; err == nil && rerr != nil {
-		err = rerr
+		err = readFailure(rerr, cr.line)
 	}
 	if err != nil {
 		return nil, err
@@ -163,6 +183,19 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error
 		s.sealer.Kick()
 	}
 	return res, nil
+}
+
+// readFailure turns a failure to read the body into EMALFORMED; other errors pass unchanged.
+func readFailure(err error, line int) error {
+	var re *readError
+	if !errors.As(err, &re) {
+		return err
+	}
+	if line == 0 {
+		return trcledger.Errorf(trcledger.EMALFORMED, "the file could not be read; upload it again")
+	}
+	return trcledger.Errorf(trcledger.EMALFORMED,
+		"the file could not be read past row %d (the upload was cut off?); rows before it may be imported: upload the whole file again, rows already imported are skipped", line)
 }
 
 // storing is a chunk being stored; done receives the outcome.
@@ -191,6 +224,7 @@ func sharesExternalID(b *importBatch, inFlight []storing) bool {
 // it, and what pricing and storing it made of the rest.
 type importBatch struct {
 	groups  []*importGroup
+	size    int           // bytes of text in groups
 	scanned *ImportResult // malformed rows met while reading the chunk
 	priced  *ImportResult // the chunk's own outcome: accepted, skipped, rejected
 
@@ -199,7 +233,7 @@ type importBatch struct {
 }
 
 // readChunks reads the file, prices every importChunk encounters and sends them on.
-func (s *Service) readChunks(ctx context.Context, cr *csv.Reader, cols []string, out chan<- *importBatch) error {
+func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, out chan<- *importBatch) error {
 	next := func() *importBatch { return &importBatch{scanned: &ImportResult{Errors: []ImportError{}}} }
 	b := next()
 	send := func() error {
@@ -222,7 +256,8 @@ func (s *Service) readChunks(ctx context.Context, cr *csv.Reader, cols []string,
 	}
 	err := scanImport(cr, cols, func(row int, code, msg string) { b.scanned.reject(row, code, msg) }, func(g *importGroup) error {
 		b.groups = append(b.groups, g)
-		if len(b.groups) >= s.importChunk {
+		b.size += g.size
+		if len(b.groups) >= s.importChunk || b.size >= importChunkBytes {
 			return send()
 		}
 		return nil
@@ -242,6 +277,11 @@ func (s *Service) priceBatch(ctx context.Context, b *importBatch) error {
 	}
 	b.priced, b.good, b.goodGroups = &ImportResult{Errors: []ImportError{}}, nil, nil
 	for _, g := range b.groups {
+		if g.overflow > 0 {
+			b.priced.rejectGroup(g, "invalid", fmt.Sprintf("encounter %s has %d lines; an encounter may have at most %d",
+				g.rows[0].fields["external_id"], len(g.rows)+g.overflow, MaxLines))
+			continue
+		}
 		in, problem := g.input()
 		if problem != "" {
 			b.priced.rejectGroup(g, "invalid", problem)
@@ -278,26 +318,31 @@ func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
 }
 
 // scanImport reads the data rows, rejects malformed ones and hands each complete encounter
-// (its consecutive rows with the same external_id) to emit.
-func scanImport(cr *csv.Reader, cols []string, reject func(row int, code, msg string), emit func(*importGroup) error) error {
+// (its consecutive rows with the same external_id) to emit. Every row that is not blank is
+// either in an encounter or rejected.
+func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg string), emit func(*importGroup) error) error {
 	var cur *importGroup
-	row := 1
 	for {
-		rec, err := cr.Read()
+		row, rec, problem, err := cr.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		row++
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				reject(row, "malformed_row", err.Error())
-				continue
-			}
-			return fmt.Errorf("read import: %w", err)
+			return err
+		}
+		if problem != "" {
+			reject(row, "malformed_row", problem)
+			continue
+		}
+		if len(rec) > len(cols) && blank(rec[len(cols):]) {
+			rec = rec[:len(cols)] // empty cells right of the table, as Excel may write them
 		}
 		if len(rec) != len(cols) {
-			reject(row, "malformed_row", fmt.Sprintf("the row has %d fields; the header has %d", len(rec), len(cols)))
+			msg := fmt.Sprintf("the row has %d cells; the header row names %d columns", len(rec), len(cols))
+			if len(rec) > len(cols) && cr.comma == ',' {
+				msg += ` (in a file separated by commas, a decimal comma must be in quotes: "1,5")`
+			}
+			reject(row, "malformed_row", msg)
 			continue
 		}
 		if !cleanRecord(rec) {
@@ -305,11 +350,34 @@ func scanImport(cr *csv.Reader, cols []string, reject func(row int, code, msg st
 			continue
 		}
 		fields := make(map[string]string, len(cols))
+		size := 0
+		unnamed := 0
 		for i, c := range cols {
-			fields[c] = strings.TrimSpace(rec[i])
+			v := strings.TrimSpace(rec[i])
+			if c == "" {
+				if v != "" && unnamed == 0 {
+					unnamed = i + 1
+				}
+				continue
+			}
+			fields[c] = v
+			size += len(v)
+		}
+		if unnamed > 0 {
+			reject(row, "malformed_row", fmt.Sprintf("column %d has no name in the header row but holds a value; name it or leave it empty", unnamed))
+			continue
 		}
 		if cur != nil && cur.rows[0].fields["external_id"] == fields["external_id"] {
+			if len(cur.rows)+cur.overflow >= MaxLines {
+				// Not kept: the encounter is refused, and a file of one encounter repeated
+				// without end must not fill the memory.
+				cur.overflow++
+				reject(row, "invalid", fmt.Sprintf("encounter %s has more than %d lines (from row %d); an encounter may have at most %d, so none of its rows is imported",
+					fields["external_id"], MaxLines, cur.rows[0].n, MaxLines))
+				continue
+			}
 			cur.rows = append(cur.rows, importRow{n: row, fields: fields})
+			cur.size += size
 			continue
 		}
 		if cur != nil {
@@ -317,7 +385,7 @@ func scanImport(cr *csv.Reader, cols []string, reject func(row int, code, msg st
 				return err
 			}
 		}
-		cur = &importGroup{rows: []importRow{{n: row, fields: fields}}}
+		cur = &importGroup{rows: []importRow{{n: row, fields: fields}}, size: size}
 	}
 	if cur != nil {
 		return emit(cur)
@@ -342,6 +410,8 @@ func readHeader(header []string) ([]string, error) {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		cols[i] = h
 		switch {
+		case h == "":
+			continue // a column without a name holds nothing to import
 		case !slices.Contains(ImportColumns, h):
 			f.Add("header", "unknown column %q (the columns are %s)", h, strings.Join(ImportColumns, ", "))
 		case seen[h]:
@@ -387,7 +457,7 @@ func (g *importGroup) input() (EncounterInput, string) {
 	first := g.rows[0].fields
 	for _, row := range g.rows[1:] {
 		for _, c := range encounterLevel {
-			if row.fields[c] != first[c] {
+			if row.fields[c] != first[c] && !sameDate(c, row.fields[c], first[c]) {
 				if c == "patient_id" { // never echo a patient id
 					return EncounterInput{}, fmt.Sprintf("rows %d and %d of one encounter name different patients", g.rows[0].n, row.n)
 				}
@@ -409,10 +479,10 @@ func (g *importGroup) input() (EncounterInput, string) {
 		}
 		in.BirthYear = &y
 	}
-	if d, err := trcledger.ParseDate(first["service_date"]); err == nil {
+	if d, ok := parseImportDate(first["service_date"]); ok {
 		in.ServiceDate = d
 	} else if first["service_date"] != "" {
-		problems = append(problems, "service_date: must be a real date written YYYY-MM-DD")
+		problems = append(problems, "service_date: must be a real date written YYYY-MM-DD or DD.MM.YYYY")
 	}
 	for _, d := range strings.FieldsFunc(first["diagnoses"], func(r rune) bool { return r == ';' || r == ',' }) {
 		in.Diagnoses = append(in.Diagnoses, strings.TrimSpace(d))
@@ -421,10 +491,9 @@ func (g *importGroup) input() (EncounterInput, string) {
 		in.Referral = &Referral{Number: first["referral_number"], ToLevel: first["referral_to_level"], ToProviderCode: optional(first["referral_to_provider_code"])}
 	}
 	for _, row := range g.rows {
-		q, err := decimal.NewFromString(row.fields["quantity"])
-		if err != nil || strings.ContainsAny(row.fields["quantity"], "eE") {
-			problems = append(problems, fmt.Sprintf("row %d quantity: must be a decimal number such as 1.5", row.n))
-			q = decimal.Zero
+		q, ok := parseImportQuantity(row.fields["quantity"])
+		if !ok {
+			problems = append(problems, fmt.Sprintf("row %d quantity: must be a decimal number such as 1.5 or 1,5", row.n))
 		}
 		in.Lines = append(in.Lines, LineInput{ServiceCode: row.fields["service_code"], Quantity: q})
 	}
@@ -432,6 +501,42 @@ func (g *importGroup) input() (EncounterInput, string) {
 		return in, strings.Join(problems, "; ")
 	}
 	return in, ""
+}
+
+// sameDate reports whether column c holds dates and a and b are the same one, written two ways.
+func sameDate(c, a, b string) bool {
+	if c != "service_date" {
+		return false
+	}
+	da, oka := parseImportDate(a)
+	db, okb := parseImportDate(b)
+	return oka && okb && da.String() == db.String()
+}
+
+// parseImportDate reads a date as the API writes it (2025-03-15) or as a spreadsheet in
+// Bosnia and Herzegovina does (15.03.2025, 15.3.2025, with or without a final dot).
+func parseImportDate(v string) (trcledger.Date, bool) {
+	if d, err := trcledger.ParseDate(v); err == nil {
+		return d, true
+	}
+	t, err := time.Parse("2.1.2006", strings.TrimSuffix(v, "."))
+	if err != nil || t.Year() < 1900 {
+		return trcledger.Date{}, false
+	}
+	return trcledger.NewDate(t.Date()), true
+}
+
+// parseImportQuantity reads a decimal with a decimal point or a decimal comma (1.5 or 1,5);
+// no thousands separators, no exponent.
+func parseImportQuantity(v string) (decimal.Decimal, bool) {
+	if strings.Count(v, ",") == 1 && !strings.Contains(v, ".") {
+		v = strings.Replace(v, ",", ".", 1)
+	}
+	q, err := decimal.NewFromString(v)
+	if err != nil || strings.ContainsAny(v, "eE") {
+		return decimal.Zero, false
+	}
+	return q, true
 }
 
 func optional(v string) *string {
