@@ -130,12 +130,12 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 func checkValues(def, column string) []string {
 	var out []string
 	col := regexp.QuoteMeta(column)
-	for _, m := range regexp.MustCompile(`\(` + col + ` = ANY \(ARRAY\[([^\]]*)\]\)\)`).FindAllStringSubmatch(def, -1) {
+	for _, m := range regexp.MustCompile(`\(`+col+` = ANY \(ARRAY\[([^\]]*)\]\)\)`).FindAllStringSubmatch(def, -1) {
 		for _, lit := range regexp.MustCompile(`'([^']*)'::text`).FindAllStringSubmatch(m[1], -1) {
 			out = append(out, lit[1])
 		}
 	}
-	for _, m := range regexp.MustCompile(`\(` + col + ` = '([^']*)'::text\)`).FindAllStringSubmatch(def, -1) {
+	for _, m := range regexp.MustCompile(`\(`+col+` = '([^']*)'::text\)`).FindAllStringSubmatch(def, -1) {
 		out = append(out, m[1])
 	}
 	return out
