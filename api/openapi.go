@@ -505,8 +505,13 @@ func (c schemas) object(t reflect.Type, resp bool) map[string]any {
 					s["enum"] = vocabulary(vocab)
 				}
 			}
-			if resp && name == "period" && s["type"] == "string" {
-				s["pattern"] = monthPattern
+			if resp && s["type"] == "string" {
+				switch {
+				case name == "period":
+					s["pattern"] = monthPattern
+				case name == "state_share" || strings.HasSuffix(name, "_percent"):
+					s["pattern"], s["description"] = amountPattern, "a percentage with 2 decimals"
+				}
 			}
 			if !resp && s["type"] == "string" && s["enum"] == nil {
 				switch requestFormats[name] {
