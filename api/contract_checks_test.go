@@ -65,7 +65,8 @@ func TestStatementAnswersAndAuditDetailFitTheSchema(t *testing.T) {
 
 // TestContractCheckerCatchesDrift: the check every api test runs on its responses reports a
 // body that breaks its schema, an undocumented status, a wrong content type, a 405 without
-// Allow and a 429 without Retry-After; it passes a response that fits.
+// Allow and a 429 without Retry-After; it passes a response that fits. The check of accepted
+// requests reports a body the document refuses.
 func TestContractCheckerCatchesDrift(t *testing.T) {
 	t.Parallel()
 	json := http.Header{"Content-Type": {"application/json"}}
@@ -87,6 +88,25 @@ func TestContractCheckerCatchesDrift(t *testing.T) {
 		{"429 with Retry-After", "GET", "/v1/sites", 429, http.Header{"Content-Type": {"application/problem+json"}, "Retry-After": {"1"}}, okProblem, ""},
 		{"405 without Allow", "PUT", "/v1/sites", 405, problem, okProblem, "Allow"},
 		{"problem without request_id", "GET", "/v1/nothing", 404, problem, `{"type":"t","title":"T","status":404,"detail":"d","code":"x","errors":[]}`, "request_id"},
+	}
+	accepted := []struct {
+		name, path, body, want string
+	}{
+		{"fits, a number as a decimal", "/v1/contracts/C/tariffs", `{"effective_from":"2025-01-01","items":[{"service_code":"S","method":"points","points":13}]}`, ""},
+		{"missing field", "/v1/sites", `{"code":"X"}`, "required"},
+		{"unknown field", "/v1/sites", `{"code":"X","name":"n","kind":"trc","jurisdiction_code":"BA","colour":"red"}`, "colour"},
+		{"negative decimal", "/v1/contracts/C/tariffs", `{"effective_from":"2025-01-01","items":[{"service_code":"S","method":"fixed","price":"-1"}]}`, "price"},
+	}
+	for _, c := range accepted {
+		req := httptest.NewRequest("POST", c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		got := strings.Join(checkAccepted(req, []byte(c.body)), "; ")
+		switch {
+		case c.want == "" && got != "":
+			t.Errorf("request %s: reported %s", c.name, got)
+		case c.want != "" && !strings.Contains(got, c.want):
+			t.Errorf("request %s: reported %q, want a mention of %q", c.name, got, c.want)
+		}
 	}
 	for _, c := range cases {
 		got := strings.Join(checkResponse(httptest.NewRequest(c.method, c.path, nil), c.status, c.header, []byte(c.body)), "; ")

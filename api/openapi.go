@@ -332,7 +332,18 @@ var domainVocab = map[string]string{
 // requestFormats says which request strings are dates and months, by JSON name.
 var requestFormats = map[string]string{
 	"valid_from": fmtDate, "valid_to": fmtDate, "effective_from": fmtDate, "effective_to": fmtDate,
-	"service_date": fmtDate, "paid_on": fmtDate, "period": fmtMonth,
+	"service_date": fmtDate, "paid_on": fmtDate, "period": fmtMonth, "expires_at": "date-time",
+}
+
+// handlerRequired lists the request decimals (Num) that their handler requires (Num.Decimal
+// with required true); the validator's tags cannot see into a Num.
+var handlerRequired = map[string]bool{"LineRequest.quantity": true, "PaymentRequest.amount": true}
+
+// requestBounds are the ranges of request integers that the domain checks.
+var requestBounds = map[string][2]int{
+	"basis_points": {0, 10000},
+	"birth_year":   {1900, 9999}, // the upper bound is this year, which a static document cannot say
+	"line_id":      {1, 1<<63 - 1},
 }
 
 // customJSON describes the fields that types with their own MarshalJSON write otherwise than
@@ -413,8 +424,11 @@ func (c schemas) schema(t reflect.Type, resp bool) map[string]any {
 	case priceType, decType:
 		return map[string]any{"type": "string", "pattern": signedDecimal, "example": "1.80"}
 	case numType:
-		return map[string]any{"type": "string", "pattern": inputDecimal, "example": "1.80",
-			"description": "a decimal at least 0; a JSON number is accepted too"}
+		// Num keeps the exact text of a string or a number; the string is the documented form.
+		return map[string]any{"description": "a decimal at least 0, best sent as a string (\"1.80\")", "oneOf": []any{
+			map[string]any{"type": "string", "pattern": inputDecimal, "example": "1.80"},
+			map[string]any{"type": "number", "minimum": 0},
+		}}
 	case rawJSONType:
 		return map[string]any{"type": "object", "additionalProperties": true}
 	}
@@ -519,10 +533,15 @@ func (c schemas) object(t reflect.Type, resp bool) map[string]any {
 					s["format"], s["pattern"] = "date", datePattern
 				case fmtMonth:
 					s["pattern"] = monthPattern
+				case "date-time":
+					s["format"] = "date-time"
 				}
 				if n, err := strconv.Atoi(rules["max"]); err == nil {
 					s["maxLength"] = n
 				}
+			}
+			if b, ok := requestBounds[name]; ok && !resp && s["type"] == "integer" {
+				s["minimum"], s["maximum"] = b[0], b[1]
 			}
 			if !resp && s["type"] == "array" {
 				if n, err := strconv.Atoi(rules["max"]); err == nil {
@@ -535,6 +554,10 @@ func (c schemas) object(t reflect.Type, resp bool) map[string]any {
 			// null: a pointer the server may leave unset, or a JSON object (audit detail)
 			// that may be absent; never a required field received, nor an array sent.
 			nullable := pointer && (resp || !isRequired) || ft == rawJSONType
+			if !resp && ft == numType {
+				isRequired = handlerRequired[typeName+"."+name]
+				nullable = !isRequired // null is a missing value
+			}
 			if !resp && ft.Kind() == reflect.Slice && !isRequired {
 				nullable = true
 			}
