@@ -62,9 +62,7 @@ func listContracts(st *contracts.Store) fiber.Handler {
 		f := contracts.ContractFilter{ProviderCode: query(c, "provider_code"), Status: query(c, "status")}
 		var bad trcledger.Fields
 		checkQuery(&bad, "provider_code", f.ProviderCode)
-		if f.Status != "" && f.Status != "draft" && f.Status != "active" && f.Status != "terminated" {
-			bad.Add("status", "must be draft, active or terminated")
-		}
+		checkVocab(&bad, "status", "contract_status", f.Status)
 		if err := bad.Err(); err != nil {
 			return err
 		}

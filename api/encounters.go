@@ -172,9 +172,7 @@ func listEncounters(svc *claims.Service) fiber.Handler {
 		for _, name := range []string{"contract_code", "site_code", "cursor"} {
 			checkQuery(&f, name, c.Query(name))
 		}
-		if filter.Status != "" && filter.Status != "posted" && filter.Status != "voided" {
-			f.Add("status", "must be posted or voided")
-		}
+		checkVocab(&f, "status", "encounter_status", filter.Status)
 		if v := query(c, "from"); v != "" {
 			filter.From = dateField(&f, "from", &v, false)
 		}

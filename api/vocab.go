@@ -2,8 +2,11 @@ package api
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/go-playground/validator/v10"
+
+	"github.com/trcledger/trcledger"
 
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/contracts"
@@ -50,4 +53,11 @@ func Vocabularies() map[string][]string {
 // generator refuses a tag it cannot resolve.
 func inVocabulary(fl validator.FieldLevel) bool {
 	return slices.Contains(vocabularies[fl.Param()], fl.Field().String())
+}
+
+// checkVocab refuses (into f) a query value that is set and not one of the named vocabulary.
+func checkVocab(f *trcledger.Fields, field, vocab, value string) {
+	if value != "" && !slices.Contains(vocabularies[vocab], value) {
+		f.Add(field, "must be one of %s", strings.Join(vocabularies[vocab], ", "))
+	}
 }
