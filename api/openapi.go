@@ -340,10 +340,10 @@ var requestFormats = map[string]string{
 var handlerRequired = map[string]bool{"LineRequest.quantity": true, "PaymentRequest.amount": true}
 
 // requestBounds are the ranges of request integers that the domain checks.
-var requestBounds = map[string][2]int{
-	"basis_points": {0, 10000},
-	"birth_year":   {1900, 9999}, // the upper bound is this year, which a static document cannot say
-	"line_id":      {1, 1<<63 - 1},
+var requestBounds = map[string]map[string]any{
+	"basis_points": {"minimum": 0, "maximum": 10000},
+	"birth_year":   {"minimum": 1900, "description": "at most this year"},
+	"line_id":      {"minimum": 1},
 }
 
 // customJSON describes the fields that types with their own MarshalJSON write otherwise than
@@ -541,7 +541,7 @@ func (c schemas) object(t reflect.Type, resp bool) map[string]any {
 				}
 			}
 			if b, ok := requestBounds[name]; ok && !resp && s["type"] == "integer" {
-				s["minimum"], s["maximum"] = b[0], b[1]
+				maps.Copy(s, b)
 			}
 			if !resp && s["type"] == "array" {
 				if n, err := strconv.Atoi(rules["max"]); err == nil {
