@@ -19,17 +19,17 @@ type contractRequest struct {
 	Currency     string  `json:"currency" validate:"omitempty,max=3"`
 	ValidFrom    *string `json:"valid_from" validate:"required"`
 	ValidTo      *string `json:"valid_to"`
-	Status       string  `json:"status" validate:"omitempty,oneof=draft active terminated"`
+	Status       string  `json:"status" validate:"omitempty,vocab=contract_status"`
 }
 
 type contractPatchRequest struct {
-	Status  *string `json:"status" validate:"omitempty,oneof=draft active terminated"`
+	Status  *string `json:"status" validate:"omitempty,vocab=contract_status"`
 	ValidTo *string `json:"valid_to"`
 }
 
 type tariffItemRequest struct {
 	ServiceCode string `json:"service_code" validate:"required,max=40"`
-	Method      string `json:"method" validate:"required,oneof=fixed points"`
+	Method      string `json:"method" validate:"required,vocab=method"`
 	Price       Num    `json:"price"`
 	Points      Num    `json:"points"`
 	MaxQuantity Num    `json:"max_quantity"`
@@ -51,8 +51,8 @@ type shareRequest struct {
 type costShareRequest struct {
 	EffectiveFrom       *string        `json:"effective_from" validate:"required"`
 	EffectiveTo         *string        `json:"effective_to"`
-	ServiceCategory     *string        `json:"service_category" validate:"omitempty,max=40"`
-	BeneficiaryCategory *string        `json:"beneficiary_category" validate:"omitempty,max=40"`
+	ServiceCategory     *string        `json:"service_category" validate:"omitempty,vocab=category"`
+	BeneficiaryCategory *string        `json:"beneficiary_category" validate:"omitempty,vocab=beneficiary_category"`
 	SiteCode            *string        `json:"site_code" validate:"omitempty,max=40"`
 	Shares              []shareRequest `json:"shares" validate:"required,min=1,max=20,dive"`
 }
@@ -62,9 +62,7 @@ func listContracts(st *contracts.Store) fiber.Handler {
 		f := contracts.ContractFilter{ProviderCode: query(c, "provider_code"), Status: query(c, "status")}
 		var bad trcledger.Fields
 		checkQuery(&bad, "provider_code", f.ProviderCode)
-		if f.Status != "" && f.Status != "draft" && f.Status != "active" && f.Status != "terminated" {
-			bad.Add("status", "must be draft, active or terminated")
-		}
+		checkVocab(&bad, "status", "contract_status", f.Status)
 		if err := bad.Err(); err != nil {
 			return err
 		}

@@ -58,6 +58,7 @@ func newValidator() *validator.Validate {
 		}
 		return name
 	})
+	_ = v.RegisterValidation("vocab", inVocabulary)
 	return v
 }
 
@@ -164,6 +165,8 @@ func tagMessage(fe validator.FieldError) string {
 		return fmt.Sprintf("must be at least %s characters", fe.Param())
 	case "oneof":
 		return "must be one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "vocab":
+		return "must be one of " + strings.Join(vocabularies[fe.Param()], ", ")
 	case "gte":
 		return "must be at least " + fe.Param()
 	case "lte":

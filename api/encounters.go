@@ -17,7 +17,7 @@ import (
 
 type referralRequest struct {
 	Number         string  `json:"number" validate:"required,max=64"`
-	ToLevel        string  `json:"to_level" validate:"required,oneof=secondary tertiary"`
+	ToLevel        string  `json:"to_level" validate:"required,vocab=to_level"`
 	ToProviderCode *string `json:"to_provider_code" validate:"omitempty,max=40"`
 }
 
@@ -31,11 +31,11 @@ type encounterRequest struct {
 	SiteCode            string           `json:"site_code" validate:"required,max=64"`
 	ExternalID          string           `json:"external_id" validate:"required,max=64"`
 	PatientID           string           `json:"patient_id" validate:"required,max=64"`
-	BeneficiaryCategory string           `json:"beneficiary_category" validate:"required,oneof=asylum_seeker irregular_migrant refugee subsidiary_protection unknown"`
-	Sex                 *string          `json:"sex" validate:"omitempty,oneof=F M X"`
+	BeneficiaryCategory string           `json:"beneficiary_category" validate:"required,vocab=beneficiary_category"`
+	Sex                 *string          `json:"sex" validate:"omitempty,vocab=sex"`
 	BirthYear           *int             `json:"birth_year"`
 	ServiceDate         *string          `json:"service_date" validate:"required"`
-	Kind                string           `json:"kind" validate:"required,oneof=consultation referral emergency follow_up transport other"`
+	Kind                string           `json:"kind" validate:"required,vocab=kind"`
 	Diagnoses           []string         `json:"diagnoses" validate:"max=20,dive,max=10"`
 	Referral            *referralRequest `json:"referral"`
 	PractitionerRef     *string          `json:"practitioner_ref" validate:"omitempty,max=64"`
@@ -272,9 +272,7 @@ func listEncounters(svc *claims.Service) fiber.Handler {
 		for _, name := range []string{"contract_code", "site_code", "cursor"} {
 			checkQuery(&f, name, c.Query(name))
 		}
-		if filter.Status != "" && filter.Status != "posted" && filter.Status != "voided" {
-			f.Add("status", "must be posted or voided")
-		}
+		checkVocab(&f, "status", "encounter_status", filter.Status)
 		if v := query(c, "from"); v != "" {
 			filter.From = dateField(&f, "from", &v, false)
 		}

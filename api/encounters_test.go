@@ -151,11 +151,7 @@ func TestImportUploadAndLogsStayClean(t *testing.T) {
 		req := httptest.NewRequest("POST", "/v1/encounters/import", strings.NewReader(string(csv)))
 		req.Header.Set("Content-Type", "text/csv")
 		req.Header.Set("Authorization", "Bearer "+e.tokens["clinic"])
-		resp, err := e.srv.App.Test(req, 10000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return readResult(t, resp)
+		return readResult(t, e.test(req))
 	}
 	if r := upload(); r.status != 200 || r.json["accepted"] != 8.0 {
 		t.Fatalf("import: %d %s", r.status, r.raw)
@@ -209,11 +205,7 @@ func TestTextThatPostgreSQLCannotStore(t *testing.T) {
 		"N-2,IOM-DZBIH-2024,TRC-LIPA,P2,unknown,2025-03-01,consultation,J06.9,PZZ-01,1\n"
 	req := httptest.NewRequest("POST", "/v1/encounters/import", strings.NewReader(csv))
 	req.Header.Set("Authorization", "Bearer "+e.tokens["clinic"])
-	resp, err := e.srv.App.Test(req, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := readResult(t, resp); r.status != 200 || r.json["accepted"] != 1.0 || r.json["rejected"] != 1.0 {
+	if r := readResult(t, e.test(req)); r.status != 200 || r.json["accepted"] != 1.0 || r.json["rejected"] != 1.0 {
 		t.Errorf("import with a NUL: %s", r.raw)
 	}
 	if strings.Contains(e.logs.String(), `"level":"ERROR"`) {

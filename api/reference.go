@@ -19,24 +19,24 @@ type jurisdictionRequest struct {
 type organizationRequest struct {
 	Code             string  `json:"code" validate:"required,max=40"`
 	Name             string  `json:"name" validate:"required,max=200"`
-	Kind             string  `json:"kind" validate:"required,oneof=provider payer"`
+	Kind             string  `json:"kind" validate:"required,vocab=organization_kind"`
 	JurisdictionCode string  `json:"jurisdiction_code" validate:"required,max=40"`
-	PayerType        *string `json:"payer_type" validate:"omitempty,oneof=international donor state_fund government"`
-	Level            *string `json:"level" validate:"omitempty,oneof=primary secondary tertiary"`
+	PayerType        *string `json:"payer_type" validate:"omitempty,vocab=payer_type"`
+	Level            *string `json:"level" validate:"omitempty,vocab=level"`
 }
 
 type siteRequest struct {
 	Code             string `json:"code" validate:"required,max=40"`
 	Name             string `json:"name" validate:"required,max=200"`
-	Kind             string `json:"kind" validate:"required,oneof=trc mobile health_facility"`
+	Kind             string `json:"kind" validate:"required,vocab=site_kind"`
 	JurisdictionCode string `json:"jurisdiction_code" validate:"required,max=40"`
 }
 
 type serviceRequest struct {
 	Code             string `json:"code" validate:"required,max=40"`
 	Name             string `json:"name" validate:"required,max=200"`
-	Category         string `json:"category" validate:"required,oneof=primary_care emergency specialist diagnostics dental mental_health vaccination transport hospital team_day"`
-	Unit             string `json:"unit" validate:"required,oneof=visit item km day case"`
+	Category         string `json:"category" validate:"required,vocab=category"`
+	Unit             string `json:"unit" validate:"required,vocab=unit"`
 	RequiresReferral bool   `json:"requires_referral"`
 }
 

@@ -23,13 +23,43 @@ type route struct {
 	Result  any // response body type, or nil
 	Handler fiber.Handler
 	Stream  bool // the handler reads the body as a stream (no body limit)
+
+	// Idempotency says whether the route takes an Idempotency-Key header.
+	Idempotency idem
+	// Consumes lists the content types of a body that is not JSON (the CSV import).
+	Consumes []string
+	// Produces is the content type of an answer that is not JSON (the exports).
+	Produces string
+	// ETag marks reference data answered with an ETag (304 for a current If-None-Match).
+	ETag bool
 }
+
+// idem is whether a route takes the Idempotency-Key header.
+type idem int
+
+const (
+	idemNone idem = iota
+	idemOptional
+	idemRequired
+)
 
 // param is a query parameter.
 type param struct {
 	Name, Description string
 	Required          bool
+	Format            string // "" (text), fmtDate, fmtMonth, fmtDecimal, fmtTime or fmtInteger
+	Vocab             string // the vocabulary of its values (vocab.go)
+	Max               int    // the largest integer
 }
+
+// Formats of query parameters.
+const (
+	fmtDate    = "date"
+	fmtMonth   = "month"
+	fmtDecimal = "decimal"
+	fmtTime    = "date-time-or-date"
+	fmtInteger = "integer"
+)
 
 var (
 	allRoles     = []string{access.RoleAdmin, access.RoleClinic, access.RoleReviewer, access.RoleFinance}
@@ -74,64 +104,64 @@ func (s *Server) routes() []route {
 	return []route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Status: 200, Result: health{}, Handler: healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Status: 200, Result: health{}, Handler: s.readyz},
-		{Method: "GET", Path: "/v1/openapi.json", Summary: "This API as an OpenAPI 3 document", Status: 200, Handler: s.openapi},
+		{Method: "GET", Path: "/v1/openapi.json", Summary: "This API as an OpenAPI 3 document", ETag: true, Status: 200, Handler: s.openapi},
 
-		{Method: "GET", Path: "/v1/jurisdictions", Roles: allRoles, Summary: "The jurisdiction tree, parents first", Status: 200, Result: list[contracts.Jurisdiction]{}, Handler: listJurisdictions(st)},
+		{Method: "GET", Path: "/v1/jurisdictions", Roles: allRoles, Summary: "The jurisdiction tree, parents first", ETag: true, Status: 200, Result: list[contracts.Jurisdiction]{}, Handler: listJurisdictions(st)},
 		{Method: "POST", Path: "/v1/jurisdictions", Roles: adminOnly, Summary: "Add a jurisdiction", Body: jurisdictionRequest{}, Status: 201, Result: contracts.Jurisdiction{}, Handler: createJurisdiction(st)},
-		{Method: "GET", Path: "/v1/organizations", Roles: allRoles, Summary: "Providers and payers", Query: []param{{Name: "kind", Description: "provider or payer"}}, Status: 200, Result: list[contracts.Organization]{}, Handler: listOrganizations(st)},
+		{Method: "GET", Path: "/v1/organizations", Roles: allRoles, Summary: "Providers and payers", ETag: true, Query: []param{{Name: "kind", Vocab: "organization_kind"}}, Status: 200, Result: list[contracts.Organization]{}, Handler: listOrganizations(st)},
 		{Method: "POST", Path: "/v1/organizations", Roles: adminOnly, Summary: "Add a provider or payer", Body: organizationRequest{}, Status: 201, Result: contracts.Organization{}, Handler: createOrganization(st)},
 		{Method: "GET", Path: "/v1/organizations/:code", Roles: allRoles, Summary: "One organization", Status: 200, Result: contracts.Organization{}, Handler: getOrganization(st)},
-		{Method: "GET", Path: "/v1/sites", Roles: allRoles, Summary: "Sites of care", Status: 200, Result: list[contracts.Site]{}, Handler: listSites(st)},
+		{Method: "GET", Path: "/v1/sites", Roles: allRoles, Summary: "Sites of care", ETag: true, Status: 200, Result: list[contracts.Site]{}, Handler: listSites(st)},
 		{Method: "POST", Path: "/v1/sites", Roles: adminOnly, Summary: "Add a site", Body: siteRequest{}, Status: 201, Result: contracts.Site{}, Handler: createSite(st)},
-		{Method: "GET", Path: "/v1/services", Roles: allRoles, Summary: "The service catalogue", Status: 200, Result: list[contracts.Service]{}, Handler: listServices(st)},
+		{Method: "GET", Path: "/v1/services", Roles: allRoles, Summary: "The service catalogue", ETag: true, Status: 200, Result: list[contracts.Service]{}, Handler: listServices(st)},
 		{Method: "POST", Path: "/v1/services", Roles: adminOnly, Summary: "Add a service", Body: serviceRequest{}, Status: 201, Result: contracts.Service{}, Handler: createService(st)},
 
-		{Method: "GET", Path: "/v1/contracts", Roles: contractRead, Scope: "clinic: own provider", Summary: "Contracts", Query: []param{{Name: "provider_code"}, {Name: "status"}}, Status: 200, Result: list[contracts.Contract]{}, Handler: listContracts(st)},
+		{Method: "GET", Path: "/v1/contracts", Roles: contractRead, Scope: "clinic: own provider", Summary: "Contracts", Query: []param{{Name: "provider_code"}, {Name: "status", Vocab: "contract_status"}}, Status: 200, Result: list[contracts.Contract]{}, Handler: listContracts(st)},
 		{Method: "POST", Path: "/v1/contracts", Roles: adminOnly, Summary: "Add a contract", Body: contractRequest{}, Status: 201, Result: contracts.Contract{}, Handler: createContract(st)},
 		{Method: "GET", Path: "/v1/contracts/:code", Roles: contractRead, Scope: "clinic: own provider", Summary: "One contract", Status: 200, Result: contracts.Contract{}, Handler: getContract(st)},
 		{Method: "PATCH", Path: "/v1/contracts/:code", Roles: adminOnly, Summary: "Activate or terminate a contract, or set its end date", Body: contractPatchRequest{}, Status: 200, Result: contracts.Contract{}, Handler: updateContract(st)},
-		{Method: "GET", Path: "/v1/contracts/:code/tariffs", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's tariff versions", Status: 200, Result: list[contracts.TariffVersion]{}, Handler: listTariffs(st)},
+		{Method: "GET", Path: "/v1/contracts/:code/tariffs", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's tariff versions", ETag: true, Status: 200, Result: list[contracts.TariffVersion]{}, Handler: listTariffs(st)},
 		{Method: "POST", Path: "/v1/contracts/:code/tariffs", Roles: adminOnly, Summary: "Add a tariff version (closes the open one)", Body: tariffRequest{}, Status: 201, Result: contracts.TariffVersion{}, Handler: addTariff(st)},
-		{Method: "GET", Path: "/v1/contracts/:code/cost-shares", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's cost-share rules", Status: 200, Result: list[contracts.CostShareRule]{}, Handler: listCostShares(st)},
+		{Method: "GET", Path: "/v1/contracts/:code/cost-shares", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's cost-share rules", ETag: true, Status: 200, Result: list[contracts.CostShareRule]{}, Handler: listCostShares(st)},
 		{Method: "POST", Path: "/v1/contracts/:code/cost-shares", Roles: adminOnly, Summary: "Add a cost-share rule", Body: costShareRequest{}, Status: 201, Result: contracts.CostShareRule{}, Handler: addCostShare(st)},
 		{Method: "GET", Path: "/v1/contracts/:code/quote", Roles: contractRead, Scope: "clinic: own provider", Summary: "Price and split one line; writes nothing",
-			Query: []param{{Name: "service_code", Required: true}, {Name: "quantity", Description: "decimal, default 1"}, {Name: "on", Description: "service date YYYY-MM-DD, default today"},
-				{Name: "beneficiary_category", Description: "default unknown"}, {Name: "site_code"}},
+			Query: []param{{Name: "service_code", Required: true}, {Name: "quantity", Description: "default 1", Format: fmtDecimal}, {Name: "on", Description: "the service date, default today", Format: fmtDate},
+				{Name: "beneficiary_category", Description: "default unknown", Vocab: "beneficiary_category"}, {Name: "site_code"}},
 			Status: 200, Result: contracts.PricedLine{}, Handler: quote(st)},
 
-		{Method: "POST", Path: "/v1/encounters", Roles: clinicOnly, Scope: "contract of the clinic's provider", Summary: "Post an encounter (header Idempotency-Key)", Body: encounterRequest{}, Status: 201, Result: claims.Encounter{}, Handler: postEncounter(cl)},
-		{Method: "POST", Path: "/v1/encounters/batch", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Post up to 1000 encounters, all or nothing (header Idempotency-Key)", Body: batchRequest{}, Status: 201, Result: batchResponse{}, Handler: postBatch(cl)},
-		{Method: "POST", Path: "/v1/encounters/import", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Import a CSV file (text/csv), streamed; rows already imported are skipped", Status: 200, Result: claims.ImportResult{}, Handler: importEncounters(cl), Stream: true},
+		{Method: "POST", Path: "/v1/encounters", Roles: clinicOnly, Scope: "contract of the clinic's provider", Summary: "Post an encounter (header Idempotency-Key)", Body: encounterRequest{}, Idempotency: idemRequired, Status: 201, Result: claims.Encounter{}, Handler: postEncounter(cl)},
+		{Method: "POST", Path: "/v1/encounters/batch", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Post up to 1000 encounters, all or nothing (header Idempotency-Key)", Body: batchRequest{}, Idempotency: idemRequired, Status: 201, Result: batchResponse{}, Handler: postBatch(cl)},
+		{Method: "POST", Path: "/v1/encounters/import", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Import a CSV file (text/csv), streamed; rows already imported are skipped", Consumes: []string{"text/csv", "multipart/form-data"}, Status: 200, Result: claims.ImportResult{}, Handler: importEncounters(cl), Stream: true},
 		{Method: "GET", Path: "/v1/encounters", Roles: []string{access.RoleClinic, access.RoleAdmin}, Scope: "clinic: own provider", Summary: "Encounters, in posting order",
-			Query:  []param{{Name: "contract_code"}, {Name: "site_code"}, {Name: "from"}, {Name: "to"}, {Name: "status"}, {Name: "limit"}, {Name: "cursor"}},
+			Query:  []param{{Name: "contract_code"}, {Name: "site_code"}, {Name: "from", Format: fmtDate}, {Name: "to", Format: fmtDate}, {Name: "status", Vocab: "encounter_status"}, {Name: "limit", Format: fmtInteger, Max: 500}, {Name: "cursor"}},
 			Status: 200, Result: list[claims.Encounter]{}, Handler: listEncounters(cl)},
 		{Method: "GET", Path: "/v1/encounters/:id", Roles: []string{access.RoleClinic, access.RoleReviewer, access.RoleAdmin}, Scope: "clinic: own provider; reviewer: a payer with a share; diagnoses only to those two", Summary: "One encounter", Status: 200, Result: claims.Encounter{}, Handler: getEncounter(cl)},
-		{Method: "POST", Path: "/v1/encounters/:id/void", Roles: clinicOnly, Scope: "own provider", Summary: "Void an encounter; appends the reversing ledger transaction (optional header Idempotency-Key)", Body: voidRequest{}, Status: 200, Result: claims.Encounter{}, Handler: voidEncounter(cl)},
+		{Method: "POST", Path: "/v1/encounters/:id/void", Roles: clinicOnly, Scope: "own provider", Summary: "Void an encounter; appends the reversing ledger transaction", Body: voidRequest{}, Idempotency: idemOptional, Status: 200, Result: claims.Encounter{}, Handler: voidEncounter(cl)},
 
 		{Method: "GET", Path: "/v1/ledger/accounts", Roles: ledgerRead, Summary: "Every account with its totals", Query: []param{{Name: "prefix", Description: "e.g. payable:IOM:"}}, Status: 200, Result: list[ledger.AccountBalance]{}, Handler: ledgerAccounts(jr)},
-		{Method: "GET", Path: "/v1/ledger/balances", Roles: ledgerRead, Summary: "Balance of one account, per currency, as of a date", Query: []param{{Name: "account", Required: true}, {Name: "as_of"}}, Status: 200, Result: list[ledger.AccountBalance]{}, Handler: ledgerBalance(jr)},
-		{Method: "GET", Path: "/v1/ledger/transactions", Roles: ledgerRead, Summary: "Journal transactions with postings and chain hash", Query: []param{{Name: "cursor"}, {Name: "limit"}, {Name: "reference"}, {Name: "account"}}, Status: 200, Result: list[ledger.Transaction]{}, Handler: ledgerTransactions(jr)},
+		{Method: "GET", Path: "/v1/ledger/balances", Roles: ledgerRead, Summary: "Balance of one account, per currency, as of a date", Query: []param{{Name: "account", Required: true}, {Name: "as_of", Format: fmtDate}}, Status: 200, Result: list[ledger.AccountBalance]{}, Handler: ledgerBalance(jr)},
+		{Method: "GET", Path: "/v1/ledger/transactions", Roles: ledgerRead, Summary: "Journal transactions with postings and chain hash", Query: []param{{Name: "cursor"}, {Name: "limit", Format: fmtInteger, Max: 1000}, {Name: "reference"}, {Name: "account"}}, Status: 200, Result: list[ledger.Transaction]{}, Handler: ledgerTransactions(jr)},
 		{Method: "GET", Path: "/v1/ledger/verify", Roles: ledgerRead, Summary: "Recompute the hash chain and the balance of every transaction", Status: 200, Result: ledger.VerifyResult{}, Handler: ledgerVerify(jr)},
 
-		{Method: "POST", Path: "/v1/statements", Roles: []string{access.RoleFinance, access.RoleAdmin}, Summary: "Build (or, while draft, refresh) the statement of a provider on a payer for a month (optional header Idempotency-Key)", Body: statementRequest{}, Status: 201, Result: claims.Statement{}, Handler: createStatement(cl)},
-		{Method: "GET", Path: "/v1/statements", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer", Summary: "Statements, without their lines", Query: []param{{Name: "provider_code"}, {Name: "payer_code"}, {Name: "period"}, {Name: "status"}}, Status: 200, Result: list[claims.Statement]{}, Handler: listStatements(cl)},
+		{Method: "POST", Path: "/v1/statements", Roles: []string{access.RoleFinance, access.RoleAdmin}, Summary: "Build (or, while draft, refresh) the statement of a provider on a payer for a month", Body: statementRequest{}, Idempotency: idemOptional, Status: 201, Result: claims.Statement{}, Handler: createStatement(cl)},
+		{Method: "GET", Path: "/v1/statements", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer", Summary: "Statements, without their lines", Query: []param{{Name: "provider_code"}, {Name: "payer_code"}, {Name: "period", Format: fmtMonth}, {Name: "status", Vocab: "statement_status"}}, Status: 200, Result: list[claims.Statement]{}, Handler: listStatements(cl)},
 		{Method: "GET", Path: "/v1/statements/:id", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer; diagnoses only to those two", Summary: "One statement with its lines and payments", Status: 200, Result: claims.Statement{}, Handler: getStatement(cl)},
-		{Method: "POST", Path: "/v1/statements/:id/submit", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Submit a draft: freeze it, flag lines, record the content hash (optional header Idempotency-Key)", Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).SubmitStatement, (*claims.Service).SubmitStatementKeyed)},
-		{Method: "POST", Path: "/v1/statements/:id/cancel", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Cancel a draft and release its lines (optional header Idempotency-Key)", Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CancelStatement, (*claims.Service).CancelStatementKeyed)},
-		{Method: "POST", Path: "/v1/statements/:id/decisions", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Approve, reject or adjust lines (optional header Idempotency-Key)", Body: decisionsRequest{}, Status: 200, Result: claims.Statement{}, Handler: decideLines(cl)},
-		{Method: "POST", Path: "/v1/statements/:id/complete-review", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Fix the totals once every line is decided (optional header Idempotency-Key)", Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CompleteReview, (*claims.Service).CompleteReviewKeyed)},
-		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Status: 201, Result: claims.PaymentResult{}, Handler: recordPayment(cl)},
-		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Status: 200, Handler: exportCSV(cl)},
-		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF", Status: 200, Handler: exportPDF(cl)},
+		{Method: "POST", Path: "/v1/statements/:id/submit", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Submit a draft: freeze it, flag lines, record the content hash", Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).SubmitStatement, (*claims.Service).SubmitStatementKeyed)},
+		{Method: "POST", Path: "/v1/statements/:id/cancel", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Cancel a draft and release its lines", Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CancelStatement, (*claims.Service).CancelStatementKeyed)},
+		{Method: "POST", Path: "/v1/statements/:id/decisions", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Approve, reject or adjust lines", Body: decisionsRequest{}, Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: decideLines(cl)},
+		{Method: "POST", Path: "/v1/statements/:id/complete-review", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Fix the totals once every line is decided", Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CompleteReview, (*claims.Service).CompleteReviewKeyed)},
+		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Idempotency: idemRequired, Status: 201, Result: claims.PaymentResult{}, Handler: recordPayment(cl)},
+		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Produces: "text/csv", Status: 200, Handler: exportCSV(cl)},
+		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF", Produces: "application/pdf", Status: 200, Handler: exportPDF(cl)},
 
 		{Method: "GET", Path: "/v1/reports/transition", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer's shares", Summary: "Cost by month and payer type, the state's share, encounters, patients (counts below 5 suppressed)",
-			Query: []param{{Name: "from", Required: true, Description: "YYYY-MM"}, {Name: "to", Required: true, Description: "YYYY-MM"}, {Name: "by", Description: "canton, site, provider or service_category"}}, Status: 200, Result: claims.TransitionReport{}, Handler: transitionReport(cl)},
+			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "by", Description: "how to group each month; none by default", Vocab: "by"}}, Status: 200, Result: claims.TransitionReport{}, Handler: transitionReport(cl)},
 		{Method: "GET", Path: "/v1/reports/reconciliation", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer", Summary: "Claimed, approved, rejected, paid, outstanding per statement, and the ledger check",
-			Query: []param{{Name: "period"}, {Name: "payer_code"}, {Name: "provider_code"}}, Status: 200, Result: claims.Reconciliation{}, Handler: reconciliationReport(cl)},
+			Query: []param{{Name: "period", Format: fmtMonth}, {Name: "payer_code"}, {Name: "provider_code"}}, Status: 200, Result: claims.Reconciliation{}, Handler: reconciliationReport(cl)},
 
 		{Method: "GET", Path: "/v1/tokens", Roles: adminOnly, Summary: "Tokens (never their secrets)", Status: 200, Result: list[access.Token]{}, Handler: listTokens(s.cfg.Tokens)},
 		{Method: "POST", Path: "/v1/tokens", Roles: adminOnly, Summary: "Issue a token; the secret is shown once", Body: tokenRequest{}, Status: 201, Result: tokenResponse{}, Handler: createToken(s.cfg.Tokens)},
-		{Method: "GET", Path: "/v1/audit", Roles: adminOnly, Summary: "The audit log, newest first", Query: []param{{Name: "actor", Description: "token id"}, {Name: "action"}, {Name: "object", Description: "an object id"}, {Name: "from"}, {Name: "to"}, {Name: "cursor"}, {Name: "limit"}}, Status: 200, Result: list[access.AuditEntry]{}, Handler: auditLog(s.cfg.Tokens)},
+		{Method: "GET", Path: "/v1/audit", Roles: adminOnly, Summary: "The audit log, newest first", Query: []param{{Name: "actor", Description: "token id"}, {Name: "action"}, {Name: "object", Description: "an object id"}, {Name: "from", Format: fmtTime}, {Name: "to", Format: fmtTime}, {Name: "cursor"}, {Name: "limit", Format: fmtInteger, Max: 500}}, Status: 200, Result: list[access.AuditEntry]{}, Handler: auditLog(s.cfg.Tokens)},
 		{Method: "DELETE", Path: "/v1/tokens/:id", Roles: adminOnly, Summary: "Revoke a token", Status: 204, Handler: revokeToken(s.cfg.Tokens)},
 	}
 }

@@ -78,7 +78,7 @@ func NewServer(cfg Config) *Server {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
-	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput)
+	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput, methodNotAllowed(s.routes()))
 	perToken := limiter.New(limiter.Config{
 		Max:        cfg.RateLimit,
 		Expiration: time.Second,

@@ -20,9 +20,9 @@ type statementRequest struct {
 
 type decisionRequest struct {
 	LineID         *int64  `json:"line_id" validate:"required"`
-	Decision       string  `json:"decision" validate:"required,oneof=approve reject adjust"`
+	Decision       string  `json:"decision" validate:"required,vocab=decision"`
 	ApprovedAmount Num     `json:"approved_amount"`
-	ReasonCode     *string `json:"reason_code" validate:"omitempty,max=40"`
+	ReasonCode     *string `json:"reason_code" validate:"omitempty,vocab=reason_code"`
 	Note           *string `json:"note" validate:"omitempty,max=1000"`
 }
 

@@ -10,7 +10,7 @@ import (
 
 type tokenRequest struct {
 	Name      string  `json:"name" validate:"required,max=200"`
-	Role      string  `json:"role" validate:"required,oneof=admin clinic reviewer finance"`
+	Role      string  `json:"role" validate:"required,vocab=role"`
 	OrgCode   string  `json:"org_code" validate:"max=40"`
 	ExpiresAt *string `json:"expires_at"`
 }

@@ -105,8 +105,8 @@ type Statement struct {
 	SubmittedAt  *time.Time        `json:"submitted_at" db:"submitted_at"`
 	ReviewedAt   *time.Time        `json:"reviewed_at" db:"reviewed_at"`
 	CancelledAt  *time.Time        `json:"cancelled_at" db:"cancelled_at"`
-	Lines        []StatementLine   `json:"lines" db:"-"`
-	Payments     []Payment         `json:"payments" db:"-"`
+	Lines        []StatementLine   `json:"lines,omitzero" db:"-"` // absent where not loaded (lists, create)
+	Payments     []Payment         `json:"payments,omitzero" db:"-"`
 
 	reviewTx sql.NullInt64
 }
