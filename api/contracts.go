@@ -138,13 +138,14 @@ func updateContract(st *contracts.Store) fiber.Handler {
 }
 
 // fieldsOf returns the field errors of a decode error so that the handler can add its own,
-// a fresh collector when err is nil, and nil when err is not a validation error (return it).
+// a fresh collector when err is nil, and nil when err is final (return it): not a validation
+// error, a list already truncated, or an array beyond its maximum.
 func fieldsOf(err error) *trcledger.Fields {
 	var f trcledger.Fields
 	if err == nil {
 		return &f
 	}
-	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID {
+	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID && !e.Truncated() && e.Reason != "too_many_items" {
 		f.Merge("", e.Fields)
 		return &f
 	}
@@ -194,8 +195,8 @@ func addTariff(st *contracts.Store) fiber.Handler {
 			}
 			v.Items = append(v.Items, item)
 		}
-		if err := v.Validate(); err != nil {
-			f.Merge("", err.(*trcledger.Error).Fields)
+		if err := f.MergeErr(v.Validate()); err != nil {
+			return err
 		}
 		if err := f.Err(); err != nil {
 			return err
@@ -242,8 +243,8 @@ func addCostShare(st *contracts.Store) fiber.Handler {
 			}
 			r.Shares = append(r.Shares, sh)
 		}
-		if err := r.Validate(); err != nil {
-			f.Merge("", err.(*trcledger.Error).Fields)
+		if err := f.MergeErr(r.Validate()); err != nil {
+			return err
 		}
 		if err := f.Err(); err != nil {
 			return err

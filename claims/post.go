@@ -217,7 +217,7 @@ func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []Enc
 	var f trcledger.Fields
 	encs := make([]*Encounter, len(ins))
 	seen := map[string]int{}
-	for i := range ins {
+	for i := 0; i < len(ins) && !f.Full(); i++ { // a full list of errors will not grow: stop
 		prefix := ""
 		if batch {
 			prefix = fmt.Sprintf("encounters[%d].", i)

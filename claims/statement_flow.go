@@ -166,6 +166,9 @@ func (s *Service) Decide(ctx context.Context, id string, ds []Decision) (*Statem
 		ids, decisions, approved, reasons, notes := make([]int64, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n)
 		seen := map[int64]int{}
 		for i, d := range ds {
+			if f.Full() { // the answer lists no more errors: stop checking
+				break
+			}
 			p := fmt.Sprintf("decisions[%d].", i)
 			amount, ok := claimed[d.LineID]
 			if !ok {
