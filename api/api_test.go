@@ -217,7 +217,12 @@ func TestBodyTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readResult(t, resp).isProblem(t, 413)
+	res := readResult(t, resp)
+	res.isProblem(t, 413)
+	// A problem Fiber raises itself keeps the members' order too.
+	if got, want := keysOf(t, res.raw), []string{"type", "title", "status", "detail", "code", "errors", "request_id"}; !slices.Equal(got, want) {
+		t.Errorf("keys %v, want %v", got, want)
+	}
 }
 
 func TestAdminBuildsAContract(t *testing.T) {

@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -118,5 +120,111 @@ func TestErrorListIsCapped(t *testing.T) {
 	res = e.do("POST", "/v1/encounters/batch", "clinic", `{"encounters":[1,`+consultation+`,1]}`, "Idempotency-Key", "cap4")
 	if strings.Contains(res.raw, "errors_truncated") || strings.Contains(res.raw, "errors_total") || !sameSet(res.fields(), []string{"encounters[0]", "encounters[2]"}) {
 		t.Errorf("short list: %s", res.raw)
+	}
+}
+
+// keysOf returns the member names of the JSON object raw, in the order they are written.
+func keysOf(t *testing.T, raw string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %.200s", raw)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+func TestProblemDocumentsKeepOneKeyOrderAndReadablePunctuation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	base := []string{"type", "title", "status", "detail", "code", "errors", "request_id"}
+	truncated := []string{"type", "title", "status", "detail", "code", "errors", "errors_truncated", "errors_total", "request_id"}
+
+	unauth := e.do("GET", "/v1/sites", "", "")
+	unauth.isProblem(t, 401)
+	if !strings.Contains(unauth.raw, `"send Authorization: Bearer <token>"`) || strings.Contains(unauth.raw, `\u003c`) {
+		t.Errorf("401 detail is HTML-escaped: %s", unauth.raw)
+	}
+	if r := e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "first"); r.status != 201 {
+		t.Fatalf("post: %s", r.raw)
+	}
+	dup := e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "second")
+	dup.isProblem(t, 409)
+	tests := []struct {
+		name string
+		res  result
+		want []string
+	}{
+		{"401 bad token", unauth, base},
+		{"404 unknown route (Fiber's own)", e.do("GET", "/v1/nowhere", "admin", ""), base},
+		{"wrong method (Fiber's own)", e.do("PUT", "/v1/sites", "admin", `{}`), base},
+		{"403", e.do("POST", "/v1/sites", "clinic", `{}`), base},
+		{"400 malformed", e.do("POST", "/v1/sites", "admin", `{"code":`), base},
+		{"409 with existing_id", dup, append(slices.Clone(base), "existing_id")},
+		{"422 truncated", e.do("POST", "/v1/encounters/batch", "clinic", `{"encounters":[`+repeat("1", 300)+`]}`, "Idempotency-Key", "k"), truncated},
+		{"422 too many items", e.do("POST", "/v1/encounters/batch", "clinic", `{"encounters":[`+repeat("1", 1001)+`]}`, "Idempotency-Key", "k"), base},
+	}
+	for _, tt := range tests {
+		if tt.res.status < 400 {
+			t.Errorf("%s: status %d", tt.name, tt.res.status)
+			continue
+		}
+		if got := keysOf(t, tt.res.raw); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: keys %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCompleteReviewNamesTheFirstHundredUndecidedLines(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	encs := make([]string, 102)
+	for i := range encs {
+		encs[i] = strings.Replace(consultation, "LIPA-0001", fmt.Sprintf("LIPA-U%03d", i), 1)
+	}
+	if r := e.do("POST", "/v1/encounters/batch", "clinic", `{"encounters":[`+strings.Join(encs, ",")+`]}`, "Idempotency-Key", "u"); r.status != 201 {
+		t.Fatalf("batch: %.300s", r.raw)
+	}
+	st := e.do("POST", "/v1/statements", "finance", `{"provider_code":"DZ-BIHAC","payer_code":"ZZO-USK","period":"2025-03"}`)
+	if st.status != 201 {
+		t.Fatalf("statement: %s", st.raw)
+	}
+	id := st.json["id"].(string)
+	if r := e.do("POST", "/v1/statements/"+id+"/submit", "clinic", ""); r.status != 200 {
+		t.Fatalf("submit: %.300s", r.raw)
+	}
+	var lineIDs []string
+	for _, l := range e.do("GET", "/v1/statements/"+id, "reviewer", "").json["lines"].([]any) {
+		lineIDs = append(lineIDs, fmt.Sprint(l.(map[string]any)["id"]))
+	}
+	if len(lineIDs) != 102 { // each encounter has one line that ZZO-USK shares, and one it does not
+		t.Fatalf("%d lines", len(lineIDs))
+	}
+	if r := e.do("POST", "/v1/statements/"+id+"/decisions", "reviewer", `{"decisions":[{"line_id":`+lineIDs[0]+`,"decision":"approve"}]}`); r.status != 200 {
+		t.Fatalf("decide: %.300s", r.raw)
+	}
+	res := e.do("POST", "/v1/statements/"+id+"/complete-review", "reviewer", "")
+	res.isProblem(t, 409)
+	fields := res.fields()
+	if len(fields) != 100 || fields[0] != "lines[id="+lineIDs[1]+"].decision" || fields[99] != "lines[id="+lineIDs[100]+"].decision" {
+		t.Errorf("undecided lines named: %d, first %v", len(fields), fields[:min(3, len(fields))])
+	}
+	if res.json["errors_truncated"] != true || res.json["errors_total"] != 101.0 || res.json["undecided"] != 101.0 {
+		t.Errorf("truncated %v, total %v, undecided %v", res.json["errors_truncated"], res.json["errors_total"], res.json["undecided"])
+	}
+	want := []string{"type", "title", "status", "detail", "code", "errors", "errors_truncated", "errors_total", "request_id", "undecided"}
+	if got := keysOf(t, res.raw); !slices.Equal(got, want) {
+		t.Errorf("keys %v, want %v", got, want)
 	}
 }
