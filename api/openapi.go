@@ -18,6 +18,7 @@ import (
 
 var (
 	timeType    = reflect.TypeOf(time.Time{})
+	stampType   = reflect.TypeOf(trcledger.Time{})
 	dateType    = reflect.TypeOf(trcledger.Date{})
 	decType     = reflect.TypeOf(decimal.Decimal{})
 	amountType  = reflect.TypeOf(trcledger.Amount{})
@@ -128,7 +129,7 @@ func schemaName(t reflect.Type) string {
 
 func isScalar(t reflect.Type) bool {
 	switch t {
-	case timeType, dateType, decType, amountType, priceType, numType:
+	case timeType, stampType, dateType, decType, amountType, priceType, numType:
 		return true
 	}
 	return false
@@ -142,8 +143,8 @@ func (c schemas) schema(t reflect.Type) map[string]any {
 	}
 	var s map[string]any
 	switch t {
-	case timeType:
-		s = map[string]any{"type": "string", "format": "date-time"}
+	case timeType, stampType:
+		s = map[string]any{"type": "string", "format": "date-time", "example": "2026-12-01T12:00:00.123456Z"}
 	case dateType:
 		s = map[string]any{"type": "string", "format": "date", "example": "2025-03-15"}
 	case amountType:

@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -226,5 +227,86 @@ func TestCompleteReviewNamesTheFirstHundredUndecidedLines(t *testing.T) {
 	want := []string{"type", "title", "status", "detail", "code", "errors", "errors_truncated", "errors_total", "request_id", "undecided"}
 	if got := keysOf(t, res.raw); !slices.Equal(got, want) {
 		t.Errorf("keys %v, want %v", got, want)
+	}
+}
+
+var timestampFormat = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
+
+// timestamps collects every member named at or *_at in v, with its path.
+func timestamps(v any, path string, out map[string]any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if (k == "at" || strings.HasSuffix(k, "_at")) && x != nil {
+				out[path+"."+k] = x
+			}
+			timestamps(x, path+"."+k, out)
+		}
+	case []any:
+		for i, x := range v {
+			timestamps(x, fmt.Sprintf("%s[%d]", path, i), out)
+		}
+	}
+}
+
+func TestEveryTimestampHasOneFormat(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	post := e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "ts")
+	if post.status != 201 {
+		t.Fatalf("post: %s", post.raw)
+	}
+	id := post.json["id"].(string)
+	st := e.do("POST", "/v1/statements", "finance", `{"provider_code":"DZ-BIHAC","payer_code":"ZZO-USK","period":"2025-03"}`)
+	if st.status != 201 {
+		t.Fatalf("statement: %s", st.raw)
+	}
+	stID := st.json["id"].(string)
+	answers := []result{
+		post,
+		e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "ts"), // the replay
+		e.do("GET", "/v1/encounters/"+id, "clinic", ""),
+		st,
+		e.do("POST", "/v1/statements/"+stID+"/submit", "clinic", ""),
+		e.do("GET", "/v1/statements", "finance", ""),
+		e.do("GET", "/v1/ledger/transactions", "finance", ""),
+		e.do("GET", "/v1/contracts", "admin", ""),
+		e.do("GET", "/v1/contracts/IOM-DZBIH-2024/tariffs", "admin", ""),
+		e.do("GET", "/v1/contracts/IOM-DZBIH-2024/cost-shares", "admin", ""),
+		e.do("GET", "/v1/organizations", "admin", ""),
+		e.do("POST", "/v1/tokens", "admin", `{"name":"ts","role":"admin","expires_at":"2099-01-01T00:00:00+01:00"}`),
+		e.do("GET", "/v1/tokens", "admin", ""),
+		e.do("GET", "/v1/audit", "admin", ""),
+	}
+	iom := e.do("POST", "/v1/statements", "finance", `{"provider_code":"DZ-BIHAC","payer_code":"IOM","period":"2025-03"}`)
+	other := e.do("POST", "/v1/encounters", "clinic", strings.Replace(consultation, "LIPA-0001", "LIPA-TS2", 1), "Idempotency-Key", "ts2")
+	if iom.status != 201 || other.status != 201 {
+		t.Fatalf("second statement %d, second encounter %d", iom.status, other.status)
+	}
+	answers = append(answers,
+		e.do("POST", "/v1/statements/"+iom.json["id"].(string)+"/cancel", "finance", ""),
+		e.do("POST", "/v1/encounters/"+other.json["id"].(string)+"/void", "clinic", `{"reason":"test"}`))
+	found := map[string]bool{}
+	for i, res := range answers {
+		if res.status >= 300 {
+			t.Errorf("answer %d: %d %.300s", i, res.status, res.raw)
+			continue
+		}
+		var doc any
+		_ = json.Unmarshal([]byte(res.raw), &doc)
+		stamps := map[string]any{}
+		timestamps(doc, "", stamps)
+		for path, v := range stamps {
+			s, _ := v.(string)
+			if !timestampFormat.MatchString(s) {
+				t.Errorf("answer %d: %s = %v, want UTC with six decimals", i, path, v)
+			}
+			found[path[strings.LastIndexByte(path, '.')+1:]] = true
+		}
+	}
+	for _, name := range []string{"created_at", "updated_at", "submitted_at", "cancelled_at", "voided_at", "expires_at", "at"} {
+		if !found[name] {
+			t.Errorf("no %s in the answers", name)
+		}
 	}
 }

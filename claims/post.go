@@ -313,9 +313,9 @@ func (s *Service) insertChecked(ctx context.Context, tx *sqlx.Tx, encs []*Encoun
 func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now time.Time) ([]string, error) {
 	txs := make([]*ledger.Transaction, len(encs))
 	for i, e := range encs {
-		e.CreatedAt = now
+		e.CreatedAt = trcledger.TimeOf(now)
 		txs[i] = postingTransaction(e)
-		txs[i].CreatedAt = now
+		txs[i].CreatedAt = trcledger.TimeOf(now)
 	}
 	if err := ledger.Append(ctx, tx, txs); err != nil {
 		return nil, err

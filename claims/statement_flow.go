@@ -307,7 +307,7 @@ func (s *Service) CompleteReview(ctx context.Context, id string) (*Statement, er
 		rejected := totals.Claimed.Sub(totals.Approved)
 		var txID *int64
 		if rejected.IsPositive() {
-			t := &ledger.Transaction{Kind: "review_adjustment", Reference: "statement:" + st.ID, EffectiveDate: trcledger.Today(now), CreatedAt: now,
+			t := &ledger.Transaction{Kind: "review_adjustment", Reference: "statement:" + st.ID, EffectiveDate: trcledger.Today(now), CreatedAt: trcledger.TimeOf(now),
 				Postings: []ledger.Posting{
 					{Account: "payable:" + st.PayerCode + ":" + st.ProviderCode, Currency: st.Currency, Amount: rejected},
 					{Account: "expense:" + st.PayerCode, Currency: st.Currency, Amount: rejected.Neg()},

@@ -75,7 +75,7 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 		}
 		rev := ledger.Reverse(orig, "encounter_voided", "encounter:"+id, orig.EffectiveDate)
 		now := s.now().UTC()
-		rev.CreatedAt = now
+		rev.CreatedAt = trcledger.TimeOf(now)
 		if err := ledger.Append(ctx, tx, []*ledger.Transaction{rev}); err != nil {
 			return err
 		}
