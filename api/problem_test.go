@@ -310,3 +310,38 @@ func TestEveryTimestampHasOneFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestOneAnswerNamesShapeErrorsAndUnknownCodes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	badYear := `"birth_year":"x"`
+	tests := []struct {
+		path, who, body string
+		fields          []string
+	}{
+		{"/v1/encounters", "clinic", strings.NewReplacer(`"birth_year":1998`, badYear, `"PZZ-01"`, `"NOPE"`).Replace(consultation),
+			[]string{"birth_year", "lines[0].service_code"}},
+		{"/v1/encounters", "clinic", strings.NewReplacer(`"birth_year":1998`, badYear, `IOM-DZBIH-2024`, `NOPE`).Replace(consultation),
+			[]string{"birth_year", "contract_code"}},
+		{"/v1/encounters/batch", "clinic", `{"encounters":[` + consultation + `,` + strings.NewReplacer(`"birth_year":1998`, badYear, `"PZZ-01"`, `"NOPE"`).Replace(consultation) + `]}`,
+			[]string{"encounters[1].birth_year", "encounters[1].lines[0].service_code"}},
+		{"/v1/contracts/IOM-DZBIH-2024/tariffs", "admin", `{"effective_from":"2030-01-01","point_value":true,"items":[{"service_code":"PZZ-01","method":"fixed","price":"1"},{"service_code":"NOPE","method":"fixed","price":"1"}]}`,
+			[]string{"point_value", "items[1].service_code"}},
+		{"/v1/contracts/IOM-DZBIH-2024/tariffs", "admin", `{"effective_from":"2030-01-01","items":[{"service_code":"NOPE","method":"fixed","price":"-1"}]}`,
+			[]string{"items[0].price", "items[0].service_code"}},
+		{"/v1/contracts/IOM-DZBIH-2024/cost-shares", "admin", `{"effective_from":"2030-01-01","service_category":5,"site_code":"MARS","shares":[{"payer_code":"NOPE","basis_points":10000}]}`,
+			[]string{"service_category", "site_code", "shares[0].payer_code"}},
+		{"/v1/contracts", "admin", `{"code":"X-1","provider_code":"IOM","payer_code":"NOPE","valid_from":"2030-01-01","status":5}`,
+			[]string{"status", "provider_code", "payer_code"}},
+		{"/v1/sites", "admin", `{"code":"S-1","name":5,"kind":"trc","jurisdiction_code":"NOPE"}`, []string{"name", "jurisdiction_code"}},
+		{"/v1/organizations", "admin", `{"code":"O-1","name":5,"kind":"provider","jurisdiction_code":"NOPE"}`, []string{"name", "jurisdiction_code"}},
+		{"/v1/jurisdictions", "admin", `{"code":"J-1","name":5,"parent_code":"NOPE"}`, []string{"name", "parent_code"}},
+	}
+	for _, tt := range tests {
+		res := e.do("POST", tt.path, tt.who, tt.body, "Idempotency-Key", "x")
+		res.isProblem(t, 422)
+		if !sameSet(res.fields(), tt.fields) {
+			t.Errorf("%s: fields %v, want %v", tt.path, res.fields(), tt.fields)
+		}
+	}
+}
