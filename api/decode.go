@@ -108,26 +108,31 @@ func decodeBody(body []byte, dst any) error {
 	}
 	// First a streamed walk that compares the document with dst's type: it finds every unknown
 	// field and wrong type, and counts array elements, without building anything per element.
-	// The first pass only counts, so that an array too long is named as that rather than by
-	// its first hundred bad elements.
 	var f trcledger.Fields
-	for _, count := range []bool{true, false} {
-		w := shapeWalker{b: body, f: &f, count: count}
-		err := w.walk(reflect.TypeOf(dst).Elem(), "", 0)
-		if err == nil && w.peek() != tokEOF {
-			return trcledger.Errorf(trcledger.EMALFORMED, "the request body holds more than one JSON value")
+	w := shapeWalker{b: body, f: &f}
+	err := w.walk(reflect.TypeOf(dst).Elem(), nil, 0)
+	if err == errFull {
+		// Before answering the first hundred bad elements, look for an array too long: that
+		// is the one thing to say then.
+		c := shapeWalker{b: body, f: &trcledger.Fields{}, count: true}
+		if c.walk(reflect.TypeOf(dst).Elem(), nil, 0) == errTooMany {
+			w, err = c, errTooMany
 		}
-		switch err {
-		case errTooMany:
-			e := (&trcledger.Fields{}).AddErr(w.tooMany.Field, "%s", w.tooMany.Message).(*trcledger.Error)
-			e.Reason = "too_many_items"
-			e.Message = "an array of the request is longer than its field allows"
-			return e
-		case errFull:
-			return f.Err()
-		case errSyntax: // json.Decoder says where
-			return malformed(json.Unmarshal(body, new(any)))
-		}
+	}
+	if err == nil && w.peek() != tokEOF {
+		return trcledger.Errorf(trcledger.EMALFORMED, "the request body holds more than one JSON value")
+	}
+	switch err {
+	case nil:
+	case errTooMany:
+		e := (&trcledger.Fields{}).AddErr(w.tooMany.Field, "%s", w.tooMany.Message).(*trcledger.Error)
+		e.Reason = "too_many_items"
+		e.Message = "an array of the request is longer than its field allows"
+		return e
+	case errFull:
+		return f.Err()
+	default: // errSyntax: json says where
+		return malformed(json.Unmarshal(body, new(any)))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -153,8 +158,9 @@ func malformed(err error) error {
 	return trcledger.Errorf(trcledger.EMALFORMED, "the request body is not valid JSON")
 }
 
-// validateCapped checks v's validator tags into f under path. A slice of structs is checked
-// element by element, so that it stops once f is full instead of building an error per element.
+// validateCapped checks v's validator tags into f under path. The elements of a slice of
+// structs (encounters, decisions, items, shares) are checked one by one, so that it stops once
+// f is full instead of building errors for a thousand elements first.
 func validateCapped(f *trcledger.Fields, v reflect.Value, path string) {
 	t := v.Type()
 	var except []string
@@ -163,34 +169,29 @@ func validateCapped(f *trcledger.Fields, v reflect.Value, path string) {
 			except = append(except, sf.Name)
 		}
 	}
-	var err error
 	if len(except) == 0 {
-		err = validate.Struct(v.Addr().Interface())
-	} else {
-		err = validate.StructExcept(v.Addr().Interface(), except...)
+		addValidation(f, validate.Struct(v.Addr().Interface()), path)
+		return
 	}
-	addValidation(f, err, path)
+	addValidation(f, validate.StructExcept(v.Addr().Interface(), except...), path)
 	for i := 0; i < t.NumField() && !f.Full(); i++ {
 		sf := t.Field(i)
 		if !isStructSlice(sf.Type) {
 			continue
 		}
 		name := join(path, jsonName(sf))
-		tag, _, _ := strings.Cut(sf.Tag.Get("validate"), ",dive")
-		if tag != "" {
-			if err := validate.Var(v.Field(i).Interface(), tag); err != nil {
-				var verrs validator.ValidationErrors
-				if errors.As(err, &verrs) {
-					for _, fe := range verrs {
-						f.Add(name, "%s", tagMessage(fe))
-					}
+		if tag, _, _ := strings.Cut(sf.Tag.Get("validate"), ",dive"); tag != "" {
+			var verrs validator.ValidationErrors
+			if errors.As(validate.Var(v.Field(i).Interface(), tag), &verrs) {
+				for _, fe := range verrs {
+					f.Add(name, "%s", tagMessage(fe))
 				}
 			}
 		}
 		s := v.Field(i)
 		for j := 0; j < s.Len() && !f.Full(); j++ {
-			if p := fmt.Sprintf("%s[%d]", name, j); !f.Has(p) { // not an object: nothing more to say
-				validateCapped(f, s.Index(j), p)
+			if p := name + "[" + strconv.Itoa(j) + "]"; !f.Has(p) { // not an object: nothing more to say
+				addValidation(f, validate.Struct(s.Index(j).Addr().Interface()), p)
 			}
 		}
 	}
@@ -372,49 +373,62 @@ func (w *shapeWalker) peek() byte {
 	return k
 }
 
-func (w *shapeWalker) bad(path, format string, args ...any) error {
+func (w *shapeWalker) bad(p *path, format string, args ...any) error {
 	if w.count {
 		return nil
 	}
-	w.f.Add(path, format, args...)
+	w.f.Add(p.String(), format, args...)
 	if w.f.Full() {
 		return errFull
 	}
 	return nil
 }
 
-// elements reads the members of an object or the elements of an array whose opening token has
-// been read, up to the closing one, calling each for every one (an object's key is its text).
-func (w *shapeWalker) elements(close byte, each func(n int, key []byte) error) error {
-	for n := 0; ; n++ {
-		if w.peek() == close {
-			w.next()
-			return nil
-		}
-		if n > 0 {
-			if k, _ := w.next(); k != ',' {
-				return errSyntax
-			}
-		}
-		var key []byte
-		if close == '}' {
-			k, text := w.next()
-			if k != tokString {
-				return errSyntax
-			}
-			if k, _ := w.next(); k != ':' {
-				return errSyntax
-			}
-			key = text
-		}
-		if err := each(n, key); err != nil {
-			return err
+// member reads up to the next member of an object or element of an array whose opening token
+// has been read: done at the closing token, else (for an object) the member's key, its colon read.
+func (w *shapeWalker) member(close byte, n int) (key []byte, done bool, err error) {
+	if w.peek() == close {
+		w.next()
+		return nil, true, nil
+	}
+	if n > 0 {
+		if k, _ := w.next(); k != ',' {
+			return nil, false, errSyntax
 		}
 	}
+	if close == '}' {
+		k, text := w.next()
+		if k != tokString {
+			return nil, false, errSyntax
+		}
+		if k, _ := w.next(); k != ':' {
+			return nil, false, errSyntax
+		}
+		key = text
+	}
+	return key, false, nil
 }
 
-// walk reads one value that should be of type t at path.
-func (w *shapeWalker) walk(t reflect.Type, path string, maxItems int) error {
+// path is where a value is in the document, built into a string only for an error message.
+type path struct {
+	parent *path
+	name   []byte // a member's name, or nil for an element
+	index  int
+}
+
+func (p *path) String() string {
+	if p == nil {
+		return ""
+	}
+	parent := p.parent.String()
+	if p.name == nil {
+		return parent + "[" + strconv.Itoa(p.index) + "]"
+	}
+	return join(parent, string(p.name))
+}
+
+// walk reads one value that should be of type t at p.
+func (w *shapeWalker) walk(t reflect.Type, p *path, maxItems int) error {
 	k, _ := w.next()
 	switch k {
 	case tokNull:
@@ -429,73 +443,89 @@ func (w *shapeWalker) walk(t reflect.Type, path string, maxItems int) error {
 		if k == tokString || k == tokNumber {
 			return nil
 		}
-		return w.skip(k, path, "must be a decimal number such as \"12.50\"")
+		return w.skip(k, p, "must be a decimal number such as \"12.50\"")
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if k != '{' {
-			return w.skip(k, path, "must be an object")
+			return w.skip(k, p, "must be an object")
 		}
 		fields := fieldsOfType(t)
-		return w.elements('}', func(_ int, key []byte) error {
-			name := string(key)
-			if bytes.IndexByte(key, '\\') >= 0 {
-				_ = json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &name)
+		for n := 0; ; n++ {
+			key, done, err := w.member('}', n)
+			if err != nil || done {
+				return err
 			}
-			fd, known := fields[name]
+			if bytes.IndexByte(key, '\\') >= 0 {
+				var name string
+				_ = json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &name)
+				key = []byte(name)
+			}
+			child := path{parent: p, name: key}
+			fd, known := fields[string(key)]
 			if !known {
 				k, _ := w.next()
-				return w.skip(k, join(path, name), "is not a known field")
+				err = w.skip(k, &child, "is not a known field")
+			} else {
+				err = w.walk(fd.typ, &child, fd.maxItems)
 			}
-			return w.walk(fd.typ, join(path, name), fd.maxItems)
-		})
+			if err != nil {
+				return err
+			}
+		}
 	case reflect.Slice:
 		if k != '[' {
-			return w.skip(k, path, "must be an array")
+			return w.skip(k, p, "must be an array")
 		}
 		if maxItems <= 0 {
 			maxItems = defaultMaxItems
 		}
-		return w.elements(']', func(n int, _ []byte) error {
+		for n := 0; ; n++ {
+			_, done, err := w.member(']', n)
+			if err != nil || done {
+				return err
+			}
 			if n == maxItems {
-				w.tooMany = &trcledger.FieldError{Field: path, Message: fmt.Sprintf("must have at most %d items", maxItems)}
+				w.tooMany = &trcledger.FieldError{Field: p.String(), Message: fmt.Sprintf("must have at most %d items", maxItems)}
 				return errTooMany
 			}
-			return w.walk(t.Elem(), path+"["+strconv.Itoa(n)+"]", 0)
-		})
+			if err := w.walk(t.Elem(), &path{parent: p, index: n}, 0); err != nil {
+				return err
+			}
+		}
 	case reflect.String:
 		if k != tokString {
-			return w.skip(k, path, "must be a string")
+			return w.skip(k, p, "must be a string")
 		}
 	case reflect.Bool:
 		if k != tokBool {
-			return w.skip(k, path, "must be true or false")
+			return w.skip(k, p, "must be true or false")
 		}
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		if k != tokNumber {
-			return w.skip(k, path, "must be an integer")
+			return w.skip(k, p, "must be an integer")
 		}
-		return w.integer(path)
+		return w.integer(p)
 	}
 	return nil
 }
 
-// integer records at path when the number just read (it ends at w.i) is not a 32-bit integer.
-func (w *shapeWalker) integer(path string) error {
+// integer records at p when the number just read (it ends at w.i) is not a 32-bit integer.
+func (w *shapeWalker) integer(p *path) error {
 	j := w.i
 	for j > 0 && strings.IndexByte("+-.0123456789eE", w.b[j-1]) >= 0 {
 		j--
 	}
 	if _, err := strconv.ParseInt(string(w.b[j:w.i]), 10, 32); err != nil {
-		return w.bad(path, "must be an integer")
+		return w.bad(p, "must be an integer")
 	}
 	return nil
 }
 
-// skip records the problem at path and reads past the rest of the value whose first token of
+// skip records the problem at p and reads past the rest of the value whose first token of
 // kind k has been read; an object or array of more than maxSkipped tokens ends the walk.
-func (w *shapeWalker) skip(k byte, path, format string, args ...any) error {
-	if err := w.bad(path, format, args...); err != nil {
+func (w *shapeWalker) skip(k byte, p *path, format string, args ...any) error {
+	if err := w.bad(p, format, args...); err != nil {
 		return err
 	}
 	depth := 0
@@ -504,7 +534,7 @@ func (w *shapeWalker) skip(k byte, path, format string, args ...any) error {
 	}
 	for n := 0; depth > 0; n++ {
 		if n == maxSkipped {
-			w.tooMany = &trcledger.FieldError{Field: path, Message: fmt.Sprintf("holds more than %d values", maxSkipped)}
+			w.tooMany = &trcledger.FieldError{Field: p.String(), Message: fmt.Sprintf("holds more than %d values", maxSkipped)}
 			return errTooMany
 		}
 		switch k, _ := w.next(); k {
