@@ -106,8 +106,9 @@ func decodeBody(body []byte, dst any) error {
 	if bytes.Contains(body, []byte(`\u0000`)) {
 		return (&trcledger.Fields{}).AddErr("", "text must not contain NUL characters (\\u0000)")
 	}
-	// First a streamed walk that compares the document with dst's type: it finds every unknown
-	// field and wrong type, and counts array elements, without building anything per element.
+	// First a walk over the bytes that compares the document with dst's type: it finds every
+	// unknown field and wrong type, and counts array elements, without building anything per
+	// element.
 	var f trcledger.Fields
 	w := shapeWalker{b: body, f: &f}
 	err := w.walk(reflect.TypeOf(dst).Elem(), nil, 0)
@@ -373,7 +374,7 @@ func (w *shapeWalker) peek() byte {
 	return k
 }
 
-func (w *shapeWalker) bad(p *path, format string, args ...any) error {
+func (w *shapeWalker) bad(p *docPath, format string, args ...any) error {
 	if w.count {
 		return nil
 	}
@@ -409,14 +410,14 @@ func (w *shapeWalker) member(close byte, n int) (key []byte, done bool, err erro
 	return key, false, nil
 }
 
-// path is where a value is in the document, built into a string only for an error message.
-type path struct {
-	parent *path
+// docPath is where a value is in the document, built into a string only for an error message.
+type docPath struct {
+	parent *docPath
 	name   []byte // a member's name, or nil for an element
 	index  int
 }
 
-func (p *path) String() string {
+func (p *docPath) String() string {
 	if p == nil {
 		return ""
 	}
@@ -428,7 +429,7 @@ func (p *path) String() string {
 }
 
 // walk reads one value that should be of type t at p.
-func (w *shapeWalker) walk(t reflect.Type, p *path, maxItems int) error {
+func (w *shapeWalker) walk(t reflect.Type, p *docPath, maxItems int) error {
 	k, _ := w.next()
 	switch k {
 	case tokNull:
@@ -461,7 +462,7 @@ func (w *shapeWalker) walk(t reflect.Type, p *path, maxItems int) error {
 				_ = json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &name)
 				key = []byte(name)
 			}
-			child := path{parent: p, name: key}
+			child := docPath{parent: p, name: key}
 			fd, known := fields[string(key)]
 			if !known {
 				k, _ := w.next()
@@ -489,7 +490,7 @@ func (w *shapeWalker) walk(t reflect.Type, p *path, maxItems int) error {
 				w.tooMany = &trcledger.FieldError{Field: p.String(), Message: fmt.Sprintf("must have at most %d items", maxItems)}
 				return errTooMany
 			}
-			if err := w.walk(t.Elem(), &path{parent: p, index: n}, 0); err != nil {
+			if err := w.walk(t.Elem(), &docPath{parent: p, index: n}, 0); err != nil {
 				return err
 			}
 		}
@@ -511,7 +512,7 @@ func (w *shapeWalker) walk(t reflect.Type, p *path, maxItems int) error {
 }
 
 // integer records at p when the number just read (it ends at w.i) is not a 32-bit integer.
-func (w *shapeWalker) integer(p *path) error {
+func (w *shapeWalker) integer(p *docPath) error {
 	j := w.i
 	for j > 0 && strings.IndexByte("+-.0123456789eE", w.b[j-1]) >= 0 {
 		j--
@@ -524,7 +525,7 @@ func (w *shapeWalker) integer(p *path) error {
 
 // skip records the problem at p and reads past the rest of the value whose first token of
 // kind k has been read; an object or array of more than maxSkipped tokens ends the walk.
-func (w *shapeWalker) skip(k byte, p *path, format string, args ...any) error {
+func (w *shapeWalker) skip(k byte, p *docPath, format string, args ...any) error {
 	if err := w.bad(p, format, args...); err != nil {
 		return err
 	}
