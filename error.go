@@ -34,9 +34,15 @@ type Error struct {
 	Reason  string
 	Message string
 	Fields  []FieldError
+	// Total is how many field errors were found when that is more than Fields holds (the list
+	// was capped at MaxFieldErrors); 0 when Fields is the whole list.
+	Total int
 	// Extra carries members added to the problem document (e.g. existing_id).
 	Extra map[string]any
 }
+
+// Truncated reports whether Fields is only the first part of the field errors found.
+func (e *Error) Truncated() bool { return e.Total > len(e.Fields) }
 
 // Error implements error.
 func (e *Error) Error() string {
@@ -75,37 +81,58 @@ func ErrorCode(err error) string {
 	return EINTERNAL
 }
 
-// Fields collects field errors so that a 422 lists every bad field, not the first.
-// A field keeps only its first message.
+// MaxFieldErrors caps the field errors one answer lists: a 2 MiB body of a million bad elements
+// must not become a problem document of a hundred megabytes.
+const MaxFieldErrors = 100
+
+// Fields collects field errors so that a 422 lists every bad field, not the first, up to
+// MaxFieldErrors; beyond that it only counts them. A field keeps only its first message.
 type Fields struct {
-	list []FieldError
-	seen map[string]bool
+	list  []FieldError
+	seen  map[string]bool
+	total int // field errors found, listed or not
 }
 
-// Add records a problem with field; a field already recorded is left as it is.
+// Add records a problem with field; a field already recorded is left as it is. Once the list
+// holds MaxFieldErrors fields, further problems are only counted (see Full).
 func (f *Fields) Add(field, format string, args ...any) {
-	if f.seen == nil {
-		f.seen = map[string]bool{}
-	}
 	if f.seen[field] {
 		return
+	}
+	f.total++
+	if len(f.list) >= MaxFieldErrors {
+		return
+	}
+	if f.seen == nil {
+		f.seen = map[string]bool{}
 	}
 	f.seen[field] = true
 	f.list = append(f.list, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// Full reports whether more problems were found than the list holds: validation may stop, the
+// answer will not grow.
+func (f *Fields) Full() bool { return f.total > MaxFieldErrors }
+
+// Count counts n more problems found but not listed (those beyond another list's cap).
+func (f *Fields) Count(n int) { f.total += n }
+
 // Has reports whether field already has a problem.
 func (f *Fields) Has(field string) bool { return f.seen[field] }
 
-// Len returns the number of bad fields.
-func (f *Fields) Len() int { return len(f.list) }
+// Len returns the number of bad fields found (listed or only counted).
+func (f *Fields) Len() int { return f.total }
 
 // List returns the bad fields in the order they were found.
 func (f *Fields) List() []FieldError { return f.list }
 
 // Merge adds every field of other under prefix (prefix "" keeps the names).
 func (f *Fields) Merge(prefix string, other []FieldError) {
-	for _, fe := range other {
+	for i, fe := range other {
+		if f.Full() {
+			f.total += len(other) - i // counted without comparing them with those listed
+			return
+		}
 		name := fe.Field
 		if prefix != "" {
 			name = prefix + "." + fe.Field
@@ -119,7 +146,11 @@ func (f *Fields) Err() error {
 	if len(f.list) == 0 {
 		return nil
 	}
-	return &Error{Code: EINVALID, Reason: "validation_failed", Message: "the request has invalid fields", Fields: f.list}
+	e := &Error{Code: EINVALID, Reason: "validation_failed", Message: "the request has invalid fields", Fields: f.list}
+	if f.total > len(f.list) {
+		e.Total = f.total
+	}
+	return e
 }
 
 // MergeErr adds the fields of an EINVALID error to f and returns nil; any other non-nil error
@@ -128,6 +159,9 @@ func (f *Fields) MergeErr(err error) error {
 	var e *Error
 	if errors.As(err, &e) && e.Code == EINVALID && len(e.Fields) > 0 {
 		f.Merge("", e.Fields)
+		if e.Truncated() {
+			f.Count(e.Total - len(e.Fields))
+		}
 		return nil
 	}
 	return err

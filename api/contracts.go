@@ -102,6 +102,10 @@ func createContract(st *contracts.Store) fiber.Handler {
 		if f.Len() > 0 { // name the content errors too, not only the shape errors
 			ct.Defaults()
 			_ = f.MergeErr(ct.Validate())
+			if err := checkRefs(c, st, f, contracts.Ref{Field: "provider_code", Kind: "provider", Code: ct.ProviderCode},
+				contracts.Ref{Field: "payer_code", Kind: "payer", Code: deref(ct.PayerCode)}); err != nil {
+				return err
+			}
 			return f.Err()
 		}
 		out, err := st.CreateContract(c.UserContext(), ct)
@@ -136,17 +140,49 @@ func updateContract(st *contracts.Store) fiber.Handler {
 }
 
 // fieldsOf returns the field errors of a decode error so that the handler can add its own,
-// a fresh collector when err is nil, and nil when err is not a validation error (return it).
+// a fresh collector when err is nil, and nil when err is final (return it): not a validation
+// error, a list already truncated, or an array beyond its maximum.
 func fieldsOf(err error) *trcledger.Fields {
 	var f trcledger.Fields
 	if err == nil {
 		return &f
 	}
-	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID {
+	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID && !e.Truncated() && e.Reason != "too_many_items" {
 		f.Merge("", e.Fields)
 		return &f
 	}
 	return nil
+}
+
+// checkRefs adds to f the codes among refs that name nothing, when f already holds other errors,
+// so that one answer names them all (alone, they are the write's to name); a failed check is
+// returned.
+func checkRefs(c *fiber.Ctx, st *contracts.Store, f *trcledger.Fields, refs ...contracts.Ref) error {
+	if f.Len() == 0 || f.Full() {
+		return nil
+	}
+	return f.MergeErr(st.CheckRefs(c.UserContext(), refs))
+}
+
+// decodeWithRefs is decodeJSON that, when the body has errors, adds the unknown codes among
+// refs() (read from what could be decoded) to them.
+func decodeWithRefs(c *fiber.Ctx, st *contracts.Store, dst any, refs func() []contracts.Ref) error {
+	err := decodeJSON(c, dst)
+	f := fieldsOf(err)
+	if f == nil || err == nil {
+		return err
+	}
+	if err := checkRefs(c, st, f, refs()...); err != nil {
+		return err
+	}
+	return f.Err()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func listTariffs(st *contracts.Store) fiber.Handler {
@@ -192,8 +228,15 @@ func addTariff(st *contracts.Store) fiber.Handler {
 			}
 			v.Items = append(v.Items, item)
 		}
-		if err := v.Validate(); err != nil {
-			f.Merge("", err.(*trcledger.Error).Fields)
+		if err := f.MergeErr(v.Validate()); err != nil {
+			return err
+		}
+		refs := make([]contracts.Ref, len(v.Items))
+		for i, it := range v.Items {
+			refs[i] = contracts.Ref{Field: fmt.Sprintf("items[%d].service_code", i), Kind: "service", Code: it.ServiceCode}
+		}
+		if err := checkRefs(c, st, f, refs...); err != nil {
+			return err
 		}
 		if err := f.Err(); err != nil {
 			return err
@@ -240,8 +283,15 @@ func addCostShare(st *contracts.Store) fiber.Handler {
 			}
 			r.Shares = append(r.Shares, sh)
 		}
-		if err := r.Validate(); err != nil {
-			f.Merge("", err.(*trcledger.Error).Fields)
+		if err := f.MergeErr(r.Validate()); err != nil {
+			return err
+		}
+		refs := []contracts.Ref{{Field: "site_code", Kind: "site", Code: deref(r.SiteCode)}}
+		for i, sh := range r.Shares {
+			refs = append(refs, contracts.Ref{Field: fmt.Sprintf("shares[%d].payer_code", i), Kind: "payer", Code: sh.PayerCode})
+		}
+		if err := checkRefs(c, st, f, refs...); err != nil {
+			return err
 		}
 		if err := f.Err(); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -142,12 +143,23 @@ func postBatch(svc *claims.Service) fiber.Handler {
 		}
 		idem := idempotency(c, f, "batch")
 		ins := make([]claims.EncounterInput, len(req.Encounters))
+		var objects []int // the encounters that are at least objects, which the content check sees
 		for i := range req.Encounters {
-			ins[i] = req.Encounters[i].input(f, fmt.Sprintf("encounters[%d].", i))
+			if !f.Has(fmt.Sprintf("encounters[%d]", i)) {
+				objects = append(objects, i)
+				ins[i] = req.Encounters[i].input(f, fmt.Sprintf("encounters[%d].", i))
+			}
 		}
 		if f.Len() > 0 {
-			if len(ins) > 0 && len(ins) <= claims.MaxBatch {
-				if err := f.MergeErr(svc.Check(c.UserContext(), ins, true)); err != nil {
+			if f.Full() {
+				return f.Err()
+			}
+			if len(objects) > 0 && len(objects) <= claims.MaxBatch {
+				checked := make([]claims.EncounterInput, len(objects))
+				for j, i := range objects {
+					checked[j] = ins[i]
+				}
+				if err := mergeBatchErr(f, svc.Check(c.UserContext(), checked, true), objects); err != nil {
 					return err
 				}
 			}
@@ -159,6 +171,28 @@ func postBatch(svc *claims.Service) fiber.Handler {
 		}
 		return sendPost(c, res)
 	}
+}
+
+// mergeBatchErr adds the field errors of err, a check of the encounters whose indexes in the
+// request are at, to f under their request index; any error but EINVALID is returned as it is.
+func mergeBatchErr(f *trcledger.Fields, err error, at []int) error {
+	e, ok := err.(*trcledger.Error)
+	if err == nil || !ok || e.Code != trcledger.EINVALID {
+		return err
+	}
+	for _, fe := range e.Fields {
+		var j int
+		var rest string
+		if n, _ := fmt.Sscanf(fe.Field, "encounters[%d]", &j); n == 1 && j < len(at) {
+			rest = fe.Field[strings.IndexByte(fe.Field, ']')+1:]
+			fe.Field = fmt.Sprintf("encounters[%d]%s", at[j], rest)
+		}
+		f.Add(fe.Field, "%s", fe.Message)
+	}
+	if e.Truncated() {
+		f.Count(e.Total - len(e.Fields))
+	}
+	return nil
 }
 
 // importEncounters reads the CSV file as a stream: the body itself (text/csv), or the first file

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sort"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -35,15 +36,46 @@ var codeOf = map[int]string{
 	http.StatusRequestTimeout:        "timeout",
 }
 
-// problem is an RFC 9457 problem document.
+// problem is an RFC 9457 problem document. Its members keep this order in every answer, the
+// members a service adds (existing_id, ...) coming last, sorted by name; errors_truncated and
+// errors_total are there only when errors lists the first trcledger.MaxFieldErrors of more.
 type problem struct {
-	Type      string                 `json:"type"`
-	Title     string                 `json:"title"`
-	Status    int                    `json:"status"`
-	Detail    string                 `json:"detail"`
-	Code      string                 `json:"code"`
-	Errors    []trcledger.FieldError `json:"errors"`
-	RequestID string                 `json:"request_id"`
+	Type            string                 `json:"type"`
+	Title           string                 `json:"title"`
+	Status          int                    `json:"status"`
+	Detail          string                 `json:"detail"`
+	Code            string                 `json:"code"`
+	Errors          []trcledger.FieldError `json:"errors"`
+	ErrorsTruncated bool                   `json:"errors_truncated,omitempty"`
+	ErrorsTotal     int                    `json:"errors_total,omitempty"`
+	RequestID       string                 `json:"request_id"`
+}
+
+// encodeProblem writes p and then the extra members, in the order problem documents.
+func encodeProblem(p problem, extra map[string]any) ([]byte, error) {
+	b, err := encodeJSON(p)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	std := map[string]bool{"type": true, "title": true, "status": true, "detail": true, "code": true,
+		"errors": true, "errors_truncated": true, "errors_total": true, "request_id": true}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if !std[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	b = b[:len(b)-1] // the closing brace
+	for _, k := range keys {
+		kb, _ := encodeJSON(k)
+		vb, err := encodeJSON(extra[k])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(append(b, ','), kb...), ':'), vb...)
+	}
+	return append(b, '}'), nil
 }
 
 // errorHandler is the one place an error becomes a response: a trcledger.Error by its code,
@@ -69,6 +101,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			if e.Fields != nil {
 				p.Errors = e.Fields
 			}
+			if e.Truncated() {
+				p.ErrorsTruncated, p.ErrorsTotal = true, e.Total
+			}
 		case errors.As(err, &fe) && fe.Code < 500:
 			p.Status = fe.Code
 			p.Code = codeOf[fe.Code]
@@ -89,18 +124,15 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if p.Status == http.StatusUnauthorized {
 			c.Set("WWW-Authenticate", `Bearer realm="trcledger"`)
 		}
-		c.Status(p.Status)
-		if e != nil && len(e.Extra) > 0 && p.Status < 500 {
-			doc := map[string]any{}
-			for k, v := range e.Extra {
-				doc[k] = v
-			}
-			for k, v := range map[string]any{"type": p.Type, "title": p.Title, "status": p.Status, "detail": p.Detail,
-				"code": p.Code, "errors": p.Errors, "request_id": p.RequestID} {
-				doc[k] = v
-			}
-			return c.JSON(doc, "application/problem+json")
+		var extra map[string]any
+		if e != nil && p.Status < 500 {
+			extra = e.Extra
 		}
-		return c.JSON(p, "application/problem+json")
+		body, err := encodeProblem(p, extra)
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "application/problem+json")
+		return c.Status(p.Status).Send(body)
 	}
 }

@@ -25,6 +25,7 @@ import (
 
 var (
 	timeType    = reflect.TypeOf(time.Time{})
+	stampType   = reflect.TypeOf(trcledger.Time{})
 	dateType    = reflect.TypeOf(trcledger.Date{})
 	decType     = reflect.TypeOf(decimal.Decimal{})
 	amountType  = reflect.TypeOf(trcledger.Amount{})
@@ -403,7 +404,7 @@ func schemaName(t reflect.Type) string {
 
 func isScalar(t reflect.Type) bool {
 	switch t {
-	case timeType, dateType, decType, amountType, priceType, numType:
+	case timeType, stampType, dateType, decType, amountType, priceType, numType:
 		return true
 	}
 	return false
@@ -415,8 +416,8 @@ func (c schemas) schema(t reflect.Type, resp bool) map[string]any {
 		t = t.Elem()
 	}
 	switch t {
-	case timeType:
-		return map[string]any{"type": "string", "format": "date-time"}
+	case timeType, stampType:
+		return map[string]any{"type": "string", "format": "date-time", "example": "2026-12-01T12:00:00.123456Z"}
 	case dateType:
 		return map[string]any{"type": "string", "format": "date", "pattern": datePattern, "example": "2025-03-15"}
 	case amountType:

@@ -69,7 +69,9 @@ func listJurisdictions(st *contracts.Store) fiber.Handler {
 func createJurisdiction(st *contracts.Store) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req jurisdictionRequest
-		if err := decodeJSON(c, &req); err != nil {
+		if err := decodeWithRefs(c, st, &req, func() []contracts.Ref {
+			return []contracts.Ref{{Field: "parent_code", Kind: "jurisdiction", Code: deref(req.ParentCode)}}
+		}); err != nil {
 			return err
 		}
 		j, err := st.CreateJurisdiction(c.UserContext(), contracts.Jurisdiction{Code: req.Code, Name: req.Name, ParentCode: req.ParentCode})
@@ -107,7 +109,9 @@ func getOrganization(st *contracts.Store) fiber.Handler {
 func createOrganization(st *contracts.Store) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req organizationRequest
-		if err := decodeJSON(c, &req); err != nil {
+		if err := decodeWithRefs(c, st, &req, func() []contracts.Ref {
+			return []contracts.Ref{{Field: "jurisdiction_code", Kind: "jurisdiction", Code: req.JurisdictionCode}}
+		}); err != nil {
 			return err
 		}
 		o, err := st.CreateOrganization(c.UserContext(), contracts.Organization{
@@ -134,7 +138,9 @@ func listSites(st *contracts.Store) fiber.Handler {
 func createSite(st *contracts.Store) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req siteRequest
-		if err := decodeJSON(c, &req); err != nil {
+		if err := decodeWithRefs(c, st, &req, func() []contracts.Ref {
+			return []contracts.Ref{{Field: "jurisdiction_code", Kind: "jurisdiction", Code: req.JurisdictionCode}}
+		}); err != nil {
 			return err
 		}
 		s, err := st.CreateSite(c.UserContext(), contracts.Site{Code: req.Code, Name: req.Name, Kind: req.Kind, JurisdictionCode: req.JurisdictionCode})

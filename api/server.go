@@ -76,6 +76,7 @@ func NewServer(cfg Config) *Server {
 		WriteTimeout:          5 * time.Minute,
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
+		JSONEncoder:           encodeJSON,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
 	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput, methodNotAllowed(s.routes()))

@@ -74,8 +74,8 @@ type Encounter struct {
 	PractitionerRef     *string                `json:"practitioner_ref"`
 	Corrects            *string                `json:"corrects"`
 	LedgerTransactionID int64                  `json:"ledger_transaction_id"`
-	CreatedAt           time.Time              `json:"created_at"`
-	VoidedAt            *time.Time             `json:"voided_at"`
+	CreatedAt           trcledger.Time         `json:"created_at"`
+	VoidedAt            *trcledger.Time        `json:"voided_at"`
 	VoidReason          *string                `json:"void_reason"`
 
 	contractID  int64

@@ -85,8 +85,8 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 			return (&trcledger.Fields{}).AddErr("amount", "%s is more than the %s outstanding", in.Amount.StringFixed(2), st.Outstanding).(*trcledger.Error).WithReason("overpayment")
 		}
 		now := s.now().UTC()
-		pay := Payment{ID: newUUID(), Amount: trcledger.NewAmount(in.Amount), PaidOn: in.PaidOn, Reference: in.Reference, CreatedAt: now}
-		t := &ledger.Transaction{Kind: "payment", Reference: "statement:" + st.ID + ":payment:" + pay.ID, EffectiveDate: in.PaidOn, CreatedAt: now,
+		pay := Payment{ID: newUUID(), Amount: trcledger.NewAmount(in.Amount), PaidOn: in.PaidOn, Reference: in.Reference, CreatedAt: trcledger.TimeOf(now)}
+		t := &ledger.Transaction{Kind: "payment", Reference: "statement:" + st.ID + ":payment:" + pay.ID, EffectiveDate: in.PaidOn, CreatedAt: trcledger.TimeOf(now),
 			Postings: []ledger.Posting{
 				{Account: "payable:" + st.PayerCode + ":" + st.ProviderCode, Currency: st.Currency, Amount: in.Amount},
 				{Account: "cash:" + st.PayerCode, Currency: st.Currency, Amount: in.Amount.Neg()},

@@ -223,7 +223,7 @@ func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []Enc
 	var f trcledger.Fields
 	encs := make([]*Encounter, len(ins))
 	seen := map[string]int{}
-	for i := range ins {
+	for i := 0; i < len(ins) && !f.Full(); i++ { // a full list of errors will not grow: stop
 		prefix := ""
 		if batch {
 			prefix = fmt.Sprintf("encounters[%d].", i)
@@ -319,9 +319,9 @@ func (s *Service) insertChecked(ctx context.Context, tx *sqlx.Tx, encs []*Encoun
 func writeEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now time.Time) ([]string, error) {
 	txs := make([]*ledger.Transaction, len(encs))
 	for i, e := range encs {
-		e.CreatedAt = now
+		e.CreatedAt = trcledger.TimeOf(now)
 		txs[i] = postingTransaction(e)
-		txs[i].CreatedAt = now
+		txs[i].CreatedAt = trcledger.TimeOf(now)
 	}
 	if err := ledger.Append(ctx, tx, txs); err != nil {
 		return nil, err

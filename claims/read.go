@@ -56,7 +56,7 @@ func (r *encounterRow) encounter() *Encounter {
 		PatientKey: r.PatientKey, BeneficiaryCategory: r.BeneficiaryCategory, Sex: r.Sex, BirthYear: r.BirthYear,
 		ServiceDate: r.ServiceDate, Kind: r.Kind, Status: r.Status, Currency: r.Currency, Total: trcledger.NewAmount(r.Total),
 		Diagnoses: []string(r.Diagnoses), PractitionerRef: r.PractitionerRef, Corrects: r.Corrects,
-		LedgerTransactionID: r.LedgerTransactionID, CreatedAt: r.CreatedAt, VoidedAt: r.VoidedAt, VoidReason: r.VoidReason,
+		LedgerTransactionID: r.LedgerTransactionID, CreatedAt: trcledger.TimeOf(r.CreatedAt), VoidedAt: trcledger.TimePtr(r.VoidedAt), VoidReason: r.VoidReason,
 		Lines: []contracts.PricedLine{}, contractID: r.ContractID,
 	}
 	if e.Diagnoses == nil {

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -68,7 +67,7 @@ type StatementLine struct {
 	ReasonCode          *string           `json:"reason_code" db:"reason_code"`
 	Note                *string           `json:"note" db:"note"`
 	DecidedBy           *string           `json:"decided_by" db:"decided_by"` // only to admin and the payer's reviewers
-	DecidedAt           *time.Time        `json:"decided_at" db:"decided_at"`
+	DecidedAt           *trcledger.Time   `json:"decided_at" db:"decided_at"`
 	Diagnoses           pq.StringArray    `json:"diagnoses,omitempty" db:"diagnoses"`
 }
 
@@ -79,7 +78,7 @@ type Payment struct {
 	PaidOn              trcledger.Date   `json:"paid_on" db:"paid_on"`
 	Reference           string           `json:"reference" db:"reference"`
 	LedgerTransactionID int64            `json:"ledger_transaction_id" db:"ledger_transaction_id"`
-	CreatedAt           time.Time        `json:"created_at" db:"created_at"`
+	CreatedAt           trcledger.Time   `json:"created_at" db:"created_at"`
 }
 
 // Statement is a monthly claim of one provider on one payer. Approved and Rejected are set when
@@ -100,11 +99,11 @@ type Statement struct {
 	Outstanding  trcledger.Amount  `json:"outstanding" db:"-"`
 	ContentHash  *string           `json:"content_hash" db:"content_hash"`
 	LineCount    int               `json:"line_count" db:"line_count"`
-	CreatedAt    time.Time         `json:"created_at" db:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at" db:"updated_at"`
-	SubmittedAt  *time.Time        `json:"submitted_at" db:"submitted_at"`
-	ReviewedAt   *time.Time        `json:"reviewed_at" db:"reviewed_at"`
-	CancelledAt  *time.Time        `json:"cancelled_at" db:"cancelled_at"`
+	CreatedAt    trcledger.Time    `json:"created_at" db:"created_at"`
+	UpdatedAt    trcledger.Time    `json:"updated_at" db:"updated_at"`
+	SubmittedAt  *trcledger.Time   `json:"submitted_at" db:"submitted_at"`
+	ReviewedAt   *trcledger.Time   `json:"reviewed_at" db:"reviewed_at"`
+	CancelledAt  *trcledger.Time   `json:"cancelled_at" db:"cancelled_at"`
 	Lines        []StatementLine   `json:"lines,omitzero" db:"-"` // absent where not loaded (lists, create)
 	Payments     []Payment         `json:"payments,omitzero" db:"-"`
 

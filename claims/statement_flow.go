@@ -223,6 +223,9 @@ func (s *Service) decide(ctx context.Context, id string, ds []Decision, idem Ide
 		ids, decisions, approved, reasons, notes := make([]int64, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n)
 		seen := map[int64]int{}
 		for i, d := range ds {
+			if f.Full() { // the answer lists no more errors: stop checking
+				break
+			}
 			p := fmt.Sprintf("decisions[%d].", i)
 			amount, ok := claimed[d.LineID]
 			if !ok {
@@ -318,9 +321,29 @@ func checkDecision(f *trcledger.Fields, p string, d Decision, claimed decimal.De
 	return approved, nil
 }
 
+// undecidedError is the ESTATE refusal of a review with n lines undecided; its field errors name
+// the first trcledger.MaxFieldErrors of them by id (lines[id=17].decision).
+func undecidedError(ctx context.Context, tx *sqlx.Tx, statementID string, n int) error {
+	var ids []int64
+	err := tx.SelectContext(ctx, &ids, `SELECT id FROM statement_lines WHERE statement_id = $1 AND live AND decision IS NULL
+		ORDER BY id LIMIT $2`, statementID, trcledger.MaxFieldErrors)
+	if err != nil {
+		return fmt.Errorf("find undecided lines: %w", err)
+	}
+	e := trcledger.Errorf(trcledger.ESTATE, "%d lines are not decided yet", n).WithReason("invalid_state").With("undecided", n)
+	for _, id := range ids {
+		e.Fields = append(e.Fields, trcledger.FieldError{Field: fmt.Sprintf("lines[id=%d].decision", id), Message: fmt.Sprintf("line %d is not decided yet", id)})
+	}
+	if n > len(e.Fields) {
+		e.Total = n
+	}
+	return e
+}
+
 // CompleteReview fixes the totals once every line is decided (claimed = approved + rejected, to
 // the cent) and appends the ledger transaction that takes what was not approved off what the
-// payer owes. A statement with nothing approved is settled (paid) at once. It returns ESTATE invalid_state while lines are undecided, ENOTFOUND, EFORBIDDEN.
+// payer owes. A statement with nothing approved is settled (paid) at once. It returns ESTATE invalid_state while lines are undecided (naming the
+// first hundred), ENOTFOUND, EFORBIDDEN.
 func (s *Service) CompleteReview(ctx context.Context, id string) (*Statement, error) {
 	return unkeyed(s.completeReview(ctx, id, Idempotency{}))
 }
@@ -345,13 +368,13 @@ func (s *Service) completeReview(ctx context.Context, id string, idem Idempotenc
 			return fmt.Errorf("total decisions: %w", err)
 		}
 		if totals.Undecided > 0 {
-			return trcledger.Errorf(trcledger.ESTATE, "%d lines are not decided yet", totals.Undecided).WithReason("invalid_state").With("undecided", totals.Undecided)
+			return undecidedError(ctx, tx, st.ID, totals.Undecided)
 		}
 		now := s.now().UTC()
 		rejected := totals.Claimed.Sub(totals.Approved)
 		var txID *int64
 		if rejected.IsPositive() {
-			t := &ledger.Transaction{Kind: "review_adjustment", Reference: "statement:" + st.ID, EffectiveDate: trcledger.Today(now), CreatedAt: now,
+			t := &ledger.Transaction{Kind: "review_adjustment", Reference: "statement:" + st.ID, EffectiveDate: trcledger.Today(now), CreatedAt: trcledger.TimeOf(now),
 				Postings: []ledger.Posting{
 					{Account: "payable:" + st.PayerCode + ":" + st.ProviderCode, Currency: st.Currency, Amount: rejected},
 					{Account: "expense:" + st.PayerCode, Currency: st.Currency, Amount: rejected.Neg()},

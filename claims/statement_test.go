@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,6 +161,12 @@ func TestStatementLifecycle(t *testing.T) {
 	e := wantCode(t, err, trcledger.ESTATE, "invalid_state")
 	if e.Extra["undecided"] != 2 {
 		t.Errorf("undecided = %v", e.Extra["undecided"])
+	}
+	if want := []trcledger.FieldError{
+		{Field: fmt.Sprintf("lines[id=%d].decision", ids[4]), Message: fmt.Sprintf("line %d is not decided yet", ids[4])},
+		{Field: fmt.Sprintf("lines[id=%d].decision", ids[5]), Message: fmt.Sprintf("line %d is not decided yet", ids[5])},
+	}; !slices.Equal(e.Fields, want) || e.Truncated() {
+		t.Errorf("undecided lines named %v, want %v", e.Fields, want)
 	}
 	// A decision may change until the review is complete.
 	st, err = f.svc.Decide(reviewer, st.ID, []claims.Decision{

@@ -134,7 +134,7 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 	e.ProviderCode = pricing.Contract.ProviderCode
 	e.Currency = pricing.Contract.Currency
 	e.contractID = pricing.Contract.ID
-	e.contractRev = pricing.Contract.UpdatedAt
+	e.contractRev = pricing.Contract.UpdatedAt.Time
 	e.PatientKey = PatientKey(s.pseudonymKey, in.PatientID)
 	total := e.Lines[0].Amount.Decimal
 	for _, l := range e.Lines[1:] {

@@ -96,7 +96,7 @@ func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Ide
 		}
 		rev := ledger.Reverse(orig, "encounter_voided", "encounter:"+id, orig.EffectiveDate)
 		now := s.now().UTC()
-		rev.CreatedAt = now
+		rev.CreatedAt = trcledger.TimeOf(now)
 		if err := ledger.Append(ctx, tx, []*ledger.Transaction{rev}); err != nil {
 			return err
 		}

@@ -3,8 +3,6 @@
 package contracts
 
 import (
-	"time"
-
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
@@ -27,40 +25,40 @@ var (
 
 // Jurisdiction is a node of the tree BA -> entities -> cantons.
 type Jurisdiction struct {
-	Code       string    `json:"code" db:"code"`
-	Name       string    `json:"name" db:"name"`
-	ParentCode *string   `json:"parent_code" db:"parent_code"`
-	CreatedAt  time.Time `json:"created_at" db:"created_at"`
+	Code       string         `json:"code" db:"code"`
+	Name       string         `json:"name" db:"name"`
+	ParentCode *string        `json:"parent_code" db:"parent_code"`
+	CreatedAt  trcledger.Time `json:"created_at" db:"created_at"`
 }
 
 // Organization is a provider institution or a payer.
 type Organization struct {
-	Code             string    `json:"code" db:"code"`
-	Name             string    `json:"name" db:"name"`
-	Kind             string    `json:"kind" db:"kind"`
-	JurisdictionCode string    `json:"jurisdiction_code" db:"jurisdiction_code"`
-	PayerType        *string   `json:"payer_type,omitempty" db:"payer_type"`
-	Level            *string   `json:"level,omitempty" db:"level"`
-	CreatedAt        time.Time `json:"created_at" db:"created_at"`
+	Code             string         `json:"code" db:"code"`
+	Name             string         `json:"name" db:"name"`
+	Kind             string         `json:"kind" db:"kind"`
+	JurisdictionCode string         `json:"jurisdiction_code" db:"jurisdiction_code"`
+	PayerType        *string        `json:"payer_type,omitempty" db:"payer_type"`
+	Level            *string        `json:"level,omitempty" db:"level"`
+	CreatedAt        trcledger.Time `json:"created_at" db:"created_at"`
 }
 
 // Site is a place where care is given.
 type Site struct {
-	Code             string    `json:"code" db:"code"`
-	Name             string    `json:"name" db:"name"`
-	Kind             string    `json:"kind" db:"kind"`
-	JurisdictionCode string    `json:"jurisdiction_code" db:"jurisdiction_code"`
-	CreatedAt        time.Time `json:"created_at" db:"created_at"`
+	Code             string         `json:"code" db:"code"`
+	Name             string         `json:"name" db:"name"`
+	Kind             string         `json:"kind" db:"kind"`
+	JurisdictionCode string         `json:"jurisdiction_code" db:"jurisdiction_code"`
+	CreatedAt        trcledger.Time `json:"created_at" db:"created_at"`
 }
 
 // Service is an entry of the service catalogue.
 type Service struct {
-	Code             string    `json:"code" db:"code"`
-	Name             string    `json:"name" db:"name"`
-	Category         string    `json:"category" db:"category"`
-	Unit             string    `json:"unit" db:"unit"`
-	RequiresReferral bool      `json:"requires_referral" db:"requires_referral"`
-	CreatedAt        time.Time `json:"created_at" db:"created_at"`
+	Code             string         `json:"code" db:"code"`
+	Name             string         `json:"name" db:"name"`
+	Category         string         `json:"category" db:"category"`
+	Unit             string         `json:"unit" db:"unit"`
+	RequiresReferral bool           `json:"requires_referral" db:"requires_referral"`
+	CreatedAt        trcledger.Time `json:"created_at" db:"created_at"`
 }
 
 // Contract binds a provider to a payer's tariff. ValidTo is inclusive; nil is open.
@@ -73,8 +71,8 @@ type Contract struct {
 	ValidFrom    trcledger.Date  `json:"valid_from" db:"valid_from"`
 	ValidTo      *trcledger.Date `json:"valid_to" db:"valid_to"`
 	Status       string          `json:"status" db:"status"`
-	CreatedAt    time.Time       `json:"created_at" db:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at" db:"updated_at"`
+	CreatedAt    trcledger.Time  `json:"created_at" db:"created_at"`
+	UpdatedAt    trcledger.Time  `json:"updated_at" db:"updated_at"`
 }
 
 // Covers reports whether d lies within the contract's validity (both ends inclusive).
@@ -101,7 +99,7 @@ type TariffVersion struct {
 	EffectiveTo   *trcledger.Date  `json:"effective_to" db:"effective_to"`
 	PointValue    *decimal.Decimal `json:"point_value" db:"point_value"`
 	Items         []TariffItem     `json:"items" db:"-"`
-	CreatedAt     time.Time        `json:"created_at" db:"created_at"`
+	CreatedAt     trcledger.Time   `json:"created_at" db:"created_at"`
 }
 
 // Item returns the item for serviceCode, or nil.
@@ -131,5 +129,5 @@ type CostShareRule struct {
 	BeneficiaryCategory *string         `json:"beneficiary_category" db:"beneficiary_category"`
 	SiteCode            *string         `json:"site_code" db:"site_code"`
 	Shares              []Share         `json:"shares" db:"-"`
-	CreatedAt           time.Time       `json:"created_at" db:"created_at"`
+	CreatedAt           trcledger.Time  `json:"created_at" db:"created_at"`
 }

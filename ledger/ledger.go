@@ -23,7 +23,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -55,20 +54,19 @@ type Transaction struct {
 	Kind          string         `json:"kind"`
 	Reference     string         `json:"reference"`
 	EffectiveDate trcledger.Date `json:"effective_date"`
-	CreatedAt     time.Time      `json:"created_at"`
+	CreatedAt     trcledger.Time `json:"created_at"`
 	Postings      []Posting      `json:"postings"`
 	Hash          string         `json:"hash"`
 }
 
 // MarshalJSON writes the transaction with hash null until it is sealed, postings [] rather
-// than null, and created_at in UTC.
+// than null.
 func (t Transaction) MarshalJSON() ([]byte, error) {
 	type plain Transaction
 	p := plain(t)
 	if p.Postings == nil {
 		p.Postings = []Posting{}
 	}
-	p.CreatedAt = p.CreatedAt.UTC()
 	var hash *string
 	if t.Hash != "" {
 		hash = &t.Hash

@@ -113,7 +113,7 @@ func TestAppendBalanceAndReverse(t *testing.T) {
 	}
 	if len(loaded.Hash) != 64 || loaded.Reference != "encounter:e1" || len(loaded.Postings) != 2 ||
 		loaded.Postings[1].Account != "payable:IOM:DZ-BIHAC" || !loaded.Postings[1].Amount.Equal(dec("-20")) ||
-		!loaded.CreatedAt.Equal(tx.CreatedAt) {
+		!loaded.CreatedAt.Equal(tx.CreatedAt.Time) {
 		t.Fatalf("loaded %+v, appended %+v", loaded, tx)
 	}
 

@@ -148,7 +148,7 @@ func insert(ctx context.Context, ext sqlx.ExtContext, txs []*Transaction) error 
 		if err := rows.Scan(&id, &at); err != nil {
 			return fmt.Errorf("append ledger transactions: %w", err)
 		}
-		txs[i].ID, txs[i].CreatedAt, txs[i].Hash = id, at.UTC(), ""
+		txs[i].ID, txs[i].CreatedAt, txs[i].Hash = id, trcledger.TimeOf(at.UTC()), ""
 		i++
 	}
 	if err := rows.Err(); err != nil {
@@ -172,7 +172,7 @@ type transactionRow struct {
 
 func (r transactionRow) transaction() Transaction {
 	t := Transaction{ID: r.ID, Kind: r.Kind, Reference: r.Reference, EffectiveDate: r.EffectiveDate,
-		CreatedAt: r.CreatedAt.UTC(), Postings: []Posting{}}
+		CreatedAt: trcledger.TimeOf(r.CreatedAt.UTC()), Postings: []Posting{}}
 	if r.Hash != nil {
 		t.Hash = hex.EncodeToString(r.Hash)
 	}

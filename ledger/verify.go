@@ -154,7 +154,7 @@ func (v *verifier) readBatch(ctx context.Context, tx *sqlx.Tx) (int, error) {
 				return 0, fmt.Errorf("verify ledger: transaction %d: %w", l.transactionID, err)
 			}
 			l.tx = Transaction{ID: l.transactionID, Kind: kind.String, Reference: reference.String,
-				EffectiveDate: d, CreatedAt: createdAt.Time}
+				EffectiveDate: d, CreatedAt: trcledger.TimeOf(createdAt.Time)}
 			l.date = date.String
 		}
 		index[l.position] = len(v.links)

@@ -42,7 +42,7 @@ func Record(ctx context.Context, ext sqlx.ExtContext, action, objectType, object
 // AuditEntry is one line of the audit log.
 type AuditEntry struct {
 	ID         int64           `json:"id" db:"id"`
-	At         time.Time       `json:"at" db:"at"`
+	At         trcledger.Time  `json:"at" db:"at"`
 	Actor      string          `json:"actor" db:"actor"`
 	Role       string          `json:"role" db:"role"`
 	Action     string          `json:"action" db:"action"`

@@ -24,14 +24,14 @@ const tokenPrefix = "trc_"
 
 // Token is a stored API token; the secret itself is never stored, only its SHA-256 digest.
 type Token struct {
-	ID         string     `json:"id" db:"id"`
-	Name       string     `json:"name" db:"name"`
-	Role       string     `json:"role" db:"role"`
-	OrgCode    *string    `json:"org_code" db:"org_code"`
-	CreatedAt  time.Time  `json:"created_at" db:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at" db:"expires_at"`
-	RevokedAt  *time.Time `json:"revoked_at" db:"revoked_at"`
-	LastUsedAt *time.Time `json:"last_used_at" db:"last_used_at"`
+	ID         string          `json:"id" db:"id"`
+	Name       string          `json:"name" db:"name"`
+	Role       string          `json:"role" db:"role"`
+	OrgCode    *string         `json:"org_code" db:"org_code"`
+	CreatedAt  trcledger.Time  `json:"created_at" db:"created_at"`
+	ExpiresAt  *trcledger.Time `json:"expires_at" db:"expires_at"`
+	RevokedAt  *trcledger.Time `json:"revoked_at" db:"revoked_at"`
+	LastUsedAt *trcledger.Time `json:"last_used_at" db:"last_used_at"`
 }
 
 // NewToken is the input of CreateToken.
