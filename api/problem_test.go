@@ -336,6 +336,9 @@ func TestOneAnswerNamesShapeErrorsAndUnknownCodes(t *testing.T) {
 		{"/v1/sites", "admin", `{"code":"S-1","name":5,"kind":"trc","jurisdiction_code":"NOPE"}`, []string{"name", "jurisdiction_code"}},
 		{"/v1/organizations", "admin", `{"code":"O-1","name":5,"kind":"provider","jurisdiction_code":"NOPE"}`, []string{"name", "jurisdiction_code"}},
 		{"/v1/jurisdictions", "admin", `{"code":"J-1","name":5,"parent_code":"NOPE"}`, []string{"name", "parent_code"}},
+		{"/v1/statements", "finance", `{"provider_code":"NOPE","payer_code":"DZ-BIHAC","period":"2025-13"}`, []string{"period", "provider_code", "payer_code"}},
+		{"/v1/tokens", "admin", `{"name":"","role":"clinic","org_code":"NOPE"}`, []string{"name", "org_code"}},
+		{"/v1/tokens", "admin", `{"name":"","role":"reviewer","org_code":"DZ-BIHAC"}`, []string{"name", "org_code"}},
 	}
 	for _, tt := range tests {
 		res := e.do("POST", tt.path, tt.who, tt.body, "Idempotency-Key", "x")

@@ -47,6 +47,15 @@ func createToken(t *access.Tokens) fiber.Handler {
 			}
 			in.ExpiresAt = &at
 		}
+		if f.Len() > 0 && !f.Full() { // one answer names a wrong binding with the other errors
+			msg, err := t.BindingProblem(c.UserContext(), req.Role, req.OrgCode)
+			if err != nil {
+				return err
+			}
+			if msg != "" && !f.Has("org_code") {
+				f.Add("org_code", "%s", msg)
+			}
+		}
 		if err := f.Err(); err != nil {
 			return err
 		}

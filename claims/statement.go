@@ -192,8 +192,10 @@ func (s *Service) createStatement(ctx context.Context, provider, payer, period s
 	if err == nil && start.After(today) {
 		f.Add("period", "%s has not started yet", period)
 	}
-	if err := f.Err(); err != nil {
-		return nil, nil, err
+	if f.Len() > 0 { // one answer names the unknown organizations with the bad period
+		checkOrg(ctx, s.db, &f, "provider_code", provider, "provider")
+		checkOrg(ctx, s.db, &f, "payer_code", payer, "payer")
+		return nil, nil, f.Err()
 	}
 	scope, idem := s.actionIdempotency(ctx, "create_statement", "", idem)
 	var id string

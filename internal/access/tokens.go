@@ -61,6 +61,30 @@ func digest(secret string) []byte {
 	return sum[:]
 }
 
+// BindingProblem says what is wrong with binding a token of role to the organization org, or ""
+// when nothing is (or when the role takes no organization). It writes nothing.
+func (s *Tokens) BindingProblem(ctx context.Context, role, org string) (string, error) {
+	if role != RoleClinic && role != RoleReviewer || org == "" {
+		return "", nil
+	}
+	return s.bindingProblem(ctx, s.db, role, org)
+}
+
+func (s *Tokens) bindingProblem(ctx context.Context, q sqlx.QueryerContext, role, org string) (string, error) {
+	var kind string
+	err := sqlx.GetContext(ctx, q, &kind, `SELECT kind FROM organizations WHERE code = $1`, org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "unknown organization", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find organization: %w", err)
+	}
+	if want := map[string]string{RoleClinic: "provider", RoleReviewer: "payer"}[role]; kind != want {
+		return fmt.Sprintf("role %s must be bound to a %s, %s is a %s", role, want, org, kind), nil
+	}
+	return "", nil
+}
+
 // CreateToken issues a token and returns it with its secret, which is shown this once.
 // It returns EINVALID for an unknown role, a missing or wrong binding (clinic to a provider,
 // reviewer to a payer, none for admin and finance) or an expiry in the past.
@@ -81,8 +105,13 @@ func (s *Tokens) CreateToken(ctx context.Context, in NewToken) (*Token, string, 
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
 		fields.Add("expires_at", "must be in the future")
 	}
-	if err := fields.Err(); err != nil {
-		return nil, "", err
+	if fields.Len() > 0 {
+		if bound && in.OrgCode != "" { // one answer names a wrong binding with the other errors
+			if msg, err := s.bindingProblem(ctx, s.db, in.Role, in.OrgCode); err == nil && msg != "" {
+				fields.Add("org_code", "%s", msg)
+			}
+		}
+		return nil, "", fields.Err()
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -96,16 +125,12 @@ func (s *Tokens) CreateToken(ctx context.Context, in NewToken) (*Token, string, 
 	var t Token
 	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if org != nil {
-			var kind string
-			err := tx.GetContext(ctx, &kind, `SELECT kind FROM organizations WHERE code = $1`, *org)
-			if errors.Is(err, sql.ErrNoRows) {
-				return (&trcledger.Fields{}).AddErr("org_code", "unknown organization")
-			}
+			msg, err := s.bindingProblem(ctx, tx, in.Role, *org)
 			if err != nil {
-				return fmt.Errorf("find organization: %w", err)
+				return err
 			}
-			if want := map[string]string{RoleClinic: "provider", RoleReviewer: "payer"}[in.Role]; kind != want {
-				return (&trcledger.Fields{}).AddErr("org_code", "role %s must be bound to a %s, %s is a %s", in.Role, want, *org, kind)
+			if msg != "" {
+				return (&trcledger.Fields{}).AddErr("org_code", "%s", msg)
 			}
 		}
 		err := tx.GetContext(ctx, &t, `
