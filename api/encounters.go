@@ -151,7 +151,7 @@ func importEncounters(svc *claims.Service) fiber.Handler {
 		if r == nil {
 			r = bytes.NewReader(c.Body())
 		}
-		res, err := svc.Import(c.UserContext(), io.LimitReader(r, maxImportBytes))
+		res, err := svc.Import(c.UserContext(), io.LimitReader(bodyReader{r}, maxImportBytes))
 		if err != nil {
 			return err
 		}

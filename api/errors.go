@@ -31,7 +31,9 @@ var codeOf = map[int]string{
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusRequestEntityTooLarge: trcledger.ETOOLARGE,
 	http.StatusTooManyRequests:       trcledger.ERATELIMIT,
-	http.StatusRequestTimeout:        "timeout",
+	http.StatusRequestTimeout:        reasonRequestTimeout,
+	// fasthttp's own refusal of a request line and headers beyond ReadBufferSize.
+	http.StatusRequestHeaderFieldsTooLarge: reasonHeadersTooLarge,
 }
 
 // problem is an RFC 9457 problem document.
