@@ -105,7 +105,7 @@ func NewServer(cfg Config) *Server {
 	s.App.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
 		return fasthttp.RequestConfig{ReadTimeout: cfg.BodyTimeout}
 	}
-	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput)
+	s.App.Use(compress, s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput)
 	perToken := limiter.New(limiter.Config{
 		Max:        cfg.RateLimit,
 		Expiration: time.Second,
@@ -124,6 +124,9 @@ func NewServer(cfg Config) *Server {
 		}
 		if r.Roles != nil {
 			handlers = append(handlers, s.authenticate, perToken, allow(r.Roles...))
+		}
+		if r.Method == fiber.MethodGet && revalidated[r.Path] {
+			handlers = append(handlers, etag(r.Roles == nil))
 		}
 		s.App.Add(r.Method, r.Path, append(handlers, r.Handler)...)
 	}
