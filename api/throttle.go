@@ -33,6 +33,9 @@ type authThrottle struct {
 
 	mu    sync.Mutex
 	addrs map[string]*authFailures
+	// fullUntil is when the first tracked window ends while the map is full: until then a
+	// sweep would find nothing to drop, so none is tried.
+	fullUntil time.Time
 }
 
 type authFailures struct {
@@ -74,13 +77,20 @@ func (t *authThrottle) fail(addr string) {
 		return
 	}
 	if f == nil && len(t.addrs) >= maxThrottledAddresses {
+		if now.Before(t.fullUntil) {
+			return // full of live windows: this address goes uncounted rather than memory growing
+		}
+		first := now.Add(t.window)
 		for a, g := range t.addrs {
 			if now.Sub(g.since) >= t.window {
 				delete(t.addrs, a)
+			} else if end := g.since.Add(t.window); end.Before(first) {
+				first = end
 			}
 		}
 		if len(t.addrs) >= maxThrottledAddresses {
-			return // full of live windows: this address goes uncounted rather than memory growing
+			t.fullUntil = first
+			return
 		}
 	}
 	t.addrs[addr] = &authFailures{n: 1, since: now}
