@@ -164,4 +164,3 @@ func TestStatementLinesArePaged(t *testing.T) {
 		t.Errorf("CSV export has %d lines, want %d", n, len(all))
 	}
 }
-
