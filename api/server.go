@@ -94,7 +94,7 @@ func NewServer(cfg Config) *Server {
 		// other route refuses it with 413 (limitBody).
 		StreamRequestBody: true,
 		// The read timeout covers the request line and headers only: a client trickling
-		// them is cut off after HeaderTimeout. Once they are in, headerReceived gives the body
+		// them is cut off after HeaderTimeout. Once they are in, HeaderReceived gives the body
 		// BodyTimeout, generous enough for a large CSV upload on a slow TRC line.
 		ReadTimeout:           cfg.HeaderTimeout,
 		WriteTimeout:          5 * time.Minute,
