@@ -26,5 +26,6 @@ bench: ## measure the targets of DESIGN.md section 9 (BENCH=short, or BENCH=full
 fmt: ## gofmt every Go file
 	$(GO) fmt ./...
 
-clean: stop ## stop the local PostgreSQL and remove var/ (its data, key, binaries)
+clean: ## stop the local PostgreSQL, delete its cluster and var/ (key, tokens, binaries)
+	scripts/pg-down.sh --remove
 	rm -rf var

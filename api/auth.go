@@ -10,15 +10,31 @@ import (
 )
 
 // authenticate resolves the bearer token to a principal (401 when missing or not live) and
-// puts it in the request's context.
+// puts it in the request's context. Two Authorization headers are refused (400) rather than
+// letting one of them win. An address that keeps presenting bad credentials is throttled (429).
 func (s *Server) authenticate(c *fiber.Ctx) error {
+	if n := len(c.Request().Header.PeekAll(fiber.HeaderAuthorization)); n > 1 {
+		return trcledger.Errorf(trcledger.EMALFORMED, "send one Authorization header, not %d", n).WithReason(reasonDuplicateHeader)
+	}
+	addr := c.IP()
+	if wait := s.authFailures.blocked(addr); wait > 0 {
+		return s.authFailures.refuse(c, wait)
+	}
 	h := c.Get(fiber.HeaderAuthorization)
+	if h == "" {
+		// No credentials at all is not a guess: it is answered 401 but not counted.
+		return trcledger.Errorf(trcledger.EUNAUTHORIZED, "send Authorization: Bearer <token>")
+	}
 	scheme, secret, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		s.authFailures.fail(addr)
 		return trcledger.Errorf(trcledger.EUNAUTHORIZED, "send Authorization: Bearer <token>")
 	}
 	p, err := s.cfg.Tokens.Authenticate(c.UserContext(), strings.TrimSpace(secret))
 	if err != nil {
+		if trcledger.ErrorCode(err) == trcledger.EUNAUTHORIZED {
+			s.authFailures.fail(addr)
+		}
 		return err
 	}
 	c.Locals("principal", p)

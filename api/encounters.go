@@ -204,10 +204,14 @@ func importEncounters(svc *claims.Service) fiber.Handler {
 		if stream == nil {
 			stream = bytes.NewReader(c.Body())
 		}
-		body := &eofReader{r: stream}
+		body := &eofReader{r: bodyReader{stream}}
 		defer func() {
 			// fasthttp would read what is left of a streamed body as the next request on the
-			// connection: drain a little (a multipart's closing boundary), else close it.
+			// connection: drain a little (a multipart's closing boundary), else close it. A body
+			// already read to its end is not read again: a chunked stream would wait for more.
+			if body.eof {
+				return
+			}
 			if _, err := io.CopyN(io.Discard, body, 64<<10); !body.eof || (err != nil && !errors.Is(err, io.EOF)) {
 				c.Context().SetConnectionClose()
 			}

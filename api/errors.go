@@ -33,7 +33,9 @@ var codeOf = map[int]string{
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusRequestEntityTooLarge: trcledger.ETOOLARGE,
 	http.StatusTooManyRequests:       trcledger.ERATELIMIT,
-	http.StatusRequestTimeout:        "timeout",
+	http.StatusRequestTimeout:        reasonRequestTimeout,
+	// fasthttp's own refusal of a request line and headers beyond ReadBufferSize.
+	http.StatusRequestHeaderFieldsTooLarge: reasonHeadersTooLarge,
 }
 
 // problem is an RFC 9457 problem document. Its members keep this order in every answer, the
@@ -86,6 +88,11 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if id == "" { // errors raised before any middleware ran (body too large)
 			id = newRequestID()
 			c.Set("X-Request-Id", id)
+		}
+		if c.Context().RequestBodyStream() != nil {
+			// What is left of a body refused before it was read to its end would be read as the
+			// next request on this connection: close it after this answer instead.
+			c.Context().SetConnectionClose()
 		}
 		p := problem{Errors: []trcledger.FieldError{}, RequestID: id}
 		var e *trcledger.Error

@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
@@ -39,6 +40,17 @@ type Config struct {
 	BodyLimit int
 	// RateLimit is how many requests one token may make per second (429 beyond); 0 means 300.
 	RateLimit int
+	// HeaderTimeout is how long a client has to send the request line and headers (408 and
+	// the connection closed beyond it); 0 means 10 s. The body then has BodyTimeout.
+	HeaderTimeout time.Duration
+	// BodyTimeout is how long reading the body may take once the headers are in (a streamed
+	// CSV import on a slow line); 0 means 5 minutes.
+	BodyTimeout time.Duration
+	// AuthFailures is how many failed authentications one client address may make in
+	// AuthFailureWindow before its authenticated requests are refused (429) for the rest of the
+	// window; 0 means 20 a minute.
+	AuthFailures      int
+	AuthFailureWindow time.Duration
 }
 
 // Server holds the Fiber app and what its handlers need.
@@ -46,6 +58,8 @@ type Server struct {
 	App *fiber.App
 	cfg Config
 	log *slog.Logger
+
+	authFailures *authThrottle
 }
 
 // NewServer builds the app with every route of routes.go.
@@ -59,7 +73,19 @@ func NewServer(cfg Config) *Server {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 300
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.HeaderTimeout == 0 {
+		cfg.HeaderTimeout = 10 * time.Second
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = 5 * time.Minute
+	}
+	if cfg.AuthFailures == 0 {
+		cfg.AuthFailures = defaultAuthFailures
+	}
+	if cfg.AuthFailureWindow == 0 {
+		cfg.AuthFailureWindow = defaultAuthFailureSpan
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, authFailures: newAuthThrottle(cfg.AuthFailures, cfg.AuthFailureWindow)}
 	s.App = fiber.New(fiber.Config{
 		AppName:        "trcledger",
 		BodyLimit:      cfg.BodyLimit,
@@ -70,16 +96,20 @@ func NewServer(cfg Config) *Server {
 		// A multipart upload is streamed to the import too, not parsed into memory and
 		// temporary files before any handler runs (on every route, past any body limit).
 		DisablePreParseMultipartForm: true,
-		// Generous enough for a large CSV upload on a slow TRC line, short enough to shed
-		// clients that stall.
-		ReadTimeout:           5 * time.Minute,
+		// The read timeout covers the request line and headers only: a client trickling
+		// them is cut off after HeaderTimeout. Once they are in, HeaderReceived gives the body
+		// BodyTimeout, generous enough for a large CSV upload on a slow TRC line.
+		ReadTimeout:           cfg.HeaderTimeout,
 		WriteTimeout:          5 * time.Minute,
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		JSONEncoder:           encodeJSON,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
-	s.App.Use(s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput, methodNotAllowed(s.routes()))
+	s.App.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return fasthttp.RequestConfig{ReadTimeout: cfg.BodyTimeout}
+	}
+	s.App.Use(compress, s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput, methodNotAllowed(s.routes()))
 	perToken := limiter.New(limiter.Config{
 		Max:        cfg.RateLimit,
 		Expiration: time.Second,
@@ -98,6 +128,9 @@ func NewServer(cfg Config) *Server {
 		}
 		if r.Roles != nil {
 			handlers = append(handlers, s.authenticate, perToken, allow(r.Roles...))
+		}
+		if r.Method == fiber.MethodGet && revalidated[r.Path] {
+			handlers = append(handlers, etag(r.Roles == nil))
 		}
 		s.App.Add(r.Method, r.Path, append(handlers, r.Handler)...)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -81,9 +82,25 @@ func listStatements(svc *claims.Service) fiber.Handler {
 	}
 }
 
+// getStatement answers a statement with a page of its lines (lines_limit, at most and by
+// default 1000; lines_cursor from lines_next_cursor), so that a month of 20,000 lines is read
+// in pages rather than one answer of 10 MB.
 func getStatement(svc *claims.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		st, err := svc.FindStatementByID(c.UserContext(), pathParam(c, "id"))
+		var f trcledger.Fields
+		page := claims.LinesPage{Cursor: query(c, "lines_cursor")}
+		checkQuery(&f, "lines_cursor", page.Cursor)
+		if v := c.Query("lines_limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > claims.MaxStatementLinesPage {
+				f.Add("lines_limit", "must be a whole number from 1 to %d", claims.MaxStatementLinesPage)
+			}
+			page.Limit = n
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		st, err := svc.FindStatementPage(c.UserContext(), pathParam(c, "id"), page)
 		if err != nil {
 			return err
 		}

@@ -107,6 +107,10 @@ type Statement struct {
 	Lines        []StatementLine   `json:"lines,omitzero" db:"-"` // absent where not loaded (lists, create)
 	Payments     []Payment         `json:"payments,omitzero" db:"-"`
 
+	// LinesNextCursor continues Lines when they are read a page at a time
+	// (FindStatementPage); nil on the last page and wherever Lines holds every line.
+	LinesNextCursor *string `json:"lines_next_cursor" db:"-"`
+
 	reviewTx sql.NullInt64
 }
 
@@ -395,7 +399,13 @@ func readStatement(ctx context.Context, q sqlx.ExtContext, id string) (*Statemen
 	return st, nil
 }
 
-func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statement) error {
+// loadStatementLines loads the statement's lines, all of them, or with a page the page.Limit
+// lines after line page.After and page.More set when there are more.
+func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statement, page ...*linePage) error {
+	after, limit := int64(0), sql.NullInt64{}
+	if len(page) > 0 {
+		after, limit = page[0].After, sql.NullInt64{Int64: int64(page[0].Limit) + 1, Valid: true}
+	}
 	st.Lines = []StatementLine{}
 	err := sqlx.SelectContext(ctx, q, &st.Lines, `
 		SELECT l.id, sh.encounter_id, e.external_id, sh.line_no, el.service_code, sh.service_date, e.site_code, e.patient_key,
@@ -405,10 +415,13 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		JOIN line_shares sh ON sh.id = l.share_id
 		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
 		JOIN encounters e ON e.id = sh.encounter_id
-		WHERE l.statement_id = $1 AND (l.live OR $2)
-		ORDER BY l.id`, st.ID, st.Status == StatusCancelled)
+		WHERE l.statement_id = $1 AND (l.live OR $2) AND l.id > $3
+		ORDER BY l.id LIMIT $4`, st.ID, st.Status == StatusCancelled, after, limit)
 	if err != nil {
 		return fmt.Errorf("load statement lines: %w", err)
+	}
+	if len(page) > 0 && len(st.Lines) > page[0].Limit {
+		st.Lines, page[0].More = st.Lines[:page[0].Limit], true
 	}
 	p := access.PrincipalFrom(ctx)
 	clinic := p.Role == access.RoleClinic && p.OrgCode == st.ProviderCode

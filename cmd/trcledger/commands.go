@@ -47,6 +47,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	headerTimeout, err := durationEnv(getenv, "HEADER_TIMEOUT", 10*time.Second)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
@@ -89,6 +93,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Tokens:    access.NewTokens(db, time.Now),
 		Ready:     db.PingContext,
 		Logger:    log,
+
+		// A client has this long for its request line and headers; the body then has 5 min.
+		HeaderTimeout: headerTimeout,
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listener(ln) }()
@@ -241,4 +248,17 @@ func intEnv(getenv func(string) string, name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s must be a positive whole number, not %q", name, v)
 	}
 	return n, nil
+}
+
+// durationEnv reads a positive duration (10s, 1m30s) from the environment, or def when unset.
+func durationEnv(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s must be a positive duration such as 10s, not %q", name, v)
+	}
+	return d, nil
 }

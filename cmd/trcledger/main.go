@@ -32,7 +32,8 @@ commands:
   verify                recompute the ledger's hash chain; fails naming the first bad transaction
 
 environment: DATABASE_URL (required), LISTEN_ADDR, PSEUDONYM_KEY (required unless
-TRCLEDGER_ENV=development), LOG_LEVEL (debug, info, warn, error), TRCLEDGER_ENV`
+TRCLEDGER_ENV=development), LOG_LEVEL (debug, info, warn, error), TRCLEDGER_ENV,
+HEADER_TIMEOUT (default 10s)`
 
 // run is the whole program, callable from tests: it returns when ctx is cancelled (serve) or
 // the command is done.

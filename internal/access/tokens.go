@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -49,7 +50,18 @@ type Tokens struct {
 
 	mu       sync.Mutex
 	lastSeen map[string]time.Time
+
+	// live holds the digests of the tokens that were live when it was loaded, so that a
+	// well-formed but unknown token is refused without a query (see Authenticate).
+	liveMu   sync.Mutex
+	live     map[[sha256.Size]byte]struct{}
+	loadedAt time.Time
+	lookups  atomic.Int64
 }
+
+// liveSetTTL is how old the set of live digests may be before a token missing from it makes
+// Authenticate reload it: at most one reload per second, however many unknown tokens arrive.
+const liveSetTTL = time.Second
 
 // NewTokens returns the token service over db.
 func NewTokens(db *sqlx.DB, now func() time.Time) *Tokens {
@@ -83,6 +95,70 @@ func (s *Tokens) bindingProblem(ctx context.Context, q sqlx.QueryerContext, role
 		return fmt.Sprintf("role %s must be bound to a %s, %s is a %s", role, want, org, kind), nil
 	}
 	return "", nil
+}
+
+// tokenLen is the length of every token CreateToken has ever issued: the prefix and 32
+// random bytes in unpadded base64url.
+var tokenLen = len(tokenPrefix) + base64.RawURLEncoding.EncodedLen(32)
+
+// wellFormed reports whether secret has the shape of an issued token; anything else cannot be
+// one and is refused without asking the database.
+func wellFormed(secret string) bool {
+	if len(secret) != tokenLen || !strings.HasPrefix(secret, tokenPrefix) {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(secret[len(tokenPrefix):])
+	return err == nil && len(raw) == 32
+}
+
+// Lookups returns how many database round trips Authenticate has made (token rows read and
+// reloads of the live set), for tests and metrics.
+func (s *Tokens) Lookups() int64 { return s.lookups.Load() }
+
+// mayBeLive reports whether the digest d can belong to a live token. It answers from the set
+// of live digests, reloading it first when d is missing and the set is older than liveSetTTL
+// (or was never loaded); concurrent callers share one reload. Tokens this service issues or
+// revokes update the set at once; one issued by another process (trcledger token create) is
+// seen at the first reload after it, so at most liveSetTTL late.
+func (s *Tokens) mayBeLive(ctx context.Context, d [sha256.Size]byte) (bool, error) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if _, ok := s.live[d]; ok {
+		return true, nil
+	}
+	if s.live != nil && time.Since(s.loadedAt) < liveSetTTL {
+		return false, nil
+	}
+	var digests [][]byte
+	s.lookups.Add(1)
+	started := time.Now()
+	if err := s.db.SelectContext(ctx, &digests, `
+		SELECT digest FROM api_tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)`, s.now()); err != nil {
+		return false, fmt.Errorf("load live tokens: %w", err)
+	}
+	live := make(map[[sha256.Size]byte]struct{}, len(digests))
+	for _, b := range digests {
+		if len(b) == sha256.Size {
+			live[[sha256.Size]byte(b)] = struct{}{}
+		}
+	}
+	s.live, s.loadedAt = live, started
+	_, ok := live[d]
+	return ok, nil
+}
+
+// remember adds (or with live false removes) a digest in the set of live ones, if it is loaded.
+func (s *Tokens) remember(d []byte, live bool) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if s.live == nil || len(d) != sha256.Size {
+		return
+	}
+	if live {
+		s.live[[sha256.Size]byte(d)] = struct{}{}
+	} else {
+		delete(s.live, [sha256.Size]byte(d))
+	}
 }
 
 // CreateToken issues a token and returns it with its secret, which is shown this once.
@@ -146,27 +222,37 @@ func (s *Tokens) CreateToken(ctx context.Context, in NewToken) (*Token, string, 
 	if err != nil {
 		return nil, "", err
 	}
+	s.remember(digest(secret), true)
 	return &t, secret, nil
 }
 
 // RevokeToken revokes the token; it returns ENOTFOUND for an unknown or already revoked token.
 func (s *Tokens) RevokeToken(ctx context.Context, id string) error {
-	return pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `
+	var revoked []byte
+	err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &revoked, `
 			UPDATE api_tokens SET revoked_at = $2
-			WHERE id::text = $1 AND revoked_at IS NULL`, id, s.now())
+			WHERE id::text = $1 AND revoked_at IS NULL
+			RETURNING digest`, id, s.now())
+		if errors.Is(err, sql.ErrNoRows) {
+			return trcledger.Errorf(trcledger.ENOTFOUND, "no active token %s", id)
+		}
 		if err != nil {
 			return fmt.Errorf("revoke token: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return trcledger.Errorf(trcledger.ENOTFOUND, "no active token %s", id)
-		}
 		return Record(ctx, tx, "revoke", "token", id, nil)
 	})
+	if err != nil {
+		return err
+	}
+	s.remember(revoked, false)
+	return nil
 }
 
 // Authenticate returns the principal of a live token. It returns EUNAUTHORIZED for an
-// unknown, revoked or expired one.
+// unknown, revoked or expired one. A secret that does not have the shape of an issued token,
+// or whose digest is not among the live ones (see mayBeLive), is refused without reading its
+// row, so that guessing costs no query.
 func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	var row struct {
 		ID        string     `db:"id"`
@@ -177,11 +263,19 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 		RevokedAt *time.Time `db:"revoked_at"`
 	}
 	unauthorized := trcledger.Errorf(trcledger.EUNAUTHORIZED, "the token is missing, unknown, revoked or expired")
-	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 100 {
+	if !wellFormed(secret) {
 		return Principal{}, unauthorized
 	}
+	d := digest(secret)
+	if ok, err := s.mayBeLive(ctx, [sha256.Size]byte(d)); err != nil || !ok {
+		if err != nil {
+			return Principal{}, err
+		}
+		return Principal{}, unauthorized
+	}
+	s.lookups.Add(1)
 	err := s.db.GetContext(ctx, &row, `
-		SELECT id, name, role, org_code, expires_at, revoked_at FROM api_tokens WHERE digest = $1`, digest(secret))
+		SELECT id, name, role, org_code, expires_at, revoked_at FROM api_tokens WHERE digest = $1`, d)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, unauthorized
 	}
