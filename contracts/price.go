@@ -69,19 +69,28 @@ func UnitPrice(v *TariffVersion, item *TariffItem) (decimal.Decimal, error) {
 
 // Split divides amount between the shares in their order: every share but the last gets
 // round-half-up(amount × bp / 10000, 2); the last gets the rest, so the parts add up to amount.
-// Where rounding up several small shares would leave the rest negative (possible only with many
-// payers or a 0-point last share on a few cents), a share is capped at what is left: no share
-// is ever negative and the parts still add up.
+// "The last" is the last share above 0 basis points: a payer listed at 0 (rules written before
+// 0 was refused) is no party to the line and never gets a rounding cent. Where rounding up
+// several small shares would leave the rest negative (possible only with many payers on a few
+// cents), a share is capped at what is left: no share is ever negative and the parts still add
+// up.
 func Split(amount decimal.Decimal, shares []Share) []ShareAmount {
 	out := make([]ShareAmount, len(shares))
+	last := len(shares) - 1
+	for last > 0 && shares[last].BasisPoints == 0 {
+		last--
+	}
 	rest := amount
 	for i, s := range shares {
-		part := rest
-		if i < len(shares)-1 {
-			part = decimal.Min(rest, roundHalfUp(amount.Mul(decimal.NewFromInt(int64(s.BasisPoints))).Div(tenThousand)))
-			rest = rest.Sub(part)
+		if i == last {
+			continue
 		}
+		part := decimal.Min(rest, roundHalfUp(amount.Mul(decimal.NewFromInt(int64(s.BasisPoints))).Div(tenThousand)))
+		rest = rest.Sub(part)
 		out[i] = ShareAmount{PayerCode: s.PayerCode, BasisPoints: s.BasisPoints, Amount: trcledger.NewAmount(part)}
+	}
+	if last >= 0 {
+		out[last] = ShareAmount{PayerCode: shares[last].PayerCode, BasisPoints: shares[last].BasisPoints, Amount: trcledger.NewAmount(rest)}
 	}
 	return out
 }

@@ -128,6 +128,8 @@ func TestSplit(t *testing.T) {
 		{"0/10000", "25.00", []int{0, 10000}, []string{"0.00", "25.00"}},
 		{"one basis point", "100.00", []int{1, 9999}, []string{"0.01", "99.99"}},
 		{"single payer", "1200.00", []int{10000}, []string{"1200.00"}},
+		{"a payer at 0 last gets no rounding cent", "0.10", []int{3333, 3333, 3334, 0}, []string{"0.03", "0.03", "0.04", "0.00"}},
+		{"payers at 0 last and between", "0.01", []int{5000, 0, 5000, 0, 0}, []string{"0.01", "0.00", "0.00", "0.00", "0.00"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +169,9 @@ func TestSplitAlwaysAddsUp(t *testing.T) {
 		for _, s := range Split(amount, shares) {
 			if s.Amount.IsNegative() || s.Amount.Exponent() < -2 {
 				t.Fatalf("amount %s shares %v: bad share %s", amount, shares, s.Amount)
+			}
+			if s.BasisPoints == 0 && s.Amount.IsPositive() {
+				t.Fatalf("amount %s shares %v: a payer at 0 basis points gets %s", amount, shares, s.Amount)
 			}
 			sum = sum.Add(s.Amount.Decimal)
 		}
