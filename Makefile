@@ -23,6 +23,10 @@ build: ## build var/bin/trcledger
 bench: ## measure the targets of DESIGN.md section 9 (BENCH=short, or BENCH=full)
 	scripts/bench.sh
 
+.PHONY: abuse
+abuse: ## send the requests that once exhausted the server and show its memory (scripts/abuse.sh)
+	scripts/abuse.sh
+
 fmt: ## gofmt every Go file
 	$(GO) fmt ./...
 
