@@ -2,7 +2,9 @@ package claims_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,5 +179,48 @@ func TestWhoDecidedIsThePayersBusiness(t *testing.T) {
 		if (l.DecidedBy != nil) != tt.sees || l.Decision == nil {
 			t.Errorf("%s: decided_by %v, decision %v", tt.who, l.DecidedBy, l.Decision)
 		}
+	}
+}
+
+// TestPostingOnAnotherProvidersContractIsAudited: a clinic that posts, in a batch or imports
+// encounters on another provider's contract is told "unknown contract", as for a code that does
+// not exist, and the attempt is recorded once per request (or import chunk), not once per row.
+func TestPostingOnAnotherProvidersContractIsAudited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	otherClinic := as(access.RoleClinic, demo.ProviderDZKS)
+	p := access.PrincipalFrom(otherClinic)
+	count := func() int { return auditCount(t, f, p.TokenID, access.ActionDenied, demo.ContractDZBihac) }
+
+	_, err := f.svc.PostEncounter(otherClinic, visit("FOREIGN-1"), key("foreign-1"))
+	if e := wantCode(t, err, trcledger.EINVALID, ""); e != nil && !fieldSet(e)["contract_code"] {
+		t.Errorf("single post: %v", e.Fields)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("single post: %d access_denied entries, want 1", n)
+	}
+	_, err = f.svc.PostBatch(otherClinic, []claims.EncounterInput{visit("FOREIGN-2"), visit("FOREIGN-3"), visit("FOREIGN-4")}, key("foreign-batch"))
+	wantCode(t, err, trcledger.EINVALID, "")
+	if n := count(); n != 2 {
+		t.Errorf("after a batch of three: %d access_denied entries, want 2", n)
+	}
+	csv := "external_id,contract_code,site_code,patient_id,beneficiary_category,service_date,kind,diagnoses,service_code,quantity\n"
+	for i := 0; i < 5; i++ {
+		csv += fmt.Sprintf("FOREIGN-CSV-%d,%s,TRC-LIPA,P-%d,unknown,2025-03-03,consultation,J06.9,PZZ-01,1\n", i, demo.ContractDZBihac, i)
+	}
+	res, err := f.svc.Import(otherClinic, strings.NewReader(csv))
+	if err != nil || res.Rejected != 5 || res.Accepted != 0 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("after an import of five rows: %d access_denied entries, want 3", n)
+	}
+	// A code that names no contract at all is no attempt on anyone's object.
+	in := visit("NOWHERE-1")
+	in.ContractCode = "NO-SUCH-CONTRACT"
+	_, err = f.svc.PostEncounter(otherClinic, in, key("nowhere-1"))
+	wantCode(t, err, trcledger.EINVALID, "")
+	if n := auditCount(t, f, p.TokenID, access.ActionDenied, "NO-SUCH-CONTRACT"); n != 0 {
+		t.Errorf("an unknown contract code left %d entries", n)
 	}
 }

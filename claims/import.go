@@ -270,12 +270,18 @@ func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, 
 
 // priceBatch validates and prices the chunk's encounters with the current reference data,
 // rejecting those that cannot be posted.
-func (s *Service) priceBatch(ctx context.Context, b *importBatch) error {
+func (s *Service) priceBatch(ctx context.Context, b *importBatch) (err error) {
 	ref, err := s.refs.get(ctx, s.db)
 	if err != nil {
 		return err
 	}
 	b.priced, b.good, b.goodGroups = &ImportResult{Errors: []ImportError{}}, nil, nil
+	denied := deniedContracts{}
+	defer func() {
+		if rerr := denied.record(ctx, s); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
 	for _, g := range b.groups {
 		if g.overflow > 0 {
 			b.priced.rejectGroup(g, "invalid", fmt.Sprintf("encounter %s has %d lines; an encounter may have at most %d",
@@ -293,6 +299,7 @@ func (s *Service) priceBatch(ctx context.Context, b *importBatch) error {
 			return err
 		}
 		if e == nil {
+			denied.note(ctx, ref, in.ContractCode)
 			b.priced.rejectGroup(g, "invalid", describe(f.List()))
 			continue
 		}

@@ -223,6 +223,7 @@ func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []Enc
 	var f trcledger.Fields
 	encs := make([]*Encounter, len(ins))
 	seen := map[string]int{}
+	denied := deniedContracts{}
 	for i := 0; i < len(ins) && !f.Full(); i++ { // a full list of errors will not grow: stop
 		prefix := ""
 		if batch {
@@ -233,6 +234,7 @@ func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []Enc
 			return nil, err
 		}
 		if e == nil {
+			denied.note(ctx, ref, ins[i].ContractCode)
 			continue
 		}
 		key := e.ProviderCode + "\x00" + e.ExternalID
@@ -242,6 +244,9 @@ func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []Enc
 		}
 		seen[key] = i
 		encs[i] = e
+	}
+	if err := denied.record(ctx, s); err != nil {
+		return nil, err
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
