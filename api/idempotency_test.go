@@ -140,3 +140,24 @@ func TestExpiredActionKeyAnswers409(t *testing.T) {
 		t.Errorf("%d voids in the ledger, want 1 (%v)", voids, err)
 	}
 }
+
+// TestReplayedAnswersAreNotHTMLEscaped: a keyed void answers its reason as sent ("a<b & c>d",
+// not "a\u003cb ..."), as every live answer of the API does, and its replay is the same bytes.
+func TestReplayedAnswersAreNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	enc := e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "post-1")
+	if enc.status != 201 {
+		t.Fatalf("post: %s", enc.raw)
+	}
+	void := func() result {
+		return e.do("POST", "/v1/encounters/"+enc.json["id"].(string)+"/void", "clinic", `{"reason":"a<b & c>d"}`, "Idempotency-Key", "void-1")
+	}
+	first, again := void(), void()
+	if first.status != 200 || !strings.Contains(first.raw, `"void_reason":"a<b & c>d"`) || strings.Contains(first.raw, `\u00`) {
+		t.Fatalf("void: %d %s", first.status, first.raw)
+	}
+	if again.raw != first.raw || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the replay differs: %s", again.raw)
+	}
+}

@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -153,7 +154,7 @@ func (s *Service) once(ctx context.Context, scope string, idem Idempotency, stat
 		if err := act(tx); err != nil {
 			return err
 		}
-		body, err := json.Marshal(answer())
+		body, err := encodeAnswer(answer())
 		if err != nil {
 			return fmt.Errorf("encode answer: %w", err)
 		}
@@ -166,12 +167,25 @@ func (s *Service) once(ctx context.Context, scope string, idem Idempotency, stat
 	return res, err
 }
 
+// encodeAnswer is the JSON of a stored (and replayed) answer, encoded as the API encodes a live
+// one (api/json.go encodeJSON): without HTML escaping, so that a note "a<b" is not "a\u003cb",
+// and without the newline json.Encoder ends with. A replay is then the bytes the live answer is.
+func encodeAnswer(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // answered is the result of a keyed action: res under a key, else v as JSON.
 func answered(res *PostResult, v any) (*PostResult, error) {
 	if res != nil {
 		return res, nil
 	}
-	body, err := json.Marshal(v)
+	body, err := encodeAnswer(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode answer: %w", err)
 	}

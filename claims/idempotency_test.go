@@ -398,3 +398,60 @@ func TestLateRetriesOfStatementActionsDoNotAct(t *testing.T) {
 		t.Errorf("%d expired keys kept without their answer, want 2", n)
 	}
 }
+
+// TestStoredAnswersAreNotHTMLEscaped: a stored answer is encoded as the API encodes a live one
+// (no \u003c for <), so the first answer and its replay are the same bytes the API would send.
+func TestStoredAnswersAreNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const odd = "a<b & c>d"
+	raw := func(what string, body []byte) {
+		t.Helper()
+		if !bytes.Contains(body, []byte(odd)) || bytes.Contains(body, []byte(`\u00`)) {
+			t.Errorf("%s answered %s, want %q unescaped", what, body, odd)
+		}
+	}
+	a := f.postOn(t, "V-1", "P1", "2025-03-03")
+	idem := idemOf("void-1", `{"reason":"`+odd+`"}`)
+	first, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, odd, idem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw("the void", first.Body)
+	again, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, odd, idem)
+	sameAnswer(t, "void", first, again, err)
+
+	f.postOn(t, "MAR-1", "P2", "2025-03-04")
+	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := f.svc.SubmitStatement(f.clinic, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := []claims.Decision{{LineID: full.Lines[0].ID, Decision: "approve", Note: odd}}
+	didem := idemOf("decide-1", `{"decisions":[...]}`)
+	decided, err := f.svc.DecideKeyed(reviewer, st.ID, ds, didem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw("the decisions", decided.Body)
+	again, err = f.svc.DecideKeyed(reviewer, st.ID, ds, didem)
+	sameAnswer(t, "decisions", decided, again, err)
+
+	// A payment's answer too (its key is required).
+	if _, err := f.svc.CompleteReview(reviewer, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	pay := func() (*claims.PostResult, error) {
+		return f.svc.RecordPayment(finance, st.ID, claims.PaymentInput{Amount: dec("5.00"), PaidOn: date("2025-05-02"), Reference: odd}, idemOf("pay-1", odd))
+	}
+	paid, err := pay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw("the payment", paid.Body)
+	again, err = pay()
+	sameAnswer(t, "payment", paid, again, err)
+}
