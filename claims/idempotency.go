@@ -117,9 +117,10 @@ func replayAction(ctx context.Context, q sqlx.QueryerContext, scope string, idem
 // once runs act in one transaction. Under an idempotency key it first claims the key in that
 // same transaction and keeps the JSON of answer() with it, so that a crash leaves both or
 // neither; the same key with the same request again answers that JSON (Replayed) and does not
-// act, with another request ECONFLICT idempotency_key_reused. Concurrent requests with one key
-// wait for the first to commit and then replay it. A failed action keeps no key. Without a key
-// it returns a nil result.
+// act, with another request ECONFLICT idempotency_key_reused; past ActionKeyLifetime any request
+// under the key is ECONFLICT idempotency_key_expired (replayAction). Concurrent requests with
+// one key wait for the first to commit and then replay it. A failed action keeps no key.
+// Without a key it returns a nil result.
 func (s *Service) once(ctx context.Context, scope string, idem Idempotency, status int, act func(tx *sqlx.Tx) error, answer func() any) (*PostResult, error) {
 	if idem.Key == "" {
 		return nil, pg.WithTx(ctx, s.db, act)
