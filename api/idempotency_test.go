@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/trcledger/trcledger/claims"
 )
 
 // TestActionsReplayUnderAKey: a void and the statement actions sent again with their
@@ -101,5 +104,60 @@ func TestMissingKeyMessageNamesWhatItStandsFor(t *testing.T) {
 		if !strings.Contains(msg, tt.want) {
 			t.Errorf("%s without a key: %q, want it to say %q", tt.path, msg, tt.want)
 		}
+	}
+}
+
+// TestExpiredActionKeyAnswers409: after claims.ActionKeyLifetime a retry under a void's key, with
+// the same body or another, is a 409 idempotency_key_expired problem (as the contract documents
+// 409 on writes), and the encounter is not voided again.
+func TestExpiredActionKeyAnswers409(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	enc := e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "post-1")
+	if enc.status != 201 {
+		t.Fatalf("post: %s", enc.raw)
+	}
+	void := func(body string) result {
+		return e.do("POST", "/v1/encounters/"+enc.json["id"].(string)+"/void", "clinic", body, "Idempotency-Key", "void-1")
+	}
+	if r := void(`{"reason":"posted twice"}`); r.status != 200 {
+		t.Fatalf("void: %d %s", r.status, r.raw)
+	}
+	if _, err := e.db.Exec(`UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $1) WHERE key = 'void-1'`,
+		(claims.ActionKeyLifetime + time.Minute).Seconds()); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`{"reason":"posted twice"}`, `{"reason":"another reason"}`} {
+		r := void(body)
+		r.isProblem(t, 409)
+		if r.json["code"] != "idempotency_key_expired" || r.header.Get("Idempotent-Replayed") != "" ||
+			!strings.Contains(r.json["detail"].(string), "more than 7 days ago") {
+			t.Errorf("%s under an expired key: %s", body, r.raw)
+		}
+	}
+	var voids int
+	if err := e.db.Get(&voids, `SELECT count(*) FROM ledger_transactions WHERE kind = 'encounter_voided'`); err != nil || voids != 1 {
+		t.Errorf("%d voids in the ledger, want 1 (%v)", voids, err)
+	}
+}
+
+// TestReplayedAnswersAreNotHTMLEscaped: a keyed void answers its reason as sent ("a<b & c>d",
+// not "a\u003cb ..."), as every live answer of the API does, and its replay is the same bytes.
+func TestReplayedAnswersAreNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	enc := e.do("POST", "/v1/encounters", "clinic", consultation, "Idempotency-Key", "post-1")
+	if enc.status != 201 {
+		t.Fatalf("post: %s", enc.raw)
+	}
+	void := func() result {
+		return e.do("POST", "/v1/encounters/"+enc.json["id"].(string)+"/void", "clinic", `{"reason":"a<b & c>d"}`, "Idempotency-Key", "void-1")
+	}
+	first, again := void(), void()
+	if first.status != 200 || !strings.Contains(first.raw, `"void_reason":"a<b & c>d"`) || strings.Contains(first.raw, `\u00`) {
+		t.Fatalf("void: %d %s", first.status, first.raw)
+	}
+	if again.raw != first.raw || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the replay differs: %s", again.raw)
 	}
 }

@@ -1,10 +1,12 @@
 package claims
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,30 +77,65 @@ func (s *Service) actionIdempotency(ctx context.Context, action, object string, 
 	return scope, s.seal(scope, Idempotency{Key: idem.Key, RequestHash: d.Sum(nil)})
 }
 
-// ActionKeyLifetime is how long the Idempotency-Key of a void or a statement action is kept and
-// replayed. After it the key is forgotten (on the caller's next keyed action) and a retry is a new
-// request, which the state machine answers (409 invalid_state for a second void, submit, cancel
-// or completed review). Keys of posts and payments are kept for good: a payment retried late
-// must still not pay twice.
+// ActionKeyLifetime is how long the answer to a void or a statement action is kept and replayed
+// under its Idempotency-Key. After it the answer is dropped (on the caller's next keyed action: a
+// statement's answer can be megabytes) but the key, its scope and its request hash are kept, and
+// a retry under the key answers ECONFLICT idempotency_key_expired, whatever its body, without
+// acting: a late retry of decisions must not re-apply old verdicts over later ones, a late build
+// must not refresh the draft. Answers of posts and payments are kept for good: a payment retried
+// late must still not pay twice.
 const ActionKeyLifetime = 7 * 24 * time.Hour
+
+// keyExpired answers a retry under an action key older than ActionKeyLifetime.
+func keyExpired() error {
+	return trcledger.Errorf(trcledger.ECONFLICT,
+		"this key was used more than %d days ago; its answer is no longer kept — read the object to see its state",
+		int(ActionKeyLifetime/(24*time.Hour))).WithReason("idempotency_key_expired")
+}
+
+// replayAction is replay for the key of a void or a statement action: a key older than
+// ActionKeyLifetime answers keyExpired whatever the request (its answer is gone or about to
+// go), and never acts again. Its age is read only when the key exists, so that the first request
+// under a key costs no extra query.
+func replayAction(ctx context.Context, q sqlx.QueryerContext, scope string, idem Idempotency) (*PostResult, error) {
+	res, err := replay(ctx, q, scope, idem)
+	var known *trcledger.Error
+	if res == nil && (err == nil || !errors.As(err, &known)) {
+		return res, err // no such key, or a failure
+	}
+	var expired bool
+	if err := sqlx.GetContext(ctx, q, &expired, `SELECT created_at < now() - make_interval(secs => $3) FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+		scope, idem.Key, ActionKeyLifetime.Seconds()); err != nil {
+		return nil, fmt.Errorf("read idempotency key age: %w", err)
+	}
+	if expired {
+		return nil, keyExpired()
+	}
+	return res, err
+}
 
 // once runs act in one transaction. Under an idempotency key it first claims the key in that
 // same transaction and keeps the JSON of answer() with it, so that a crash leaves both or
 // neither; the same key with the same request again answers that JSON (Replayed) and does not
-// act, with another request ECONFLICT idempotency_key_reused. Concurrent requests with one key
-// wait for the first to commit and then replay it. A failed action keeps no key. Without a key
-// it returns a nil result.
+// act, with another request ECONFLICT idempotency_key_reused; past ActionKeyLifetime any request
+// under the key is ECONFLICT idempotency_key_expired (replayAction). Concurrent requests with
+// one key wait for the first to commit and then replay it. A failed action keeps no key.
+// Without a key it returns a nil result.
 func (s *Service) once(ctx context.Context, scope string, idem Idempotency, status int, act func(tx *sqlx.Tx) error, answer func() any) (*PostResult, error) {
 	if idem.Key == "" {
 		return nil, pg.WithTx(ctx, s.db, act)
 	}
-	// The caller's expired keys go first (a statement's answer can be megabytes): a key older
-	// than ActionKeyLifetime is a new request. Not part of the action: a purge is never undone.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND created_at < now() - make_interval(secs => $2)`,
+	// The answers of the caller's expired keys go first (a statement's answer can be megabytes);
+	// the keys stay, so that a late retry is refused rather than acted again. Not part of the
+	// action: a purge is never undone. Rows another request holds are left for the next time.
+	if _, err := s.db.ExecContext(ctx, `UPDATE idempotency_keys SET response = NULL WHERE (scope, key) IN (
+			SELECT scope, key FROM idempotency_keys WHERE scope = $1 AND scope LIKE 'actions:%' AND response IS NOT NULL
+				AND created_at < now() - make_interval(secs => $2)
+			ORDER BY key FOR UPDATE SKIP LOCKED)`,
 		scope, ActionKeyLifetime.Seconds()); err != nil {
-		return nil, fmt.Errorf("purge expired idempotency keys: %w", err)
+		return nil, fmt.Errorf("drop expired idempotent answers: %w", err)
 	}
-	if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
+	if res, err := replayAction(ctx, s.db, scope, idem); res != nil || err != nil {
 		return res, err
 	}
 	var res *PostResult
@@ -109,7 +146,7 @@ func (s *Service) once(ctx context.Context, scope string, idem Idempotency, stat
 			return err
 		}
 		if !claimed { // a request with this key committed first: answer what it got
-			res, err = replay(ctx, tx, scope, idem)
+			res, err = replayAction(ctx, tx, scope, idem)
 			if res == nil && err == nil {
 				err = trcledger.Errorf(trcledger.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry").WithReason("idempotency_key_in_progress")
 			}
@@ -118,7 +155,7 @@ func (s *Service) once(ctx context.Context, scope string, idem Idempotency, stat
 		if err := act(tx); err != nil {
 			return err
 		}
-		body, err := json.Marshal(answer())
+		body, err := encodeAnswer(answer())
 		if err != nil {
 			return fmt.Errorf("encode answer: %w", err)
 		}
@@ -131,12 +168,25 @@ func (s *Service) once(ctx context.Context, scope string, idem Idempotency, stat
 	return res, err
 }
 
+// encodeAnswer is the JSON of a stored (and replayed) answer, encoded as the API encodes a live
+// one (api/json.go encodeJSON): without HTML escaping, so that a note "a<b" is not "a\u003cb",
+// and without the newline json.Encoder ends with. A replay is then the bytes the live answer is.
+func encodeAnswer(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // answered is the result of a keyed action: res under a key, else v as JSON.
 func answered(res *PostResult, v any) (*PostResult, error) {
 	if res != nil {
 		return res, nil
 	}
-	body, err := json.Marshal(v)
+	body, err := encodeAnswer(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode answer: %w", err)
 	}

@@ -278,33 +278,180 @@ func TestStatementActionsUnderAKeyActOnce(t *testing.T) {
 	}
 }
 
-// TestActionKeysExpire: an action's key is replayed for ActionKeyLifetime and then forgotten, so
-// that a statement's large answers do not pile up; a post's key is kept.
+// ageKey sets back the creation of the keys named key (all keys when key is "") by d.
+func ageKey(t *testing.T, f *fixture, key string, d time.Duration) {
+	t.Helper()
+	if _, err := f.db.Exec(`UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $1) WHERE $2 = '' OR key = $2`, d.Seconds(), key); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantExpired fails unless err is the 409 of a retry under an expired action key.
+func wantExpired(t *testing.T, what string, err error) {
+	t.Helper()
+	e := wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_expired")
+	if e != nil && e.Message != "this key was used more than 7 days ago; its answer is no longer kept — read the object to see its state" {
+		t.Errorf("%s: message %q", what, e.Message)
+	}
+}
+
+// TestActionKeysExpire: an action's answer is replayed for ActionKeyLifetime; after it the answer
+// is dropped (a statement's answers are large) but the key is kept, and a retry under it, with
+// the same body or another, is 409 idempotency_key_expired and does not act. A post's answer is
+// kept.
 func TestActionKeysExpire(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a := f.postOn(t, "V-1", "P1", "2025-03-03")
+	b := f.postOn(t, "V-2", "P2", "2025-03-04")
 	idem := idemOf("void-1", `{"reason":"posted twice"}`)
-	if _, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem); err != nil {
+	first, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	if err != nil {
 		t.Fatal(err)
 	}
-	age := func(d time.Duration) {
+	ageKey(t, f, "", claims.ActionKeyLifetime-time.Hour)
+	again, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	sameAnswer(t, "void within the lifetime", first, again, err)
+
+	ageKey(t, f, "", claims.ActionKeyLifetime+time.Hour)
+	_, err = f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	wantExpired(t, "the same void", err)
+	_, err = f.svc.VoidEncounterKeyed(f.clinic, a.ID, "wrong patient", idemOf("void-1", `{"reason":"wrong patient"}`))
+	wantExpired(t, "another body", err)
+	// Another object under the key: expired too, and b is not voided.
+	_, err = f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idem)
+	wantExpired(t, "another encounter", err)
+	if n := count(t, f, `SELECT count(*) FROM ledger_transactions WHERE kind = 'encounter_voided'`); n != 1 {
+		t.Errorf("%d voids in the ledger, want 1", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM encounters WHERE status = 'voided'`); n != 1 {
+		t.Errorf("%d encounters voided, want 1", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'actions:%' AND key = 'void-1' AND response IS NULL AND request_hash IS NOT NULL`); n != 1 {
+		t.Errorf("%d expired keys kept without their answer, want 1", n)
+	}
+	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'encounters:%' AND response IS NOT NULL`); n != 2 {
+		t.Errorf("%d post keys kept with their answer, want 2", n)
+	}
+	// A new key acts (and its answer is kept).
+	if _, err := f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idemOf("void-2", `{"reason":"posted twice"}`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLateRetriesOfStatementActionsDoNotAct: a build retried after the lifetime does not refresh
+// the draft, and decisions retried after it do not re-apply the old verdicts over the reviewer's
+// later ones.
+func TestLateRetriesOfStatementActionsDoNotAct(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.postOn(t, "MAR-1", "P1", "2025-03-03")
+	f.postOn(t, "MAR-2", "P2", "2025-03-04")
+
+	body := `{"provider_code":"DZ-BIHAC","payer_code":"ZZO-USK","period":"2025-03"}`
+	built, err := f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st claims.Statement
+	if err := json.Unmarshal(built.Body, &st); err != nil {
+		t.Fatal(err)
+	}
+	ageKey(t, f, "build-1", claims.ActionKeyLifetime+time.Minute)
+	_, err = f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	wantExpired(t, "a late build", err)
+	if n := count(t, f, `SELECT count(*) FROM audit_log WHERE action = 'refresh' AND object_id = $1`, st.ID); n != 0 {
+		t.Errorf("the late build refreshed the draft (%d refreshes)", n)
+	}
+
+	full, err := f.svc.SubmitStatement(f.clinic, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve := []claims.Decision{{LineID: full.Lines[0].ID, Decision: "approve"}, {LineID: full.Lines[1].ID, Decision: "approve"}}
+	dbody := `{"decisions":[approve, approve]}`
+	if _, err := f.svc.DecideKeyed(reviewer, st.ID, approve, idemOf("decide-1", dbody)); err != nil {
+		t.Fatal(err)
+	}
+	// The reviewer changes their mind about the first line, without a key.
+	if _, err := f.svc.Decide(reviewer, st.ID, []claims.Decision{{LineID: full.Lines[0].ID, Decision: "reject", ReasonCode: "not_eligible"}}); err != nil {
+		t.Fatal(err)
+	}
+	decisions := `SELECT count(*) FROM statement_decisions WHERE statement_id = $1`
+	before := count(t, f, decisions, st.ID)
+	ageKey(t, f, "decide-1", claims.ActionKeyLifetime+time.Minute)
+	_, err = f.svc.DecideKeyed(reviewer, st.ID, approve, idemOf("decide-1", dbody))
+	wantExpired(t, "late decisions", err)
+	_, err = f.svc.DecideKeyed(reviewer, st.ID, approve[:1], idemOf("decide-1", `{"decisions":[approve]}`))
+	wantExpired(t, "late decisions with another body", err)
+	if n := count(t, f, decisions, st.ID); n != before {
+		t.Errorf("%d decisions after the late retries, want %d", n, before)
+	}
+	now, err := f.svc.FindStatementByID(reviewer, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := now.Lines[0].Decision; d == nil || *d != "reject" {
+		t.Errorf("the first line's decision is %v after the late retry, want the reviewer's reject", d)
+	}
+	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE key IN ('build-1', 'decide-1') AND response IS NULL`); n != 2 {
+		t.Errorf("%d expired keys kept without their answer, want 2", n)
+	}
+}
+
+// TestStoredAnswersAreNotHTMLEscaped: a stored answer is encoded as the API encodes a live one
+// (no \u003c for <), so the first answer and its replay are the same bytes the API would send.
+func TestStoredAnswersAreNotHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const odd = "a<b & c>d"
+	raw := func(what string, body []byte) {
 		t.Helper()
-		if _, err := f.db.Exec(`UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $1)`, d.Seconds()); err != nil {
-			t.Fatal(err)
+		if !bytes.Contains(body, []byte(odd)) || bytes.Contains(body, []byte(`\u00`)) {
+			t.Errorf("%s answered %s, want %q unescaped", what, body, odd)
 		}
 	}
-	age(claims.ActionKeyLifetime - time.Hour)
-	if res, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem); err != nil || !res.Replayed {
-		t.Fatalf("within its lifetime the key replays: %v", err)
+	a := f.postOn(t, "V-1", "P1", "2025-03-03")
+	idem := idemOf("void-1", `{"reason":"`+odd+`"}`)
+	first, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, odd, idem)
+	if err != nil {
+		t.Fatal(err)
 	}
-	age(claims.ActionKeyLifetime + time.Hour)
-	_, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
-	wantCode(t, err, trcledger.ESTATE, "invalid_state")
-	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'actions:%'`); n != 0 {
-		t.Errorf("%d expired action keys kept", n)
+	raw("the void", first.Body)
+	again, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, odd, idem)
+	sameAnswer(t, "void", first, again, err)
+
+	f.postOn(t, "MAR-1", "P2", "2025-03-04")
+	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'encounters:%'`); n != 1 {
-		t.Errorf("%d post keys kept, want 1", n)
+	full, err := f.svc.SubmitStatement(f.clinic, st.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
+	ds := []claims.Decision{{LineID: full.Lines[0].ID, Decision: "approve", Note: odd}}
+	didem := idemOf("decide-1", `{"decisions":[...]}`)
+	decided, err := f.svc.DecideKeyed(reviewer, st.ID, ds, didem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw("the decisions", decided.Body)
+	again, err = f.svc.DecideKeyed(reviewer, st.ID, ds, didem)
+	sameAnswer(t, "decisions", decided, again, err)
+
+	// A payment's answer too (its key is required).
+	if _, err := f.svc.CompleteReview(reviewer, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	pay := func() (*claims.PostResult, error) {
+		return f.svc.RecordPayment(finance, st.ID, claims.PaymentInput{Amount: dec("5.00"), PaidOn: date("2025-05-02"), Reference: odd}, idemOf("pay-1", odd))
+	}
+	paid, err := pay()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw("the payment", paid.Body)
+	again, err = pay()
+	sameAnswer(t, "payment", paid, again, err)
 }

@@ -2,7 +2,6 @@ package claims
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -110,7 +109,7 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 		if _, err := tx.ExecContext(ctx, `UPDATE statements SET paid = $2, status = $3, updated_at = $4 WHERE id = $1`, st.ID, paid, status, now); err != nil {
 			return pg.Translate(err)
 		}
-		body, err := json.Marshal(PaymentResult{Payment: pay, StatementID: st.ID, StatementStatus: status,
+		body, err := encodeAnswer(PaymentResult{Payment: pay, StatementID: st.ID, StatementStatus: status,
 			Paid: trcledger.NewAmount(paid), Outstanding: trcledger.NewAmount(outstanding)})
 		if err != nil {
 			return fmt.Errorf("encode payment: %w", err)

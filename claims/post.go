@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -129,11 +128,11 @@ func (s *Service) postOnce(ctx context.Context, ins []EncounterInput, idem Idemp
 
 func encodeResult(encs []*Encounter, batch bool) ([]byte, error) {
 	if batch {
-		return json.Marshal(struct {
+		return encodeAnswer(struct {
 			Encounters []*Encounter `json:"encounters"`
 		}{encs})
 	}
-	return json.Marshal(encs[0])
+	return encodeAnswer(encs[0])
 }
 
 // postInTx posts encounters in a transaction of their own: it records the idempotency key (or
