@@ -210,7 +210,10 @@ func transitionSQL(g transitionGroup, from, until time.Time, payer string) (stri
 // posted (not voided) encounters: the total, the part of each payer type, the state's share in
 // percent (state_fund and government over the total), the encounters and the distinct patients
 // (suppressed below MinReportedPatients, and in a grouped report wherever the other rows and the
-// month's total would give a suppressed count away). Months without encounters have no row.
+// month's total would give a suppressed count away; the by-canton and by-site answers are
+// suppressed together, from the rows of both and the month's total, so that neither undoes the
+// other). Months without encounters have no row. By canton or by site, the months the refresher
+// has not kept yet are aggregated live for the three groupings.
 //
 // Finance and admin see every share. A reviewer sees only the shares of their own payer: the
 // totals, counts and state share are then those of that payer's part of the cost alone.
@@ -225,13 +228,16 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 	if err != nil {
 		return nil, err
 	}
-	out := &TransitionReport{Items: []TransitionRow{}}
+	// The rows of every grouping this answer is suppressed with (suppressionGroupings): the
+	// months' totals, and by canton or by site both of these.
+	groupings := suppressionGroupings(f.By)
+	var rows map[string][]TransitionRow
 	var sites []siteCanton
 	// One snapshot for the kept rows and the live ones: a month is either kept, or marked and
 	// aggregated here, never both or neither.
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
-		out.Items, sites = out.Items[:0], nil
+		rows, sites = map[string][]TransitionRow{}, nil
 		if err := reportSettings(ctx, tx); err != nil {
 			return err
 		}
@@ -240,46 +246,50 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 		if err := tx.SelectContext(ctx, &dirty, `SELECT DISTINCT period FROM report_dirty WHERE period >= $1 AND period <= $2 ORDER BY period`, first, last); err != nil {
 			return fmt.Errorf("transition report: changed months: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `
-			SELECT period, grp, currency, total, international, donor, state_fund, government, encounters, patients
-			FROM report_months WHERE grouping = $1 AND payer_code = $2 AND period >= $3 AND period <= $4 AND period <> ALL($5)`,
-			f.By, payer, first, last, pq.Array(append([]string{}, dirty...)))
-		if err != nil {
-			return fmt.Errorf("transition report: %w", err)
-		}
-		if err := scanTransitionRows(rows, f.By, &out.Items); err != nil {
-			return err
-		}
-		if f.By == BySite {
-			if err := tx.SelectContext(ctx, &sites, `SELECT code, jurisdiction_code FROM sites`); err != nil {
-				return fmt.Errorf("transition report: sites: %w", err)
-			}
-		}
 		if len(dirty) > 0 {
 			if err := monthScanSettings(ctx, tx); err != nil {
 				return err
 			}
 		}
-		for _, run := range monthRuns(dirty) {
-			query, args := transitionSQL(transitionGroups[f.By], run[0], run[1], payer)
-			rows, err := tx.QueryContext(ctx, query, args...)
+		if slices.Contains(groupings, BySite) {
+			if err := tx.SelectContext(ctx, &sites, `SELECT code, jurisdiction_code FROM sites`); err != nil {
+				return fmt.Errorf("transition report: sites: %w", err)
+			}
+		}
+		for _, g := range groupings {
+			items := []TransitionRow{}
+			kept, err := tx.QueryContext(ctx, `
+				SELECT period, grp, currency, total, international, donor, state_fund, government, encounters, patients
+				FROM report_months WHERE grouping = $1 AND payer_code = $2 AND period >= $3 AND period <= $4 AND period <> ALL($5)`,
+				g, payer, first, last, pq.Array(append([]string{}, dirty...)))
 			if err != nil {
 				return fmt.Errorf("transition report: %w", err)
 			}
-			if err := scanTransitionRows(rows, f.By, &out.Items); err != nil {
+			if err := scanTransitionRows(kept, g, &items); err != nil {
 				return err
 			}
+			for _, run := range monthRuns(dirty) {
+				query, args := transitionSQL(transitionGroups[g], run[0], run[1], payer)
+				live, err := tx.QueryContext(ctx, query, args...)
+				if err != nil {
+					return fmt.Errorf("transition report: %w", err)
+				}
+				if err := scanTransitionRows(live, g, &items); err != nil {
+					return err
+				}
+			}
+			slices.SortFunc(items, func(a, b TransitionRow) int {
+				return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(groupName(a.Group), groupName(b.Group)), cmp.Compare(a.Currency, b.Currency))
+			})
+			rows[g] = items
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out.Items, func(a, b TransitionRow) int {
-		return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(groupName(a.Group), groupName(b.Group)), cmp.Compare(a.Currency, b.Currency))
-	})
-	suppressSmallCounts(out.Items, f.By, sites)
-	return out, nil
+	suppressSmallCounts(rows, f.By, sites)
+	return &TransitionReport{Items: rows[f.By]}, nil
 }
 
 // ReconciliationFilter narrows the reconciliation; empty fields match everything. Period
