@@ -137,7 +137,7 @@ func (s *Server) openAPIDocument() map[string]any {
 		case idemRequired, idemOptional:
 			desc := "A key unique to this request: the same key with the same body answers the first answer again; with another body, 409."
 			if r.Idempotency == idemOptional {
-				desc = "Optional. " + desc
+				desc = "Optional. " + desc + " The answer is kept 7 days; after that the key answers 409 idempotency_key_expired and nothing is done again."
 			}
 			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": r.Idempotency == idemRequired,
 				"description": desc, "schema": map[string]any{"type": "string", "minLength": 1, "maxLength": 200}})
