@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/trcledger/trcledger/internal/pgtest"
 )
@@ -78,20 +77,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 	}
 
 	// serve until cancelled, as SIGTERM does.
-	sctx, cancel := context.WithCancel(ctx)
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(sctx, []string{"serve"}, getenv, stdout, stderr) }()
-	var addr string
-	for i := 0; i < 200 && addr == ""; i++ {
-		if _, a, ok := strings.Cut(stdout.String(), "listening on "); ok {
-			addr = strings.TrimSpace(a)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if addr == "" {
-		t.Fatalf("server did not start: %s", stderr.String())
-	}
+	addr, stderr, stop := serveForTest(t, ctx, getenv)
 	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/contracts", nil)
 	req.Header.Set("Authorization", "Bearer "+clinicToken)
 	resp, err := http.DefaultClient.Do(req)
@@ -121,15 +107,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Errorf("post encounter: %d", resp.StatusCode)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	stop()
 	if out := runOK("verify"); !strings.Contains(out, "ledger ok: 1 transactions") {
 		t.Errorf("verify: %s", out)
 	}

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/trcledger/trcledger/internal/pgtest"
 )
@@ -95,7 +94,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, errs.String())
 		}
 	}
-	addr, stop := serveForTest(t, ctx, getenv)
+	addr, _, stop := serveForTest(t, ctx, getenv)
 	defer stop()
 
 	// Every curl reports its status on stderr, so the test knows what each command answered.
@@ -146,37 +145,6 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), `"accepted":8`) {
 		t.Errorf("the import did not accept the sample's 8 rows:\n%s", stdout.String())
-	}
-}
-
-// serveForTest runs `serve` until the returned stop is called and answers its address.
-func serveForTest(t *testing.T, ctx context.Context, getenv func(string) string) (string, func()) {
-	t.Helper()
-	sctx, cancel := context.WithCancel(ctx)
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(sctx, []string{"serve"}, getenv, stdout, stderr) }()
-	var addr string
-	for i := 0; i < 250 && addr == ""; i++ {
-		if _, a, ok := strings.Cut(stdout.String(), "listening on "); ok {
-			addr = strings.TrimSpace(a)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if addr == "" {
-		cancel()
-		t.Fatalf("server did not start: %s", stderr.String())
-	}
-	return addr, func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
 	}
 }
 

@@ -23,24 +23,8 @@ func TestHeaderTimeoutFromTheEnvironment(t *testing.T) {
 	}
 
 	env["HEADER_TIMEOUT"] = "300ms"
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, getenv, stdout, io.Discard) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	var addr string
-	for i := 0; i < 250 && addr == ""; i++ {
-		if _, a, ok := strings.Cut(stdout.String(), "listening on "); ok {
-			addr = strings.TrimSpace(a)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if addr == "" {
-		t.Fatal("serve did not start")
-	}
+	addr, _, stop := serveForTest(t, context.Background(), getenv)
+	defer stop()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
