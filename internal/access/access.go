@@ -26,11 +26,6 @@ type Principal struct {
 	OrgCode string
 }
 
-// IsClinicOf reports whether p is clinic staff of the provider.
-func (p Principal) IsClinicOf(provider string) bool {
-	return p.Role == RoleClinic && p.OrgCode == provider
-}
-
 type ctxKey int
 
 const (
