@@ -17,7 +17,7 @@ func (d deniedContracts) note(ctx context.Context, ref *refData, code string) {
 		return
 	}
 	p, err := ref.contract(ctx, code)
-	if err == nil && p != nil && !access.PrincipalFrom(ctx).IsClinicOf(p.Contract.ProviderCode) {
+	if err == nil && p != nil && !access.CanPostEncounter(access.PrincipalFrom(ctx), p.Contract.ProviderCode) {
 		d[code] = true
 	}
 }

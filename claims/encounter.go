@@ -3,12 +3,14 @@
 package claims
 
 import (
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/contracts"
+	"github.com/trcledger/trcledger/internal/access"
 )
 
 // Enumerations of DESIGN.md section 2.
@@ -83,26 +85,20 @@ type Encounter struct {
 	contentHash []byte
 }
 
-// hasShareOf reports whether payer has a share in any line that counts for access (see
-// sharesCost).
-func (e *Encounter) hasShareOf(payer string) bool {
+// parties returns the organizations the encounter concerns for access: its provider and the
+// payers with a share in a line that counts (access.ShareCounts).
+func (e *Encounter) parties() access.Parties {
+	out := access.Parties{Provider: e.ProviderCode}
 	for _, l := range e.Lines {
 		for _, s := range l.Shares {
-			if s.PayerCode == payer && sharesCost(s.BasisPoints, s.Amount.Decimal) {
-				return true
+			if access.ShareCounts(s.BasisPoints, s.Amount.Decimal) && !slices.Contains(out.Payers, s.PayerCode) {
+				out.Payers = append(out.Payers, s.PayerCode)
 			}
 		}
 	}
-	return false
+	return out
 }
 
-// sharesCost reports whether a payer's share of a line gives its reviewers access to the
-// encounter (and counts it in their reports): more than 0 basis points and more than 0.00. A
-// payer listed at 0 basis points (a rule written before they were refused) or whose part
-// rounds to 0.00 pays nothing, reviews nothing and sees nothing. shareCostsSQL is the same test
-// in SQL, on line_shares sh.
-func sharesCost(basisPoints int, amount decimal.Decimal) bool {
-	return basisPoints > 0 && amount.IsPositive()
-}
-
+// shareCostsSQL is access.ShareCounts in SQL, on line_shares sh: a payer's share counts for
+// access (and in its reviewers' reports) when it is more than 0 basis points and more than 0.00.
 const shareCostsSQL = `sh.basis_points > 0 AND sh.amount > 0`

@@ -54,7 +54,7 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if access.PrincipalFrom(ctx).Role != access.RoleFinance {
+	if !access.CanRecordPayments(access.PrincipalFrom(ctx)) {
 		return nil, trcledger.Errorf(trcledger.EFORBIDDEN, "only finance records payments")
 	}
 	scope := "payments:" + id

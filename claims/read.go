@@ -132,27 +132,12 @@ func loadLines(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) er
 	return nil
 }
 
-// visibleTo decides whether p may read e at all: the provider's clinic, reviewers of a payer
-// with a share in a line, admin.
-func visibleTo(p access.Principal, e *Encounter) bool {
-	switch p.Role {
-	case access.RoleAdmin:
-		return true
-	case access.RoleClinic:
-		return p.OrgCode == e.ProviderCode
-	case access.RoleReviewer:
-		return e.hasShareOf(p.OrgCode)
-	}
-	return false
-}
-
-// redact removes clinical data (diagnoses, referral) for everyone but the posting provider's
-// clinic staff and reviewers of a payer with a share in a line.
+// redact removes clinical data (diagnoses, referral) for those who may not see it
+// (access.CanSeeDiagnoses).
 func redact(p access.Principal, e *Encounter) {
-	if (p.Role == access.RoleClinic && p.OrgCode == e.ProviderCode) || (p.Role == access.RoleReviewer && e.hasShareOf(p.OrgCode)) {
-		return
+	if !access.CanSeeDiagnoses(p, e.parties()) {
+		e.Diagnoses, e.Referral = nil, nil
 	}
-	e.Diagnoses, e.Referral = nil, nil
 }
 
 // FindEncounterByID returns the encounter as the caller may see it, or ENOTFOUND (also when it
@@ -176,7 +161,7 @@ func (s *Service) FindEncounterByID(ctx context.Context, id string) (*Encounter,
 		return nil, err
 	}
 	p := access.PrincipalFrom(ctx)
-	if !visibleTo(p, e) {
+	if !access.CanSeeEncounter(p, e.parties()) {
 		return nil, access.RecordDenied(ctx, s.db, access.Denied(notFound, "encounter", e.ID))
 	}
 	redact(p, e)
@@ -212,9 +197,9 @@ func (s *Service) FindEncounters(ctx context.Context, f EncounterFilter) ([]*Enc
 		f.Limit = 100
 	}
 	p := access.PrincipalFrom(ctx)
-	provider := ""
-	if p.Role == access.RoleClinic {
-		provider = p.OrgCode
+	provider, _, ok := access.ScopeOf(p).Narrow("", "")
+	if !ok {
+		return []*Encounter{}, "", nil
 	}
 	var from, to *string
 	if f.From != nil {

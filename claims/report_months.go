@@ -120,7 +120,7 @@ func (s *Service) refreshMonth(ctx context.Context, period string) (bool, error)
 // monthRowsQuery computes a month's kept rows for every grouping and every payer scope in one
 // statement: each share of a posted encounter counts once in every grouping (its group there)
 // and twice in scope, for everyone ("") and for its payer's reviewers (only a share that
-// counts for access, sharesCost: a payer listed at 0 is not in scope), with the distinct
+// counts for access, access.ShareCounts: a payer listed at 0 is not in scope), with the distinct
 // encounters and patients behind each row. These are the figures transitionSQL computes for
 // one grouping and one scope (the tests compare them). The sets are counted by PostgreSQL,
 // within work_mem, not in the server's memory. $1 is the period, $2 and $3 its first and last day.

@@ -100,14 +100,8 @@ type TransitionReport struct {
 // finance and admin, the bound payer for a reviewer. Clinic staff, and a reviewer bound to no
 // payer, get EFORBIDDEN.
 func reportPayer(ctx context.Context) (string, error) {
-	p := access.PrincipalFrom(ctx)
-	switch p.Role {
-	case access.RoleAdmin, access.RoleFinance:
-		return "", nil
-	case access.RoleReviewer:
-		if p.OrgCode != "" {
-			return p.OrgCode, nil
-		}
+	if payer, ok := access.ReportPayer(access.PrincipalFrom(ctx)); ok {
+		return payer, nil
 	}
 	return "", trcledger.Errorf(trcledger.EFORBIDDEN, "reports are for finance, admin and payers' reviewers")
 }

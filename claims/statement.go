@@ -145,20 +145,6 @@ func periodBounds(period string) (trcledger.Date, trcledger.Date, error) {
 	return start, trcledger.DateOf(start.Time().AddDate(0, 1, -1)), nil
 }
 
-// canSee reports whether the caller may read statements of this provider and payer: the
-// provider's clinic, the payer's reviewers, finance, admin.
-func canSee(p access.Principal, provider, payer string) bool {
-	switch p.Role {
-	case access.RoleAdmin, access.RoleFinance:
-		return true
-	case access.RoleClinic:
-		return p.OrgCode == provider
-	case access.RoleReviewer:
-		return p.OrgCode == payer
-	}
-	return false
-}
-
 // compactCode drops the dashes of a code for a statement number: DZ-BIHAC -> DZBIHAC.
 func compactCode(code string) string { return strings.ReplaceAll(code, "-", "") }
 
@@ -184,7 +170,7 @@ func (s *Service) CreateStatementKeyed(ctx context.Context, provider, payer, per
 }
 
 func (s *Service) createStatement(ctx context.Context, provider, payer, period string, idem Idempotency) (*Statement, *PostResult, error) {
-	if r := access.PrincipalFrom(ctx).Role; r != access.RoleFinance && r != access.RoleAdmin {
+	if !access.CanBuildStatements(access.PrincipalFrom(ctx)) {
 		return nil, nil, trcledger.Errorf(trcledger.EFORBIDDEN, "only finance and admin build statements")
 	}
 	var f trcledger.Fields
@@ -311,18 +297,10 @@ type StatementFilter struct {
 // FindStatements lists the statements the caller may see (without their lines), newest period
 // first.
 func (s *Service) FindStatements(ctx context.Context, f StatementFilter) ([]*Statement, error) {
-	p := access.PrincipalFrom(ctx)
-	switch p.Role {
-	case access.RoleClinic:
-		if f.ProviderCode != "" && f.ProviderCode != p.OrgCode {
-			return []*Statement{}, nil
-		}
-		f.ProviderCode = p.OrgCode
-	case access.RoleReviewer:
-		if f.PayerCode != "" && f.PayerCode != p.OrgCode {
-			return []*Statement{}, nil
-		}
-		f.PayerCode = p.OrgCode
+	var ok bool
+	f.ProviderCode, f.PayerCode, ok = access.ScopeOf(access.PrincipalFrom(ctx)).Narrow(f.ProviderCode, f.PayerCode)
+	if !ok {
+		return []*Statement{}, nil
 	}
 	out := []*Statement{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+statementColumns+` FROM statements s
@@ -359,7 +337,7 @@ func findStatement(ctx context.Context, q sqlx.QueryerContext, id string, forUpd
 	}
 	st := row.Statement
 	st.reviewTx = row.ReviewTx
-	if !canSee(access.PrincipalFrom(ctx), st.ProviderCode, st.PayerCode) {
+	if !access.CanSeeStatement(access.PrincipalFrom(ctx), st.ProviderCode, st.PayerCode) {
 		return nil, access.Denied(notFound, "statement", st.ID)
 	}
 	st.finish()
@@ -424,14 +402,20 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		st.Lines, page[0].More = st.Lines[:page[0].Limit], true
 	}
 	p := access.PrincipalFrom(ctx)
-	clinic := p.Role == access.RoleClinic && p.OrgCode == st.ProviderCode
-	reviewer := p.Role == access.RoleReviewer && p.OrgCode == st.PayerCode
+	decider := access.CanSeeDecider(p, st.PayerCode)
+	payer := []string{st.PayerCode}
 	for i := range st.Lines {
 		l := &st.Lines[i]
-		if !clinic && !(reviewer && l.BasisPoints > 0) { // a payer listed at 0 is no party to the line
+		// A line concerns the statement's provider, and its payer where the payer's share of the
+		// line counts (a payer listed at 0 is no party to it, even with a rounding cent).
+		line := access.Parties{Provider: st.ProviderCode}
+		if access.ShareCounts(l.BasisPoints, l.Amount.Decimal) {
+			line.Payers = payer
+		}
+		if !access.CanSeeDiagnoses(p, line) {
 			l.Diagnoses = nil
 		}
-		if !reviewer && p.Role != access.RoleAdmin { // the reviewer's token name and id are the payer's business
+		if !decider {
 			l.DecidedBy = nil
 		}
 	}

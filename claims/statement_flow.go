@@ -98,12 +98,17 @@ func keyedAction(st *Statement, res *PostResult, err error) (*PostResult, error)
 // unkeyed drops the result of an action taken without a key.
 func unkeyed(st *Statement, _ *PostResult, err error) (*Statement, error) { return st, err }
 
-func providerSide(p access.Principal, st *Statement) bool {
-	return p.Role == access.RoleFinance || p.IsClinicOf(st.ProviderCode)
+// Who may take each action on a statement, for transition.
+func maySubmit(p access.Principal, st *Statement) bool {
+	return access.CanSubmitStatement(p, st.ProviderCode)
 }
 
-func payerReviewer(p access.Principal, st *Statement) bool {
-	return p.Role == access.RoleReviewer && p.OrgCode == st.PayerCode
+func mayCancel(p access.Principal, st *Statement) bool {
+	return access.CanCancelStatement(p, st.ProviderCode)
+}
+
+func mayReview(p access.Principal, st *Statement) bool {
+	return access.CanReviewStatement(p, st.PayerCode)
 }
 
 // SubmitStatement freezes a draft: it runs the checks that flag lines for the reviewer
@@ -122,7 +127,7 @@ func (s *Service) SubmitStatementKeyed(ctx context.Context, id string, idem Idem
 }
 
 func (s *Service) submitStatement(ctx context.Context, id string, idem Idempotency) (*Statement, *PostResult, error) {
-	return s.transition(ctx, id, ActionSubmit, providerSide, func(tx *sqlx.Tx, st *Statement) error {
+	return s.transition(ctx, id, ActionSubmit, maySubmit, func(tx *sqlx.Tx, st *Statement) error {
 		if st.LineCount == 0 {
 			return trcledger.Errorf(trcledger.ESTATE, "the statement has no lines; cancel it instead").WithReason("invalid_state")
 		}
@@ -169,7 +174,7 @@ func (s *Service) CancelStatementKeyed(ctx context.Context, id string, idem Idem
 }
 
 func (s *Service) cancelStatement(ctx context.Context, id string, idem Idempotency) (*Statement, *PostResult, error) {
-	return s.transition(ctx, id, ActionCancel, providerSide, func(tx *sqlx.Tx, st *Statement) error {
+	return s.transition(ctx, id, ActionCancel, mayCancel, func(tx *sqlx.Tx, st *Statement) error {
 		now := s.now().UTC()
 		if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1`, st.ID, now); err != nil {
 			return pg.Translate(err)
@@ -206,7 +211,7 @@ func (s *Service) decide(ctx context.Context, id string, ds []Decision, idem Ide
 	if len(ds) == 0 {
 		return nil, nil, (&trcledger.Fields{}).AddErr("decisions", "send at least one decision")
 	}
-	return s.transition(ctx, id, ActionDecide, payerReviewer, func(tx *sqlx.Tx, st *Statement) error {
+	return s.transition(ctx, id, ActionDecide, mayReview, func(tx *sqlx.Tx, st *Statement) error {
 		var amounts []struct {
 			ID     int64           `db:"id"`
 			Amount decimal.Decimal `db:"amount"`
@@ -355,7 +360,7 @@ func (s *Service) CompleteReviewKeyed(ctx context.Context, id string, idem Idemp
 }
 
 func (s *Service) completeReview(ctx context.Context, id string, idem Idempotency) (*Statement, *PostResult, error) {
-	return s.transition(ctx, id, ActionComplete, payerReviewer, func(tx *sqlx.Tx, st *Statement) error {
+	return s.transition(ctx, id, ActionComplete, mayReview, func(tx *sqlx.Tx, st *Statement) error {
 		var totals struct {
 			Undecided int             `db:"undecided"`
 			Approved  decimal.Decimal `db:"approved"`
