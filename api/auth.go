@@ -46,10 +46,8 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 func allow(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p, _ := c.Locals("principal").(access.Principal)
-		for _, r := range roles {
-			if p.Role == r {
-				return c.Next()
-			}
+		if access.InRoles(p, roles) {
+			return c.Next()
 		}
 		return trcledger.Errorf(trcledger.EFORBIDDEN, "role %s may not do this", p.Role)
 	}

@@ -23,14 +23,14 @@ type ContractFilter struct {
 	Status       string
 }
 
-// ListContracts returns the contracts the caller may see (a clinic: its provider's), by code.
+// ListContracts returns the contracts the caller may see (access.CanReadContract: a clinic its
+// provider's), by code.
 func (s *Store) ListContracts(ctx context.Context, f ContractFilter) ([]Contract, error) {
 	p := access.PrincipalFrom(ctx)
-	if p.Role == access.RoleClinic {
-		if f.ProviderCode != "" && f.ProviderCode != p.OrgCode {
-			return []Contract{}, nil
-		}
-		f.ProviderCode = p.OrgCode
+	var ok bool
+	f.ProviderCode, _, ok = access.ScopeOf(p).Narrow(f.ProviderCode, "")
+	if !ok {
+		return []Contract{}, nil
 	}
 	out := []Contract{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+contractColumns+` FROM contracts
@@ -38,7 +38,7 @@ func (s *Store) ListContracts(ctx context.Context, f ContractFilter) ([]Contract
 	if err != nil {
 		return nil, fmt.Errorf("list contracts: %w", err)
 	}
-	return out, nil
+	return slices.DeleteFunc(out, func(c Contract) bool { return !access.CanReadContract(p, c.ProviderCode) }), nil
 }
 
 // FindContractByCode returns a contract the caller may see, or ENOTFOUND (also for another
@@ -64,7 +64,7 @@ func findContract(ctx context.Context, q sqlx.QueryerContext, code string, forUp
 	if err != nil {
 		return nil, fmt.Errorf("find contract: %w", err)
 	}
-	if p := access.PrincipalFrom(ctx); p.Role == access.RoleClinic && !p.IsClinicOf(c.ProviderCode) {
+	if !access.CanReadContract(access.PrincipalFrom(ctx), c.ProviderCode) {
 		return nil, access.Denied(notFound("contract", code), "contract", code)
 	}
 	return &c, nil
