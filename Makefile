@@ -1,8 +1,10 @@
 # Development tasks; scripts/ does the work. `make` lists the targets.
 GO ?= go
+# golangci-lint is pinned and built from the Go module proxy by `go run` (no binary to install).
+GOLANGCI_LINT ?= $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .DEFAULT_GOAL := help
-.PHONY: help run stop test build fmt clean
+.PHONY: help run stop test lint build fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -15,6 +17,9 @@ stop: ## stop the local PostgreSQL
 
 test: ## vet, then run every test against throwaway PostgreSQL clusters
 	$(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
+
+lint: ## run golangci-lint (.golangci.yml; first run builds the pinned version)
+	$(GOLANGCI_LINT) run ./...
 
 build: ## build var/bin/trcledger
 	$(GO) build -o var/bin/trcledger ./cmd/trcledger
