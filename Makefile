@@ -1,8 +1,12 @@
 # Development tasks; scripts/ does the work. `make` lists the targets.
 GO ?= go
+# golangci-lint is pinned and built from the Go module proxy by `go run` (no binary to install).
+GOLANGCI_LINT ?= $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+# The packages that hold concurrency (journal, group committer, statements) run under -race.
+RACE_PKGS := ./ledger/... ./claims/...
 
 .DEFAULT_GOAL := help
-.PHONY: help run stop test build fmt clean
+.PHONY: help run stop test lint build fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -13,8 +17,13 @@ run: ## start the local PostgreSQL, migrate, seed demo data and serve
 stop: ## stop the local PostgreSQL
 	scripts/pg-down.sh
 
-test: ## vet, then run every test against throwaway PostgreSQL clusters
-	$(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
+test: ## vet, then run every test against throwaway PostgreSQL clusters (RACE_PKGS under -race)
+	$(GO) vet ./...
+	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -Ev '/(ledger|claims)(/|$$)')
+
+lint: ## run golangci-lint (.golangci.yml; first run builds the pinned version)
+	$(GOLANGCI_LINT) run ./...
 
 build: ## build var/bin/trcledger
 	$(GO) build -o var/bin/trcledger ./cmd/trcledger

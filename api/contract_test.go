@@ -82,7 +82,7 @@ func loadContract() (*openapi3.T, routers.Router, error) {
 
 // decoded reads a body, undoing any Content-Encoding.
 func decoded(h http.Header, body io.Reader) ([]byte, error) {
-	var r io.Reader = body
+	r := body
 	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -147,7 +148,8 @@ func fieldsOf(err error) *trcledger.Fields {
 	if err == nil {
 		return &f
 	}
-	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID && !e.Truncated() && e.Reason != "too_many_items" {
+	var e *trcledger.Error
+	if errors.As(err, &e) && e.Code == trcledger.EINVALID && !e.Truncated() && e.Reason != "too_many_items" {
 		f.Merge("", e.Fields)
 		return &f
 	}

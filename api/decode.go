@@ -113,25 +113,26 @@ func decodeBody(body []byte, dst any) error {
 	var f trcledger.Fields
 	w := shapeWalker{b: body, f: &f}
 	err := w.walk(reflect.TypeOf(dst).Elem(), nil, 0)
-	if err == errFull {
+	if errors.Is(err, errFull) {
 		// Before answering the first hundred bad elements, look for an array too long: that
 		// is the one thing to say then.
 		c := shapeWalker{b: body, f: &trcledger.Fields{}, count: true}
-		if c.walk(reflect.TypeOf(dst).Elem(), nil, 0) == errTooMany {
+		if errors.Is(c.walk(reflect.TypeOf(dst).Elem(), nil, 0), errTooMany) {
 			w, err = c, errTooMany
 		}
 	}
 	if err == nil && w.peek() != tokEOF {
 		return trcledger.Errorf(trcledger.EMALFORMED, "the request body holds more than one JSON value")
 	}
-	switch err {
-	case nil:
-	case errTooMany:
-		e := (&trcledger.Fields{}).AddErr(w.tooMany.Field, "%s", w.tooMany.Message).(*trcledger.Error)
+	switch {
+	case err == nil:
+	case errors.Is(err, errTooMany):
+		var e *trcledger.Error
+		errors.As((&trcledger.Fields{}).AddErr(w.tooMany.Field, "%s", w.tooMany.Message), &e)
 		e.Reason = "too_many_items"
 		e.Message = "an array of the request is longer than its field allows"
 		return e
-	case errFull:
+	case errors.Is(err, errFull):
 		return f.Err()
 	default: // errSyntax: json says where
 		return malformed(json.Unmarshal(body, new(any)))
@@ -528,8 +529,8 @@ func (w *shapeWalker) integer(p *docPath) error {
 
 // skip records the problem at p and reads past the rest of the value whose first token of
 // kind k has been read; an object or array of more than maxSkipped tokens ends the walk.
-func (w *shapeWalker) skip(k byte, p *docPath, format string, args ...any) error {
-	if err := w.bad(p, format, args...); err != nil {
+func (w *shapeWalker) skip(k byte, p *docPath, problem string) error {
+	if err := w.bad(p, "%s", problem); err != nil {
 		return err
 	}
 	depth := 0

@@ -176,8 +176,8 @@ func postBatch(svc *claims.Service) fiber.Handler {
 // mergeBatchErr adds the field errors of err, a check of the encounters whose indexes in the
 // request are at, to f under their request index; any error but EINVALID is returned as it is.
 func mergeBatchErr(f *trcledger.Fields, err error, at []int) error {
-	e, ok := err.(*trcledger.Error)
-	if err == nil || !ok || e.Code != trcledger.EINVALID {
+	var e *trcledger.Error
+	if !errors.As(err, &e) || e.Code != trcledger.EINVALID {
 		return err
 	}
 	for _, fe := range e.Fields {
@@ -200,7 +200,7 @@ func mergeBatchErr(f *trcledger.Fields, err error, at []int) error {
 // is 415 saying what to send.
 func importEncounters(svc *claims.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var stream io.Reader = c.Context().RequestBodyStream()
+		stream := c.Context().RequestBodyStream()
 		if stream == nil {
 			stream = bytes.NewReader(c.Body())
 		}
@@ -216,7 +216,7 @@ func importEncounters(svc *claims.Service) fiber.Handler {
 				c.Context().SetConnectionClose()
 			}
 		}()
-		var r io.Reader = io.LimitReader(body, maxImportBytes)
+		r := io.LimitReader(body, maxImportBytes)
 		mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 		if c.Get(fiber.HeaderContentType) == "" {
 			mediaType, err = "text/csv", nil

@@ -90,7 +90,7 @@ func TestImportTakesAMultipartUpload(t *testing.T) {
 	ct, body = form(t, nil, [4]string{"file", "mjesec.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "PK\x03\x04"})
 	e.upload(ct, body).isProblem(t, 415)
 	// Cut off before its closing boundary: the client is told, nothing is imported twice.
-	ct, body = form(t, nil, [4]string{"file", "encounters.csv", "text/csv", strings.Replace(csv, "LIPA-2025-000", "LIPA-2025-100", -1)})
+	ct, body = form(t, nil, [4]string{"file", "encounters.csv", "text/csv", strings.ReplaceAll(csv, "LIPA-2025-000", "LIPA-2025-100")})
 	cut := body.Bytes()[:body.Len()-60]
 	e.upload(ct, bytes.NewReader(cut)).isProblem(t, 400)
 	e.upload("multipart/form-data", strings.NewReader(csv)).isProblem(t, 400)

@@ -46,6 +46,7 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 	goOnly := []string{"by", "currency", "flag", "to_level"}
 
 	vocab := api.Vocabularies()
+	//nolint:sqlclosecheck // closed by the defer below; the linter does not follow *sqlx.Rows
 	rows, err := db.Queryx(`SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
 		WHERE contype = 'c' AND connamespace = 'public'::regnamespace ORDER BY conname`)
 	if err != nil {

@@ -38,23 +38,11 @@ func (s *Store) CheckRefs(ctx context.Context, refs []Ref) error {
 		if table == "organizations" {
 			col = "kind"
 		}
-		rows, err := s.db.QueryxContext(ctx, `SELECT code, `+col+` FROM `+table+` WHERE code = ANY($1)`, pq.Array(list))
+		k, err := s.kindsOf(ctx, table, col, list)
 		if err != nil {
 			return fmt.Errorf("check %s: %w", table, err)
 		}
-		kinds[table] = map[string]string{}
-		for rows.Next() {
-			var code, kind string
-			if err := rows.Scan(&code, &kind); err != nil {
-				rows.Close()
-				return fmt.Errorf("check %s: %w", table, err)
-			}
-			kinds[table][code] = kind
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("check %s: %w", table, err)
-		}
+		kinds[table] = k
 	}
 	var f trcledger.Fields
 	for _, r := range refs {
@@ -71,4 +59,23 @@ func (s *Store) CheckRefs(ctx context.Context, refs []Ref) error {
 		}
 	}
 	return f.Err()
+}
+
+// kindsOf returns, for each of codes found in table, the value of col (the column kind, or
+// an empty string literal). table and col come from this package, never from a request.
+func (s *Store) kindsOf(ctx context.Context, table, col string, codes []string) (map[string]string, error) {
+	rows, err := s.db.QueryxContext(ctx, `SELECT code, `+col+` FROM `+table+` WHERE code = ANY($1)`, pq.Array(codes))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	kinds := map[string]string{}
+	for rows.Next() {
+		var code, kind string
+		if err := rows.Scan(&code, &kind); err != nil {
+			return nil, err
+		}
+		kinds[code] = kind
+	}
+	return kinds, rows.Err()
 }

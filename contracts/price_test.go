@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"errors"
 	"math/rand"
 	"testing"
 
@@ -102,8 +103,8 @@ func TestPriceLineErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := PriceLine(version, tt.rule, tt.service, d(tt.qty))
-			e, ok := err.(*trcledger.Error)
-			if !ok || e.Reason != tt.reason {
+			var e *trcledger.Error
+			if !errors.As(err, &e) || e.Reason != tt.reason {
 				t.Fatalf("err = %v, want reason %s", err, tt.reason)
 			}
 		})
@@ -208,7 +209,7 @@ func TestSelectRule(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := SelectRule(rules, LineScope{On: date(tt.on), ServiceCategory: tt.cat, BeneficiaryCategory: tt.benef, SiteCode: tt.site})
 			if tt.reason != "" {
-				if e, ok := err.(*trcledger.Error); !ok || e.Reason != tt.reason {
+				if e := (*trcledger.Error)(nil); !errors.As(err, &e) || e.Reason != tt.reason {
 					t.Fatalf("err = %v, want %s", err, tt.reason)
 				}
 				return

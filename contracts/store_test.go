@@ -108,9 +108,9 @@ func TestQuoteErrors(t *testing.T) {
 	if e.Fields[0].Field != "quantity" {
 		t.Errorf("fields = %v", e.Fields)
 	}
-	wantReason(t, q(demo.ContractDZBihac, "BOL-01", "1", "2024-03-15"), trcledger.EINVALID, "validation_failed")
-	wantReason(t, q(demo.ContractDZBihac, "NOPE", "1", "2024-03-15"), trcledger.EINVALID, "validation_failed")
-	wantReason(t, q("NO-SUCH", "PZZ-01", "1", "2024-03-15"), trcledger.ENOTFOUND, "")
+	_ = wantReason(t, q(demo.ContractDZBihac, "BOL-01", "1", "2024-03-15"), trcledger.EINVALID, "validation_failed")
+	_ = wantReason(t, q(demo.ContractDZBihac, "NOPE", "1", "2024-03-15"), trcledger.EINVALID, "validation_failed")
+	_ = wantReason(t, q("NO-SUCH", "PZZ-01", "1", "2024-03-15"), trcledger.ENOTFOUND, "")
 
 	// A contract whose schedule does not cover a category cannot price it.
 	if _, err := st.CreateContract(ctx, contracts.Contract{Code: "BARE", ProviderCode: demo.ProviderDZKS, ValidFrom: date("2024-01-01"), Status: "active"}); err != nil {
@@ -119,13 +119,13 @@ func TestQuoteErrors(t *testing.T) {
 	if _, err := st.AddTariffVersion(ctx, "BARE", contracts.TariffVersion{EffectiveFrom: date("2024-01-01"), Items: []contracts.TariffItem{{ServiceCode: "PZZ-01", Method: "fixed", Price: decp("20")}}}); err != nil {
 		t.Fatal(err)
 	}
-	wantReason(t, q("BARE", "PZZ-01", "1", "2024-03-15"), trcledger.EINVALID, "no_cost_share_rule")
+	_ = wantReason(t, q("BARE", "PZZ-01", "1", "2024-03-15"), trcledger.EINVALID, "no_cost_share_rule")
 
 	// A draft contract prices nothing.
 	if _, err := st.CreateContract(ctx, contracts.Contract{Code: "DRAFT", ProviderCode: demo.ProviderDZKS, ValidFrom: date("2024-01-01")}); err != nil {
 		t.Fatal(err)
 	}
-	wantReason(t, q("DRAFT", "PZZ-01", "1", "2024-03-15"), trcledger.EINVALID, "")
+	_ = wantReason(t, q("DRAFT", "PZZ-01", "1", "2024-03-15"), trcledger.EINVALID, "")
 }
 
 func decp(s string) *decimal.Decimal {
@@ -234,7 +234,7 @@ func TestCostShareRules(t *testing.T) {
 		EffectiveFrom: date("2024-10-01"), SiteCode: sp("TRC-LIPA"),
 		Shares: []contracts.Share{{PayerCode: demo.PayerIOM, BasisPoints: 10000}},
 	})
-	wantReason(t, err, trcledger.ECONFLICT, "ambiguous_cost_share_rule")
+	_ = wantReason(t, err, trcledger.ECONFLICT, "ambiguous_cost_share_rule")
 	// More specific is fine and wins.
 	_, err = st.AddCostShareRule(ctx, demo.ContractDZBihac, contracts.CostShareRule{
 		EffectiveFrom: date("2024-10-01"), ServiceCategory: sp("dental"), SiteCode: sp("TRC-LIPA"),
@@ -292,11 +292,11 @@ func TestClinicSeesOnlyItsOwnContracts(t *testing.T) {
 		t.Errorf("clinic of DZ-KS sees DZ Bihać's contracts: %v", list)
 	}
 	_, err = st.FindContractByCode(ctx, demo.ContractDZBihac)
-	wantReason(t, err, trcledger.ENOTFOUND, "")
+	_ = wantReason(t, err, trcledger.ENOTFOUND, "")
 	_, err = st.Quote(ctx, demo.ContractDZBihac, contracts.QuoteInput{ServiceCode: "PZZ-01", Quantity: decimal.NewFromInt(1), On: date("2024-03-15"), BeneficiaryCategory: "unknown"})
-	wantReason(t, err, trcledger.ENOTFOUND, "")
+	_ = wantReason(t, err, trcledger.ENOTFOUND, "")
 	_, err = st.ListTariffVersions(ctx, demo.ContractDZBihac)
-	wantReason(t, err, trcledger.ENOTFOUND, "")
+	_ = wantReason(t, err, trcledger.ENOTFOUND, "")
 }
 
 func TestContractsAndReferenceData(t *testing.T) {
@@ -309,7 +309,7 @@ func TestContractsAndReferenceData(t *testing.T) {
 		t.Errorf("fields = %v", e.Fields)
 	}
 	_, err = st.CreateContract(ctx, contracts.Contract{Code: demo.ContractDZKS, ProviderCode: demo.ProviderDZKS, ValidFrom: date("2024-01-01")})
-	wantReason(t, err, trcledger.ECONFLICT, "duplicate")
+	_ = wantReason(t, err, trcledger.ECONFLICT, "duplicate")
 	_, err = st.CreateOrganization(ctx, contracts.Organization{Code: "NEW", Name: "New", Kind: "payer", PayerType: sp("donor"), JurisdictionCode: "BA-XX"})
 	e = wantReason(t, err, trcledger.EINVALID, "")
 	if e.Fields[0].Field != "jurisdiction_code" {
@@ -325,7 +325,7 @@ func TestContractsAndReferenceData(t *testing.T) {
 			t.Fatalf("to %s: %v", step.status, err)
 		}
 		if step.reason != "" {
-			wantReason(t, err, trcledger.ESTATE, step.reason)
+			_ = wantReason(t, err, trcledger.ESTATE, step.reason)
 		}
 	}
 	// Every change is in the audit log.

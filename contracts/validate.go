@@ -14,17 +14,19 @@ var (
 	jurisdictionPattern = regexp.MustCompile(`^[A-Z]{2}(-[A-Z0-9]{1,10}){0,3}$`)
 )
 
-func checkCode(f *trcledger.Fields, field, code string) {
+// checkCode checks the "code" field.
+func checkCode(f *trcledger.Fields, code string) {
 	if !codePattern.MatchString(code) {
-		f.Add(field, "must be 1 to 40 upper-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+		f.Add("code", "must be 1 to 40 upper-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 }
 
-func checkName(f *trcledger.Fields, field, name string) {
+// checkName checks the "name" field.
+func checkName(f *trcledger.Fields, name string) {
 	if strings.TrimSpace(name) == "" {
-		f.Add(field, "is required")
+		f.Add("name", "is required")
 	} else if len(name) > 200 {
-		f.Add(field, "must be at most 200 characters")
+		f.Add("name", "must be at most 200 characters")
 	}
 }
 
@@ -46,7 +48,7 @@ func (j *Jurisdiction) Validate() error {
 	if !jurisdictionPattern.MatchString(j.Code) {
 		f.Add("code", "must look like BA, BA-FBIH or BA-FBIH-USK")
 	}
-	checkName(&f, "name", j.Name)
+	checkName(&f, j.Name)
 	if j.ParentCode != nil && *j.ParentCode == j.Code {
 		f.Add("parent_code", "a jurisdiction cannot be its own parent")
 	}
@@ -56,8 +58,8 @@ func (j *Jurisdiction) Validate() error {
 // Validate checks a new organization; it returns EINVALID listing every bad field.
 func (o *Organization) Validate() error {
 	var f trcledger.Fields
-	checkCode(&f, "code", o.Code)
-	checkName(&f, "name", o.Name)
+	checkCode(&f, o.Code)
+	checkName(&f, o.Name)
 	checkOneOf(&f, "kind", o.Kind, OrganizationKinds)
 	if o.JurisdictionCode == "" {
 		f.Add("jurisdiction_code", "is required")
@@ -86,8 +88,8 @@ func (o *Organization) Validate() error {
 // Validate checks a new site; it returns EINVALID listing every bad field.
 func (s *Site) Validate() error {
 	var f trcledger.Fields
-	checkCode(&f, "code", s.Code)
-	checkName(&f, "name", s.Name)
+	checkCode(&f, s.Code)
+	checkName(&f, s.Name)
 	checkOneOf(&f, "kind", s.Kind, SiteKinds)
 	if s.JurisdictionCode == "" {
 		f.Add("jurisdiction_code", "is required")
@@ -98,8 +100,8 @@ func (s *Site) Validate() error {
 // Validate checks a new catalogue entry; it returns EINVALID listing every bad field.
 func (s *Service) Validate() error {
 	var f trcledger.Fields
-	checkCode(&f, "code", s.Code)
-	checkName(&f, "name", s.Name)
+	checkCode(&f, s.Code)
+	checkName(&f, s.Name)
 	checkOneOf(&f, "category", s.Category, ServiceCategories)
 	checkOneOf(&f, "unit", s.Unit, ServiceUnits)
 	return f.Err()
@@ -108,7 +110,7 @@ func (s *Service) Validate() error {
 // Validate checks a new contract; it returns EINVALID listing every bad field.
 func (c *Contract) Validate() error {
 	var f trcledger.Fields
-	checkCode(&f, "code", c.Code)
+	checkCode(&f, c.Code)
 	if c.ProviderCode == "" {
 		f.Add("provider_code", "is required")
 	}
@@ -134,7 +136,7 @@ func (v *TariffVersion) Validate() error {
 		f.Add("effective_to", "must be after effective_from")
 	}
 	if v.PointValue != nil {
-		checkPrice(&f, "point_value", *v.PointValue, false)
+		checkPrice(&f, "point_value", *v.PointValue)
 	}
 	if len(v.Items) == 0 {
 		f.Add("items", "a tariff version needs at least one item")
@@ -155,7 +157,7 @@ func (v *TariffVersion) Validate() error {
 			if it.Price == nil {
 				f.Add(p+".price", "is required for method fixed")
 			} else {
-				checkPrice(&f, p+".price", *it.Price, false)
+				checkPrice(&f, p+".price", *it.Price)
 			}
 			if it.Points != nil {
 				f.Add(p+".points", "applies to method points only")
@@ -164,7 +166,7 @@ func (v *TariffVersion) Validate() error {
 			if it.Points == nil {
 				f.Add(p+".points", "is required for method points")
 			} else {
-				checkPrice(&f, p+".points", *it.Points, false)
+				checkPrice(&f, p+".points", *it.Points)
 			}
 			if it.Price != nil {
 				f.Add(p+".price", "applies to method fixed only")
@@ -174,7 +176,7 @@ func (v *TariffVersion) Validate() error {
 			}
 		}
 		if it.MaxQuantity != nil {
-			checkPrice(&f, p+".max_quantity", *it.MaxQuantity, false)
+			checkPrice(&f, p+".max_quantity", *it.MaxQuantity)
 		}
 		if it.VATRate.IsNegative() || it.VATRate.GreaterThan(hundred) || trcledger.DecimalPlaces(it.VATRate) > 4 {
 			f.Add(p+".vat_rate", "must be a percentage between 0 and 100 with at most 4 decimals")
@@ -223,19 +225,19 @@ func (r *CostShareRule) Validate() error {
 	return f.Err()
 }
 
-// checkPrice accepts a non-negative (or, if !zeroOK, positive) value with at most 4 decimals
+// checkPrice accepts a positive value with at most 4 decimals
 // and at most 9 digits before the point, so that any line it prices fits NUMERIC(18,2).
 func checkPrice(f *trcledger.Fields, field string, v interface {
 	IsNegative() bool
 	IsZero() bool
 	String() string
-}, zeroOK bool) {
+}) {
 	s := v.String()
 	intDigits := len(strings.TrimPrefix(strings.SplitN(s, ".", 2)[0], "-"))
 	switch {
 	case v.IsNegative():
 		f.Add(field, "must not be negative")
-	case v.IsZero() && !zeroOK:
+	case v.IsZero():
 		f.Add(field, "must be greater than zero")
 	case strings.Contains(s, ".") && len(s)-strings.IndexByte(s, '.')-1 > 4:
 		f.Add(field, "must have at most 4 decimals")

@@ -113,7 +113,7 @@ func appendText(b []byte, s string) []byte {
 
 // appendCents writes c cents as an amount with exactly 2 decimals: -5 is "-0.05".
 func appendCents(b []byte, c int64) []byte {
-	u := uint64(c)
+	u := uint64(c) //nolint:gosec // two's complement on purpose: -u below is |c|, even for MinInt64
 	if c < 0 {
 		b = append(b, '-')
 		u = -u

@@ -331,7 +331,7 @@ func TestSealInBatchesAroundOpenWriters(t *testing.T) {
 	db := pgtest.NewDB(t)
 	j := ledger.New(db)
 	j.SetSealBatch(3)
-	open := func(ref string) (*sqlx.Tx, *ledger.Transaction) {
+	open := func(ref string) *sqlx.Tx {
 		tx, err := db.BeginTxx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -341,17 +341,17 @@ func TestSealInBatchesAroundOpenWriters(t *testing.T) {
 		if err := ledger.Append(ctx, tx, []*ledger.Transaction{x}); err != nil {
 			t.Fatal(err)
 		}
-		return tx, x
+		return tx
 	}
-	slow, _ := open("slow")
-	aborted, _ := open("aborted")
+	slow := open("slow")
+	aborted := open("aborted")
 	for i := range 7 {
 		appendTx(t, db, encounter(t, fmt.Sprintf("fast%d", i), "2024-01-01", "IOM", "DZ", "1.00"))
 	}
 	if n, err := j.Seal(ctx); err != nil || n != 7 {
 		t.Fatalf("seal = %d, %v; want 7", n, err)
 	}
-	slower, _ := open("slower")
+	slower := open("slower")
 	if err := aborted.Rollback(); err != nil {
 		t.Fatal(err)
 	}

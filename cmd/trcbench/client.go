@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -91,7 +92,8 @@ func (c *client) postJSON(ctx context.Context, path, token string, v, out any) e
 
 // statusOf returns the HTTP status of an *httpError, 0 otherwise.
 func statusOf(err error) int {
-	if e, ok := err.(*httpError); ok {
+	var e *httpError
+	if errors.As(err, &e) {
 		return e.Status
 	}
 	return 0

@@ -201,13 +201,14 @@ func newGen(seed uint64, pi int, stream string, patients int) *gen {
 	for _, c := range []byte(stream) {
 		h = (h ^ uint64(c)) * 1099511628211
 	}
+	//nolint:gosec // pi is a small index; this only mixes bits
 	return &gen{p: providers[pi], pi: pi, r: rand.New(rand.NewPCG(seed, h^uint64(pi)<<56)), patients: max(patients, 50)}
 }
 
 // patient returns a patient of the pool with the attributes that patient always has.
 func (g *gen) patient(e *encounter) {
 	n := g.r.IntN(g.patients)
-	h := uint64(n)*0x9E3779B97F4A7C15 + uint64(g.pi)
+	h := uint64(n)*0x9E3779B97F4A7C15 + uint64(g.pi) //nolint:gosec // n and pi are small indexes; this only mixes bits
 	h ^= h >> 29
 	e.PatientID = fmt.Sprintf("SFA-%02d-%07d", g.pi, n)
 	e.Sex = []string{"M", "M", "M", "F", "X"}[h%5]

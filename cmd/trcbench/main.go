@@ -441,7 +441,7 @@ func (b *bench) environment(ctx context.Context, mode, rev string) (string, erro
 	mem := ""
 	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
 		var kb int64
-		fmt.Sscanf(string(data), "MemTotal: %d kB", &kb)
+		_, _ = fmt.Sscanf(string(data), "MemTotal: %d kB", &kb) // 0 GiB if the format changes
 		mem = fmt.Sprintf(", %.1f GiB RAM", float64(kb)/(1<<20))
 	}
 	var version, fsync, syncCommit, shared, fpw string
@@ -515,5 +515,8 @@ func (b *bench) topStatements(ctx context.Context, phase string) {
 			q = q[:160] + "…"
 		}
 		fmt.Fprintf(b.log, "        %8d %10.0f %8.3f %8.3f  %s\n", calls, total, mean, meanPlan, q)
+	}
+	if err := rows.Err(); err != nil {
+		b.logf("pg_stat_statements: %v", err)
 	}
 }

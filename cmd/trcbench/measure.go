@@ -173,11 +173,11 @@ func printTable(w *bufio.Writer, rows []row) {
 		}
 	}
 	line := func(cs []string) {
-		w.WriteString("|")
+		_, _ = w.WriteString("|") // a bufio.Writer keeps its error for Flush
 		for i, c := range cs {
 			fmt.Fprintf(w, " %s%s |", c, strings.Repeat(" ", width[i]-len([]rune(c))))
 		}
-		w.WriteString("\n")
+		_, _ = w.WriteString("\n")
 	}
 	line(cells(head))
 	sep := make([]string, 6)

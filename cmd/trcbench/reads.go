@@ -239,7 +239,7 @@ func (b *bench) rawTransitionOnce(ctx context.Context, q, from, to string) (int,
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // read-only: nothing to keep
 	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL jit = off`); err != nil {
 		return 0, err
 	}
@@ -247,11 +247,11 @@ func (b *bench) rawTransitionOnce(ctx context.Context, q, from, to string) (int,
 	if err != nil {
 		return 0, err
 	}
+	defer rows.Close()
 	n := 0
 	for rows.Next() {
 		n++
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
@@ -323,16 +323,18 @@ func (b *bench) balanceProbes(ctx context.Context, n int) ([]balanceProbe, error
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var accounts []string
 	for rows.Next() {
 		var a string
 		if err := rows.Scan(&a); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		accounts = append(accounts, a)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	if len(accounts) == 0 {
 		return nil, fmt.Errorf("no sealed accounts")
 	}

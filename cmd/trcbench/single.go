@@ -92,7 +92,8 @@ func selectText(ctx context.Context, db *sql.DB, cols []string, from string, arg
 	for i, c := range cols {
 		exprs[i] = c + "::text"
 	}
-	rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" "+from, args...)
+	// cols and from are constants of this program; the values go as parameters.
+	rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" "+from, args...) //nolint:gosec
 	if err != nil {
 		return nil, err
 	}
@@ -129,21 +130,25 @@ func (b *bench) loadTemplates(ctx context.Context, n int) ([]template, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close() // Next has closed it when the loop ends
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	var out []template
 	for _, id := range ids {
 		var t template
 		enc, err := selectText(ctx, b.db, rawEncCols, "FROM encounters WHERE id = $1", id)
-		if err != nil || len(enc) != 1 {
-			return nil, fmt.Errorf("load template encounter: %v", err)
+		if err != nil {
+			return nil, fmt.Errorf("load template encounter: %w", err)
+		} else if len(enc) != 1 {
+			return nil, fmt.Errorf("load template encounter: %d rows", len(enc))
 		}
 		t.enc = enc[0]
 		if t.lines, err = selectText(ctx, b.db, rawLineCols, "FROM encounter_lines WHERE encounter_id = $1 ORDER BY line_no", id); err != nil {
@@ -153,8 +158,10 @@ func (b *bench) loadTemplates(ctx context.Context, n int) ([]template, error) {
 			return nil, err
 		}
 		tx, err := selectText(ctx, b.db, rawTxCols, "FROM ledger_transactions WHERE id = $1", t.enc[19])
-		if err != nil || len(tx) != 1 {
-			return nil, fmt.Errorf("load template transaction: %v", err)
+		if err != nil {
+			return nil, fmt.Errorf("load template transaction: %w", err)
+		} else if len(tx) != 1 {
+			return nil, fmt.Errorf("load template transaction: %d rows", len(tx))
 		}
 		t.tx = tx[0]
 		if t.postings, err = selectText(ctx, b.db, rawPostCols, "FROM ledger_postings WHERE transaction_id = $1 ORDER BY line", t.enc[19]); err != nil {

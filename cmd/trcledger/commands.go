@@ -56,14 +56,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	defer db.Close()
-	if err := startProfiler(getenv("PPROF_ADDR"), log); err != nil {
+	if err := startProfiler(ctx, getenv("PPROF_ADDR"), log); err != nil {
 		return err
 	}
 	addr := getenv("LISTEN_ADDR")
 	if addr == "" {
 		addr = ":8080"
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"github.com/trcledger/trcledger"
 )
@@ -74,7 +75,7 @@ func Translate(err error) error {
 }
 
 // IsCode reports whether err is a PostgreSQL error with the SQLSTATE code.
-func IsCode(err error, code pq.ErrorCode) bool {
+func IsCode(err error, code pqerror.Code) bool {
 	var pqe *pq.Error
 	return errors.As(err, &pqe) && pqe.Code == code
 }

@@ -102,7 +102,8 @@ func WithTxOpts(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(t
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return fmt.Errorf("retry transaction after %d attempts: %w (last error: %v)", attempt+1, ctx.Err(), err)
+			// Only the cancellation is wrapped: callers must not mistake a retryable conflict for the cause.
+			return fmt.Errorf("retry transaction after %d attempts: %w (last error: %v)", attempt+1, ctx.Err(), err) //nolint:errorlint
 		case <-timer.C:
 		}
 	}

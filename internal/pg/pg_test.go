@@ -66,7 +66,7 @@ func TestWithTxRollsBackOnError(t *testing.T) {
 		}
 		return errDomain
 	})
-	if err != errDomain {
+	if !errors.Is(err, errDomain) {
 		t.Fatalf("WithTx error = %v, want fn's error unchanged", err)
 	}
 	if calls != 1 {

@@ -385,11 +385,12 @@ exit "$rc"`
 	}
 	stop = func() error {
 		_ = lifeline.Close()
+		// The exit status of a cluster being stopped says nothing: only that it is gone matters.
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck
 		case <-time.After(30 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
+			<-exited //nolint:errcheck
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("remove cluster directory: %w", err)
@@ -410,7 +411,7 @@ func clusterParent() string {
 	const tmpfsMagic = 0x01021994
 	var st syscall.Statfs_t
 	if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Type == tmpfsMagic &&
-		st.Bavail*uint64(st.Bsize) >= 2<<30 && syscall.Access("/dev/shm", 0o7) == nil {
+		st.Bavail*uint64(st.Bsize) >= 2<<30 && syscall.Access("/dev/shm", 0o7) == nil { //nolint:gosec // a block size is small and positive
 		return "/dev/shm"
 	}
 	return "/tmp"
@@ -431,7 +432,7 @@ func waitReady(exited <-chan error, url string) error {
 		}
 		select {
 		case werr := <-exited:
-			return fmt.Errorf("postgres exited: %v", werr)
+			return fmt.Errorf("postgres exited: %w", werr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -489,6 +490,9 @@ func runAs(dir string) ([]string, error) {
 
 func command(dir string, prefix []string, name string, args ...string) *exec.Cmd {
 	argv := append(append(prefix[:len(prefix):len(prefix)], name), args...)
+	// initdb, postgres or runuser, named by this package; a cluster outlives any one context and
+	// its stop function ends it.
+	//nolint:gosec,noctx
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir // the postgres user may not be able to enter the caller's directory
 	return cmd
