@@ -136,7 +136,7 @@ func (n *network) suppress() {
 		if c.patients() >= 2 {
 			// Making it one smaller: the other way round.
 			if back, p := n.cheapestPath(x, c.from, c.to); back < cost {
-				cost, path = back, p
+				path = p
 			}
 		}
 		for _, e := range path {
