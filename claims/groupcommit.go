@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // Group commit: single posts that arrive together are one call of the writer (writer.go), so
@@ -32,6 +33,8 @@ type committer struct {
 	slots chan struct{} // one per group being written
 	wg    sync.WaitGroup
 
+	accepted atomic.Int64 // posts handed over so far
+
 	mu      sync.RWMutex
 	closed  bool
 	stopped chan struct{} // closed when every accepted post has been answered
@@ -58,6 +61,7 @@ func (s *Service) postGrouped(ctx context.Context, j *writeJob) error {
 	}
 	select {
 	case c.jobs <- g:
+		c.accepted.Add(1)
 		c.mu.RUnlock()
 	case <-ctx.Done():
 		c.mu.RUnlock()
