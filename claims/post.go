@@ -94,7 +94,16 @@ var errStalePricing = errors.New("the contract changed while the encounter was p
 // answer is a post's answer to its job's outcome.
 func (j *writeJob) answer() (*PostResult, error) {
 	switch j.outcome {
-	case outcomeStored, outcomeReplayed:
+	case outcomeStored:
+		if j.res.Body == nil {
+			body, err := encodeResult(j.encs, j.batch)
+			if err != nil {
+				return nil, err
+			}
+			j.res.Body = body
+		}
+		return j.res, nil
+	case outcomeReplayed:
 		return j.res, j.err
 	case outcomeStale:
 		return nil, errStalePricing

@@ -380,11 +380,14 @@ func (s *Service) writeStored(ctx context.Context, tx *sqlx.Tx, stored []*writeJ
 		return err
 	}
 	for _, j := range stored {
-		body, err := encodeResult(j.encs, j.batch)
-		if err != nil {
-			return err
+		j.res = &PostResult{Encounters: j.encs}
+		if j.claimed { // the key keeps the answer; others are encoded by their caller, in parallel
+			body, err := encodeResult(j.encs, j.batch)
+			if err != nil {
+				return err
+			}
+			j.res.Body = body
 		}
-		j.res = &PostResult{Encounters: j.encs, Body: body}
 	}
 	return nil
 }
