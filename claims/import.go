@@ -127,6 +127,28 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 		}
 	}()
 	res := &ImportResult{Errors: []ImportError{}}
+	err = s.storeChunks(ctx, cancel, chunks, res)
+	if rerr := <-readErr; err == nil && rerr != nil {
+		err = readFailure(rerr, cr.line)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A chunk's malformed rows are known before its invalid ones: list them all in file order.
+	slices.SortStableFunc(res.Errors, func(a, b ImportError) int { return a.Row - b.Row })
+	if s.sealer != nil && res.Accepted > 0 {
+		s.sealer.Kick()
+	}
+	return res, nil
+}
+
+// storeChunks stores the priced chunks as they come, importStorers at once, and merges their
+// outcomes into res in file order. An encounter that comes back in a later chunk must meet the
+// first one committed (and be skipped or refused), never race it: such a chunk waits for the
+// chunks before it that hold its external ids. After a failure it cancels the reader and
+// drains what it had ready.
+func (s *Service) storeChunks(ctx context.Context, cancel context.CancelFunc, chunks <-chan *importBatch, res *ImportResult) error {
+	var err error
 	var inFlight []storing
 	finish := func() { // waits for the oldest chunk being stored
 		st := inFlight[0]
@@ -144,8 +166,6 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 		if err != nil {
 			continue // drain what the reader had ready; it stops at the cancelled context
 		}
-		// An encounter that comes back in a later chunk must meet the first one committed
-		// (and be skipped or refused), never race it: such a chunk waits for those before it.
 		for len(inFlight) > 0 && sharesExternalID(b, inFlight) {
 			finish()
 		}
@@ -169,18 +189,7 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 	for len(inFlight) > 0 {
 		finish()
 	}
-	if rerr := <-readErr; err == nil && rerr != nil {
-		err = readFailure(rerr, cr.line)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// A chunk's malformed rows are known before its invalid ones: list them all in file order.
-	slices.SortStableFunc(res.Errors, func(a, b ImportError) int { return a.Row - b.Row })
-	if s.sealer != nil && res.Accepted > 0 {
-		s.sealer.Kick()
-	}
-	return res, nil
+	return err
 }
 
 // readFailure turns a failure to read the body into EMALFORMED; other errors pass unchanged.
