@@ -58,14 +58,16 @@ func idemScope(ctx context.Context) string { return "encounters:" + callerScope(
 func (s *Service) post(ctx context.Context, ins []EncounterInput, idem Idempotency, batch bool) (*PostResult, error) {
 	scope := idemScope(ctx)
 	idem = s.seal(scope, idem)
-	if idem.Key != "" {
-		if res, err := replay(ctx, s.db, scope, idem); res != nil || err != nil {
-			return s.auditReplay(ctx, res, err)
-		}
-	}
 	for attempt := 1; ; attempt++ {
 		encs, err := s.validate(ctx, s.db, ins, batch)
 		if err != nil {
+			// The writer answers a key used before; a request it never sees (its contract has
+			// been terminated since, say) still gets its first answer.
+			if idem.Key != "" {
+				if res, rerr := replay(ctx, s.db, scope, idem); res != nil || rerr != nil {
+					return s.auditReplay(ctx, res, rerr)
+				}
+			}
 			return nil, err
 		}
 		// A single post joins the posts that arrive with it (groupcommit.go); a batch is one
