@@ -3,6 +3,7 @@ package claims
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -149,8 +150,19 @@ func (c *committer) write(group []*groupJob) {
 	for i, g := range group {
 		jobs[i] = g.writeJob
 	}
-	err := c.svc.write(context.Background(), jobs)
+	err := c.writeSafely(jobs)
 	for _, g := range group {
 		g.done <- err
 	}
+}
+
+// writeSafely is the writer's call for a group; a panic fails the group (nothing of it is
+// committed) instead of leaving its posts waiting for ever.
+func (c *committer) writeSafely(jobs []*writeJob) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("group commit: panic: %v", p)
+		}
+	}()
+	return c.svc.write(context.Background(), jobs)
 }
