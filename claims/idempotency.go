@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func (s *Service) once(ctx context.Context, scope string, idem Idempotency, stat
 		if !claimed { // a request with this key committed first: answer what it got
 			res, err = replayAction(ctx, tx, scope, idem)
 			if res == nil && err == nil {
-				err = trcledger.Errorf(trcledger.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry").WithReason("idempotency_key_in_progress")
+				err = errKeyInProgress()
 			}
 			return err
 		}
@@ -159,8 +160,8 @@ func (s *Service) once(ctx context.Context, scope string, idem Idempotency, stat
 		if err != nil {
 			return fmt.Errorf("encode answer: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2`, scope, idem.Key, status, body); err != nil {
-			return fmt.Errorf("store idempotent response: %w", err)
+		if err := storeAnswer(ctx, tx, scope, idem.Key, status, body); err != nil {
+			return err
 		}
 		res = &PostResult{Body: body}
 		return nil
@@ -240,4 +241,200 @@ func (s *Service) RekeyLegacyIdempotencyKeys(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// The writer's keys (writer.go). Every post, batch, payment and action claims its key here, in
+// the transaction that acts, and keeps its answer here before commit.
+
+// errKeyReused answers a key used before with another request.
+func errKeyReused() error {
+	return trcledger.Errorf(trcledger.ECONFLICT, "this Idempotency-Key was used with a different body").WithReason("idempotency_key_reused")
+}
+
+// errKeyInProgress answers a key whose first request has not kept its answer.
+func errKeyInProgress() error {
+	return trcledger.Errorf(trcledger.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry").WithReason("idempotency_key_in_progress")
+}
+
+// sameRequest compares two request hashes in constant time.
+func sameRequest(a, b []byte) bool { return hmac.Equal(a, b) }
+
+// keyRow is a recorded idempotency key.
+type keyRow struct {
+	Scope    string `db:"scope"`
+	Key      string `db:"key"`
+	Hash     []byte `db:"request_hash"`
+	Response []byte `db:"response"`
+	Keyed    bool   `db:"keyed"`
+}
+
+// answer is what a request under a recorded key gets: the stored answer (Replayed), or
+// ECONFLICT when the key was used with another request. A row written before migration 0013
+// (not keyed yet) holds the plain digest.
+func (row *keyRow) answer(idem Idempotency) (*PostResult, error) {
+	want := idem.RequestHash
+	if !row.Keyed && idem.plain != nil {
+		want = idem.plain
+	}
+	if !sameRequest(row.Hash, want) {
+		return nil, errKeyReused()
+	}
+	if row.Response == nil {
+		return nil, errKeyInProgress()
+	}
+	return &PostResult{Body: row.Response, Replayed: true}, nil
+}
+
+// replay returns the stored answer for the key, nil when the key is unused, and ECONFLICT when
+// it was used with another body.
+func replay(ctx context.Context, q sqlx.QueryerContext, scope string, idem Idempotency) (*PostResult, error) {
+	var row keyRow
+	err := sqlx.GetContext(ctx, q, &row, `SELECT scope, key, request_hash, response, keyed FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, idem.Key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find idempotency key: %w", err)
+	}
+	return row.answer(idem)
+}
+
+// claimKey records the key in the acting transaction. A concurrent request with the same key
+// waits here until the first commits (or rolls back), so 50 retries at once act once.
+func claimKey(ctx context.Context, tx *sqlx.Tx, scope string, idem Idempotency) (bool, error) {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO idempotency_keys (scope, key, request_hash, keyed) VALUES ($1, $2, $3, true) ON CONFLICT DO NOTHING`,
+		scope, idem.Key, idem.RequestHash)
+	if err != nil {
+		return false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// storeAnswer keeps the answer of a claimed key, in the transaction that claimed it.
+func storeAnswer(ctx context.Context, tx *sqlx.Tx, scope, key string, status int, body []byte) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2`, scope, key, status, body); err != nil {
+		return fmt.Errorf("store idempotent response: %w", err)
+	}
+	return nil
+}
+
+// claimKeys records the keys of the writer's jobs with one statement. A job whose key was
+// recorded before is answered here (outcome replayed). A job whose key an earlier job of the
+// same call holds is returned as that job's follower, to be answered after it (writeJob.follow).
+func claimKeys(ctx context.Context, tx *sqlx.Tx, jobs []*writeJob) (map[*writeJob]*writeJob, error) {
+	followers := map[*writeJob]*writeJob{}
+	leaders := map[string]*writeJob{}
+	var scopes, keys []string
+	var hashes [][]byte
+	for _, j := range jobs {
+		if j.idem.Key == "" {
+			continue
+		}
+		k := j.scope + "\x00" + j.idem.Key
+		if l, ok := leaders[k]; ok {
+			followers[j] = l
+			continue
+		}
+		leaders[k] = j
+		scopes, keys, hashes = append(scopes, j.scope), append(keys, j.idem.Key), append(hashes, j.idem.RequestHash)
+	}
+	if len(keys) == 0 {
+		return followers, nil
+	}
+	// In key order, so that two transactions claiming the same keys never wait on each other
+	// in a circle.
+	rows, err := tx.QueryxContext(ctx, `
+		INSERT INTO idempotency_keys (scope, key, request_hash, keyed)
+		SELECT *, true FROM unnest($1::text[], $2::text[], $3::bytea[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING
+		RETURNING scope, key`, pq.Array(scopes), pq.Array(keys), pq.ByteaArray(hashes))
+	if err != nil {
+		return nil, fmt.Errorf("claim idempotency keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var scope, key string
+		if err := rows.Scan(&scope, &key); err != nil {
+			return nil, fmt.Errorf("scan claimed key: %w", err)
+		}
+		if j := leaders[scope+"\x00"+key]; j != nil {
+			j.claimed = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim idempotency keys: %w", err)
+	}
+	var lost []*writeJob
+	for _, j := range leaders {
+		if !j.claimed {
+			lost = append(lost, j)
+		}
+	}
+	return followers, answerRecorded(ctx, tx, lost)
+}
+
+// answerRecorded answers the jobs whose keys were recorded before (outcome replayed).
+func answerRecorded(ctx context.Context, tx *sqlx.Tx, jobs []*writeJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	scopes, keys := make([]string, len(jobs)), make([]string, len(jobs))
+	for i, j := range jobs {
+		scopes[i], keys[i] = j.scope, j.idem.Key
+	}
+	var rows []keyRow
+	err := tx.SelectContext(ctx, &rows, `SELECT k.scope, k.key, k.request_hash, k.response, k.keyed FROM idempotency_keys k
+		JOIN unnest($1::text[], $2::text[]) AS r(scope, key) ON k.scope = r.scope AND k.key = r.key`, pq.Array(scopes), pq.Array(keys))
+	if err != nil {
+		return fmt.Errorf("find idempotency keys: %w", err)
+	}
+	found := make(map[string]*keyRow, len(rows))
+	for i := range rows {
+		found[rows[i].Scope+"\x00"+rows[i].Key] = &rows[i]
+	}
+	for _, j := range jobs {
+		j.outcome = outcomeReplayed
+		if row := found[j.scope+"\x00"+j.idem.Key]; row != nil {
+			j.res, j.err = row.answer(j.idem)
+		} else {
+			j.err = errKeyInProgress()
+		}
+	}
+	return nil
+}
+
+// finishKeys keeps the answers of the stored jobs' keys and gives back the keys of the jobs
+// that were not stored, so that a fixed retry can use them: one statement.
+func finishKeys(ctx context.Context, tx *sqlx.Tx, jobs []*writeJob) error {
+	var scopes, keys, freeScopes, freeKeys []string
+	var bodies [][]byte
+	for _, j := range jobs {
+		switch {
+		case !j.claimed:
+		case j.outcome == outcomeStored:
+			scopes, keys, bodies = append(scopes, j.scope), append(keys, j.idem.Key), append(bodies, j.res.Body)
+		default:
+			freeScopes, freeKeys = append(freeScopes, j.scope), append(freeKeys, j.idem.Key)
+		}
+	}
+	if len(keys)+len(freeKeys) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		WITH answered AS (
+			UPDATE idempotency_keys k SET status = 201, response = r.body
+			FROM unnest($1::text[], $2::text[], $3::bytea[]) AS r(scope, key, body) WHERE k.scope = r.scope AND k.key = r.key
+			RETURNING 1
+		), freed AS (
+			DELETE FROM idempotency_keys k USING unnest($4::text[], $5::text[]) AS r(scope, key)
+			WHERE k.scope = r.scope AND k.key = r.key
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM answered), (SELECT count(*) FROM freed)`,
+		pq.Array(scopes), pq.Array(keys), pq.ByteaArray(bodies), pq.Array(freeScopes), pq.Array(freeKeys))
+	if err != nil {
+		return fmt.Errorf("store idempotent responses: %w", err)
+	}
+	return nil
 }

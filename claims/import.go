@@ -11,11 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
-	"github.com/trcledger/trcledger/internal/pg"
 )
 
 // ImportColumns are the columns of an import file, in the order of the sample file; the header
@@ -129,6 +127,28 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 		}
 	}()
 	res := &ImportResult{Errors: []ImportError{}}
+	err = s.storeChunks(ctx, cancel, chunks, res)
+	if rerr := <-readErr; err == nil && rerr != nil {
+		err = readFailure(rerr, cr.line)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A chunk's malformed rows are known before its invalid ones: list them all in file order.
+	slices.SortStableFunc(res.Errors, func(a, b ImportError) int { return a.Row - b.Row })
+	if s.sealer != nil && res.Accepted > 0 {
+		s.sealer.Kick()
+	}
+	return res, nil
+}
+
+// storeChunks stores the priced chunks as they come, importStorers at once, and merges their
+// outcomes into res in file order. An encounter that comes back in a later chunk must meet the
+// first one committed (and be skipped or refused), never race it: such a chunk waits for the
+// chunks before it that hold its external ids. After a failure it cancels the reader and
+// drains what it had ready.
+func (s *Service) storeChunks(ctx context.Context, cancel context.CancelFunc, chunks <-chan *importBatch, res *ImportResult) error {
+	var err error
 	var inFlight []storing
 	finish := func() { // waits for the oldest chunk being stored
 		st := inFlight[0]
@@ -146,8 +166,6 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 		if err != nil {
 			continue // drain what the reader had ready; it stops at the cancelled context
 		}
-		// An encounter that comes back in a later chunk must meet the first one committed
-		// (and be skipped or refused), never race it: such a chunk waits for those before it.
 		for len(inFlight) > 0 && sharesExternalID(b, inFlight) {
 			finish()
 		}
@@ -171,18 +189,7 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 	for len(inFlight) > 0 {
 		finish()
 	}
-	if rerr := <-readErr; err == nil && rerr != nil {
-		err = readFailure(rerr, cr.line)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// A chunk's malformed rows are known before its invalid ones: list them all in file order.
-	slices.SortStableFunc(res.Errors, func(a, b ImportError) int { return a.Row - b.Row })
-	if s.sealer != nil && res.Accepted > 0 {
-		s.sealer.Kick()
-	}
-	return res, nil
+	return err
 }
 
 // readFailure turns a failure to read the body into EMALFORMED; other errors pass unchanged.
@@ -309,17 +316,63 @@ func (s *Service) priceBatch(ctx context.Context, b *importBatch) (err error) {
 	return nil
 }
 
-// storeBatch posts a priced chunk; when a tariff or rule changed since it was priced, it prices
-// the chunk again with fresh reference data and retries.
+// storeBatch writes a priced chunk, one writer job per encounter, and counts the outcomes:
+// stored rows are accepted; an encounter already posted with the same content is skipped, with
+// other content rejected; one priced on a contract that changed since is priced again with
+// fresh reference data and written again (at most three times).
 func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
-	for attempt := 1; ; attempt++ {
-		err := s.storeChunk(ctx, b.good, b.goodGroups, b.priced)
-		if !errors.Is(err, errStalePricing) || attempt >= 3 {
+	good, groups := b.good, b.goodGroups
+	for attempt := 1; len(good) > 0; attempt++ {
+		jobs := make([]*writeJob, len(good))
+		for i, e := range good {
+			jobs[i] = newJob(ctx, []*Encounter{e}, "", Idempotency{}, false)
+		}
+		if err := s.write(ctx, jobs); err != nil {
 			return err
 		}
+		var stale []*importGroup
+		for i, j := range jobs {
+			if j.outcome == outcomeStale {
+				stale = append(stale, groups[i])
+				continue
+			}
+			b.priced.count(j, groups[i])
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		if attempt >= 3 {
+			return errStalePricing
+		}
 		s.refs.drop()
-		if err := s.priceBatch(ctx, b); err != nil {
+		again := &importBatch{groups: stale}
+		if err := s.priceBatch(ctx, again); err != nil {
 			return err
+		}
+		b.priced.merge(again.priced)
+		good, groups = again.good, again.goodGroups
+	}
+	return nil
+}
+
+// count records what the writer made of one encounter of the file.
+func (r *ImportResult) count(j *writeJob, g *importGroup) {
+	switch j.outcome {
+	case outcomeStored:
+		r.Accepted += len(g.rows)
+	case outcomeDuplicate:
+		e, p := j.encs[0], j.existing[0]
+		if string(p.hash) == string(e.contentHash) {
+			r.Skipped += len(g.rows)
+		} else {
+			r.rejectGroup(g, "duplicate_external_id", fmt.Sprintf("encounter %s already has external_id %s with other content; void it to correct it", p.id, e.ExternalID))
+		}
+	default:
+		var terr *trcledger.Error
+		if errors.As(j.err, &terr) && len(terr.Fields) > 0 {
+			r.rejectGroup(g, "invalid", describe(terr.Fields))
+		} else {
+			r.rejectGroup(g, "invalid", fmt.Sprint(j.err))
 		}
 	}
 }
@@ -551,71 +604,6 @@ func optional(v string) *string {
 		return nil
 	}
 	return &v
-}
-
-// storeChunk de-duplicates and posts one priced chunk of encounters, recording the outcome in res.
-func (s *Service) storeChunk(ctx context.Context, good []*Encounter, goodGroups []*importGroup, res *ImportResult) error {
-	if len(good) == 0 {
-		return nil
-	}
-	existing, err := postedByExternalID(ctx, s.db, good)
-	if err != nil {
-		return err
-	}
-	var post []*Encounter
-	var postGroups []*importGroup
-	for i, e := range good {
-		if h, ok := existing[externalKey(e.ProviderCode, e.ExternalID)]; ok {
-			if string(h.hash) == string(e.contentHash) {
-				res.Skipped += len(goodGroups[i].rows)
-			} else {
-				res.rejectGroup(goodGroups[i], "duplicate_external_id", fmt.Sprintf("encounter %s already has external_id %s with other content; void it to correct it", h.id, e.ExternalID))
-			}
-			continue
-		}
-		post = append(post, e)
-		postGroups = append(postGroups, goodGroups[i])
-	}
-	if len(post) == 0 {
-		return nil
-	}
-	// postedByExternalID has just looked the external ids up; a duplicate committed since is still
-	// refused by the unique index, and then the encounters are posted one by one below.
-	err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insertChecked(ctx, tx, post, true) })
-	if err == nil {
-		for _, g := range postGroups {
-			res.Accepted += len(g.rows)
-		}
-		return nil
-	}
-	if errors.Is(err, errStalePricing) || trcledger.ErrorCode(err) == trcledger.EINTERNAL {
-		return err
-	}
-	// Something changed under us (a concurrent upload, say): post one by one to place the blame.
-	for i, e := range post {
-		err := pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.insert(ctx, tx, []*Encounter{e}, false) })
-		var terr *trcledger.Error
-		switch {
-		case err == nil:
-			res.Accepted += len(postGroups[i].rows)
-		case errors.Is(err, errStalePricing) || trcledger.ErrorCode(err) == trcledger.EINTERNAL:
-			return err
-		case errors.As(err, &terr) && terr.Reason == "duplicate_external_id":
-			// Posted meanwhile: the same content is skipped, other content refused, as above.
-			existing, lerr := postedByExternalID(ctx, s.db, []*Encounter{e})
-			if lerr != nil {
-				return lerr
-			}
-			if h, ok := existing[externalKey(e.ProviderCode, e.ExternalID)]; ok && string(h.hash) == string(e.contentHash) {
-				res.Skipped += len(postGroups[i].rows)
-			} else {
-				res.rejectGroup(postGroups[i], "duplicate_external_id", err.Error())
-			}
-		default:
-			res.rejectGroup(postGroups[i], "conflict", err.Error())
-		}
-	}
-	return nil
 }
 
 func describe(fields []trcledger.FieldError) string {

@@ -114,8 +114,8 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 		if err != nil {
 			return fmt.Errorf("encode payment: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = 201, response = $3 WHERE scope = $1 AND key = $2`, scope, idem.Key, body); err != nil {
-			return fmt.Errorf("store idempotent response: %w", err)
+		if err := storeAnswer(ctx, tx, scope, idem.Key, 201, body); err != nil {
+			return err
 		}
 		res = &PostResult{Body: body}
 		return access.Record(ctx, tx, "pay", "statement", st.ID, map[string]any{"payment_id": pay.ID, "amount": in.Amount.StringFixed(2)})

@@ -29,6 +29,47 @@ const (
 // prefix ("" or "encounters[3]."). It returns nil when the encounter is not valid.
 func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, prefix string, f *trcledger.Fields) (*Encounter, error) {
 	before := f.Len()
+	s.checkFields(ref, in, prefix, f)
+	pricing, err := findPricing(ctx, ref, in, prefix, f)
+	if err != nil {
+		return nil, err
+	}
+	e := &Encounter{
+		ExternalID: in.ExternalID, SiteCode: in.SiteCode, BeneficiaryCategory: in.BeneficiaryCategory,
+		Sex: in.Sex, BirthYear: in.BirthYear, ServiceDate: in.ServiceDate, Kind: in.Kind, Status: "posted",
+		Diagnoses: in.Diagnoses, Referral: in.Referral, PractitionerRef: in.PractitionerRef, Corrects: in.Corrects,
+	}
+	if e.Lines, err = priceLines(ref, pricing, in, prefix, f); err != nil {
+		return nil, err
+	}
+	if f.Len() > before {
+		return nil, nil
+	}
+	e.ContractCode = pricing.Contract.Code
+	e.ProviderCode = pricing.Contract.ProviderCode
+	e.Currency = pricing.Contract.Currency
+	e.contractID = pricing.Contract.ID
+	e.contractRev = pricing.Contract.UpdatedAt.Time
+	e.PatientKey = PatientKey(s.pseudonymKey, in.PatientID)
+	total := e.Lines[0].Amount.Decimal
+	for _, l := range e.Lines[1:] {
+		total = total.Add(l.Amount.Decimal)
+	}
+	if total.GreaterThanOrEqual(maxTotal) {
+		f.Add(prefix+"lines", "the encounter comes to %s, more than any one visit can cost", total.StringFixed(2))
+		return nil, nil
+	}
+	if !total.IsPositive() {
+		f.Add(prefix+"lines", "the encounter comes to 0.00; there is nothing to bill")
+		return nil, nil
+	}
+	e.Total = trcledger.NewAmount(total)
+	e.contentHash = contentHash(e)
+	return e, nil
+}
+
+// checkFields checks the encounter's own fields (all but its contract and its lines' prices).
+func (s *Service) checkFields(ref *refData, in *EncounterInput, prefix string, f *trcledger.Fields) {
 	add := func(field, format string, args ...any) { f.Add(prefix+field, format, args...) }
 	text := func(field, v string, required bool) {
 		switch {
@@ -82,25 +123,29 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 	if in.Corrects != nil && !uuidPattern.MatchString(*in.Corrects) {
 		add("corrects", "must be the id of the voided encounter this one corrects")
 	}
+}
 
-	var pricing *contracts.Pricing
-	if in.ContractCode != "" && len(in.ContractCode) <= maxText {
-		p, err := ref.contract(ctx, in.ContractCode)
-		if err != nil {
-			return nil, err
-		}
-		if p == nil || !access.PrincipalFrom(ctx).IsClinicOf(p.Contract.ProviderCode) {
-			add("contract_code", "unknown contract %s", in.ContractCode)
-		} else {
-			pricing = p
-		}
+// findPricing is the pricing of the encounter's contract, nil (with the field named) when the
+// contract is unknown or not the caller's provider's.
+func findPricing(ctx context.Context, ref *refData, in *EncounterInput, prefix string, f *trcledger.Fields) (*contracts.Pricing, error) {
+	if in.ContractCode == "" || len(in.ContractCode) > maxText {
+		return nil, nil
 	}
-	e := &Encounter{
-		ExternalID: in.ExternalID, SiteCode: in.SiteCode, BeneficiaryCategory: in.BeneficiaryCategory,
-		Sex: in.Sex, BirthYear: in.BirthYear, ServiceDate: in.ServiceDate, Kind: in.Kind, Status: "posted",
-		Diagnoses: in.Diagnoses, Referral: in.Referral, PractitionerRef: in.PractitionerRef, Corrects: in.Corrects,
-		Lines: make([]contracts.PricedLine, 0, len(in.Lines)),
+	p, err := ref.contract(ctx, in.ContractCode)
+	if err != nil {
+		return nil, err
 	}
+	if p == nil || !access.CanPostEncounter(access.PrincipalFrom(ctx), p.Contract.ProviderCode) {
+		f.Add(prefix+"contract_code", "unknown contract %s", in.ContractCode)
+		return nil, nil
+	}
+	return p, nil
+}
+
+// priceLines checks and prices every line; a line is priced only when the encounter's
+// contract, date and beneficiary category are good.
+func priceLines(ref *refData, pricing *contracts.Pricing, in *EncounterInput, prefix string, f *trcledger.Fields) ([]contracts.PricedLine, error) {
+	lines := make([]contracts.PricedLine, 0, len(in.Lines))
 	for i, l := range in.Lines {
 		p := fmt.Sprintf("%slines[%d].", prefix, i)
 		svc := ref.services[l.ServiceCode]
@@ -125,32 +170,9 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 			return nil, err
 		}
 		line.LineNo = i + 1
-		e.Lines = append(e.Lines, line)
+		lines = append(lines, line)
 	}
-	if f.Len() > before {
-		return nil, nil
-	}
-	e.ContractCode = pricing.Contract.Code
-	e.ProviderCode = pricing.Contract.ProviderCode
-	e.Currency = pricing.Contract.Currency
-	e.contractID = pricing.Contract.ID
-	e.contractRev = pricing.Contract.UpdatedAt.Time
-	e.PatientKey = PatientKey(s.pseudonymKey, in.PatientID)
-	total := e.Lines[0].Amount.Decimal
-	for _, l := range e.Lines[1:] {
-		total = total.Add(l.Amount.Decimal)
-	}
-	if total.GreaterThanOrEqual(maxTotal) {
-		add("lines", "the encounter comes to %s, more than any one visit can cost", total.StringFixed(2))
-		return nil, nil
-	}
-	if !total.IsPositive() {
-		add("lines", "the encounter comes to 0.00; there is nothing to bill")
-		return nil, nil
-	}
-	e.Total = trcledger.NewAmount(total)
-	e.contentHash = contentHash(e)
-	return e, nil
+	return lines, nil
 }
 
 var (

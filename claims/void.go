@@ -64,7 +64,7 @@ func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Ide
 		if len(rows) == 0 {
 			return notFound
 		}
-		if !p.IsClinicOf(rows[0].ProviderCode) {
+		if !access.CanVoidEncounter(p, rows[0].ProviderCode) {
 			return access.Denied(notFound, "encounter", id)
 		}
 		e := rows[0].encounter()

@@ -68,14 +68,22 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	journal := ledger.New(db)
-	sealCtx, stopSealing := context.WithCancel(context.Background())
-	defer stopSealing()
-	go journal.Run(sealCtx, time.Second)
 	rate, err := intEnv(getenv, "RATE_LIMIT", 300)
 	if err != nil {
 		return err
 	}
 	claimsSvc := claims.NewService(db, time.Now, key, journal)
+	// The group committer, the sealer and the report refresher (claims/background.go).
+	background := claims.NewBackground(claimsSvc, journal, log)
+	background.Start(ctx)
+	stopped := false
+	defer func() {
+		if !stopped {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = background.Stop(sctx)
+		}
+	}()
 	// Idempotency keys recorded before migration 0013 hold a plain digest of their request;
 	// they are keyed before the first request is answered (docs/idempotency.md).
 	if n, err := claimsSvc.RekeyLegacyIdempotencyKeys(ctx); err != nil {
@@ -83,8 +91,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	} else if n > 0 {
 		log.Info("rekeyed legacy idempotency keys", "keys", n)
 	}
-	// The transition report's kept months are recomputed in the background (claims/report_months.go).
-	go claimsSvc.RunReports(sealCtx, 2*time.Second, log)
 	srv := api.NewServer(api.Config{
 		RateLimit: rate,
 		Contracts: contracts.NewStore(db, time.Now),
@@ -110,13 +116,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err := srv.App.ShutdownWithTimeout(15 * time.Second); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
-	stopSealing()
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Every request has been answered, so no post waits in the committer any more; Stop
+	// still drains it first, then stops the sealer and the refresher and seals the rest.
+	stopped = true
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if _, err := journal.Seal(sctx); err != nil {
-		return fmt.Errorf("seal the journal: %w", err)
-	}
-	return nil
+	return background.Stop(sctx)
 }
 
 // pseudonymKey is PSEUDONYM_KEY; in development a missing key is replaced by a random one
