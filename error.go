@@ -18,6 +18,7 @@ const (
 	ETOOLARGE     = "too_large"     // the body is beyond the limit (413)
 	ERATELIMIT    = "rate_limited"  // too many requests (429)
 	EUNSUPPORTED  = "unsupported"   // a body in a format the route does not read (415)
+	EUNAVAILABLE  = "unavailable"   // the server is shutting down; retry elsewhere or later (503)
 	EINTERNAL     = "internal"      // anything else (500, no details)
 )
 

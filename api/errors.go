@@ -23,6 +23,7 @@ var statusOf = map[string]int{
 	trcledger.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	trcledger.ERATELIMIT:    http.StatusTooManyRequests,
 	trcledger.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	trcledger.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	trcledger.EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -2,10 +2,11 @@ package claims
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/trcledger/trcledger"
 )
 
 // Group commit: single posts that arrive together are one call of the writer (writer.go), so
@@ -48,7 +49,8 @@ func (s *Service) startCommitter() {
 }
 
 // errShuttingDown answers a post that arrives after the committer was stopped.
-var errShuttingDown = errors.New("the server is shutting down")
+// It is a 503: nothing was written, and the same post under the same key may be sent again.
+var errShuttingDown = trcledger.Errorf(trcledger.EUNAVAILABLE, "the server is shutting down and wrote nothing; send the same request again with the same Idempotency-Key")
 
 // postGrouped hands a job to the committer and waits until its group is written. Once handed
 // over, the post is written and answered whatever its client does.
