@@ -277,3 +277,35 @@ func TestHugeHeadersAre431(t *testing.T) {
 		t.Errorf("code = %v, want headers_too_large", r.json["code"])
 	}
 }
+
+// A client making many requests with one live token costs about one token query a second, not
+// one a request; a token revoked by another server process is refused within about a second.
+func TestLiveTokensAreReadOnceASecond(t *testing.T) {
+	t.Parallel()
+	var tokens *access.Tokens
+	e := newEnv(t, func(c *api.Config) { tokens = c.Tokens })
+	tok, secret, err := access.NewTokens(e.db, time.Now).CreateToken(context.Background(), access.NewToken{Name: "busy", Role: access.RoleFinance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, before := time.Now(), tokens.Lookups()
+	for i := 0; i < 100; i++ {
+		if r := e.do("GET", "/v1/sites", secret, ""); r.status != 200 {
+			t.Fatalf("request %d: %d", i, r.status)
+		}
+	}
+	if n, most := tokens.Lookups()-before, 2*(int64(time.Since(start)/time.Second)+1); n > most {
+		t.Errorf("100 requests with one token made %d token queries in %v, want at most %d", n, time.Since(start), most)
+	}
+	// Revoked by another process (another server, or trcledger in a shell).
+	if err := access.NewTokens(e.db, time.Now).RevokeToken(context.Background(), tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	for e.do("GET", "/v1/sites", secret, "").status == 200 {
+		if time.Since(revoked) > 1500*time.Millisecond {
+			t.Fatal("a token revoked by another process is still accepted after 1.5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -57,7 +57,24 @@ type Tokens struct {
 	live     map[[sha256.Size]byte]struct{}
 	loadedAt time.Time
 	lookups  atomic.Int64
+
+	// known holds, for a second at most, what a live token's row said, so that a client making
+	// many requests costs one query a second, not one a request (see Authenticate).
+	knownMu sync.Mutex
+	known   map[[sha256.Size]byte]knownToken
 }
+
+// knownToken is a live token's row as Authenticate read it, and when.
+type knownToken struct {
+	p         Principal
+	expiresAt *time.Time
+	readAt    time.Time
+}
+
+// knownTTL is how long Authenticate trusts a token's row before reading it again: a token
+// revoked by another server process is refused here within knownTTL; one revoked through this
+// process at once.
+const knownTTL = time.Second
 
 // liveSetTTL is how old the set of live digests may be before a token missing from it makes
 // Authenticate reload it: at most one reload per second, however many unknown tokens arrive.
@@ -65,7 +82,7 @@ const liveSetTTL = time.Second
 
 // NewTokens returns the token service over db.
 func NewTokens(db *sqlx.DB, now func() time.Time) *Tokens {
-	return &Tokens{db: db, now: now, lastSeen: map[string]time.Time{}}
+	return &Tokens{db: db, now: now, lastSeen: map[string]time.Time{}, known: map[[sha256.Size]byte]knownToken{}}
 }
 
 func digest(secret string) []byte {
@@ -149,6 +166,11 @@ func (s *Tokens) mayBeLive(ctx context.Context, d [sha256.Size]byte) (bool, erro
 
 // remember adds (or with live false removes) a digest in the set of live ones, if it is loaded.
 func (s *Tokens) remember(d []byte, live bool) {
+	if !live && len(d) == sha256.Size {
+		s.knownMu.Lock()
+		delete(s.known, [sha256.Size]byte(d))
+		s.knownMu.Unlock()
+	}
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
 	if s.live == nil || len(d) != sha256.Size {
@@ -267,6 +289,11 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 		return Principal{}, unauthorized
 	}
 	d := digest(secret)
+	now := s.now()
+	if p, ok := s.knownLive([sha256.Size]byte(d), now); ok {
+		s.touch(p.TokenID, now)
+		return p, nil
+	}
 	if ok, err := s.mayBeLive(ctx, [sha256.Size]byte(d)); err != nil || !ok {
 		if err != nil {
 			return Principal{}, err
@@ -282,7 +309,6 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 	if err != nil {
 		return Principal{}, fmt.Errorf("find token: %w", err)
 	}
-	now := s.now()
 	if row.RevokedAt != nil || (row.ExpiresAt != nil && !row.ExpiresAt.After(now)) {
 		return Principal{}, unauthorized
 	}
@@ -291,7 +317,28 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 	if row.OrgCode != nil {
 		p.OrgCode = *row.OrgCode
 	}
+	s.knownMu.Lock()
+	if len(s.known) >= maxKnownTokens { // a bound on memory; entries live a second anyway
+		clear(s.known)
+	}
+	s.known[[sha256.Size]byte(d)] = knownToken{p: p, expiresAt: row.ExpiresAt, readAt: time.Now()}
+	s.knownMu.Unlock()
 	return p, nil
+}
+
+// maxKnownTokens bounds the rows Authenticate keeps (far more than live tokens in practice).
+const maxKnownTokens = 10000
+
+// knownLive returns the principal of a token whose row was read less than knownTTL ago and has
+// not expired since.
+func (s *Tokens) knownLive(d [sha256.Size]byte, now time.Time) (Principal, bool) {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	k, ok := s.known[d]
+	if !ok || time.Since(k.readAt) >= knownTTL || (k.expiresAt != nil && !k.expiresAt.After(now)) {
+		return Principal{}, false
+	}
+	return k.p, true
 }
 
 // touch records the token's last use, at most once a minute per token and off the request path.
