@@ -68,16 +68,21 @@ func newJob(ctx context.Context, encs []*Encounter, scope string, idem Idempoten
 	return &writeJob{principal: access.PrincipalFrom(ctx), requestID: access.RequestID(ctx), scope: scope, idem: idem, encs: encs, batch: batch}
 }
 
-// writeAttempts bounds how often write starts again because another transaction posted one of
-// its external ids after it looked them up.
+// writeAttempts bounds how often write starts again, without finding more of its external ids
+// posted, because another transaction posted one of them after it looked them up. Each attempt
+// that finds one more posted starts again freely: there are only so many external ids in a call.
 const writeAttempts = 3
+
+// errWriteRaced answers every job of a call that lost the race for its external ids to other
+// writers again and again: nothing was written, and the same request may be sent again.
+var errWriteRaced = trcledger.Errorf(trcledger.EUNAVAILABLE, "other requests were posting the same external ids at the same moment and nothing was written; send the same request again with the same Idempotency-Key")
 
 // write writes the jobs in one database transaction and sets every job's outcome. It returns an
 // error only when the transaction as a whole fails (the database is away, ...): then no job is
 // written.
 func (s *Service) write(ctx context.Context, jobs []*writeJob) error {
 	var err error
-	for attempt := 1; attempt <= writeAttempts; attempt++ {
+	for found, stalls := -1, 0; ; {
 		err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.writeTx(ctx, tx, jobs) })
 		var terr *trcledger.Error
 		if !errors.As(err, &terr) || terr.Reason != "duplicate_external_id" {
@@ -85,6 +90,13 @@ func (s *Service) write(ctx context.Context, jobs []*writeJob) error {
 		}
 		// A concurrent writer committed one of the external ids after the lookup, and the
 		// unique index refused it: look again, and that job is answered duplicate_external_id.
+		// The database's own duplicate error names no job, so it never reaches a client.
+		if n := countOutcome(jobs, outcomeDuplicate); n > found {
+			found = n
+		} else if stalls++; stalls >= writeAttempts {
+			err = errWriteRaced
+			break
+		}
 	}
 	if err != nil {
 		for _, j := range jobs {
@@ -99,6 +111,17 @@ func (s *Service) write(ctx context.Context, jobs []*writeJob) error {
 		}
 	}
 	return nil
+}
+
+// countOutcome counts the jobs that an attempt answered o.
+func countOutcome(jobs []*writeJob, o outcome) int {
+	n := 0
+	for _, j := range jobs {
+		if j.outcome == o {
+			n++
+		}
+	}
+	return n
 }
 
 // writeTx is write's transaction: claim the keys, decide every job, write the stored ones.

@@ -116,6 +116,7 @@ WITH enc AS (
 		$9::int[], $10::date[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
 		$17::uuid[], $18::text[], $19::numeric[], $20::bytea[], $21::bigint[])
 		AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)
+	ORDER BY prov, ext -- every writer takes the external ids' index entries in one order: no deadlock
 	RETURNING service_date
 )
 INSERT INTO report_dirty (period) SELECT DISTINCT to_char(service_date, 'YYYY-MM') FROM enc`
