@@ -143,7 +143,7 @@ func TestEncounterBadInput(t *testing.T) {
 func TestImportUploadAndLogsStayClean(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	csv, err := os.ReadFile("../claims/encounters/testdata/encounters.csv")
+	csv, err := os.ReadFile("../claims/testdata/encounters.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,16 +9,6 @@ import (
 // file of a few rows spans several chunks.
 func (s *Service) SetImportChunk(n int) { s.importChunk = n }
 
-// SuppressSmallCounts is suppressSmallCounts for the brute-force tests, the sites given as a
-// map from site to canton.
-func SuppressSmallCounts(rows map[string][]TransitionRow, by string, cantonOf map[string]string) {
-	var sites []siteCanton
-	for s, c := range cantonOf {
-		sites = append(sites, siteCanton{s, c})
-	}
-	suppressSmallCounts(rows, by, sites)
-}
-
 // AcceptedPosts is how many single posts the group committer has accepted so far.
 func (s *Service) AcceptedPosts() int64 { return s.group.accepted.Load() }
 
@@ -52,7 +42,7 @@ func (s *Service) Write(ctx context.Context, ts []WriteTest) ([]WriteResult, err
 				e.contractRev = e.contractRev.Add(-time.Second)
 			}
 		}
-		jobs[i] = newJob(t.Caller, encs, scope, s.seal(scope, t.Idem), t.Batch)
+		jobs[i] = newJob(t.Caller, encs, scope, s.keys.Seal(scope, t.Idem), t.Batch)
 	}
 	if err := s.write(ctx, jobs); err != nil {
 		return nil, err

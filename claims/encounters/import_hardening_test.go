@@ -12,7 +12,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/trcledger/trcledger"
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
 )
 
 // peakHeap runs f and returns how far the heap in use rose above where it stood before,
@@ -102,33 +102,33 @@ const (
 func TestImportRefusesAnEncounterPastItsLineLimit(t *testing.T) {
 	f := newFixture(t)
 	head, rows := sampleParts(t)
-	res, err := f.svc.Import(f.clinic, stream(head, strings.Join(rows[:3], ""), &repeated{s: repeatRow, n: claims.MaxLines + 3}, strings.Join(rows[3:], "")))
+	res, err := f.Svc.Import(f.Clinic, stream(head, strings.Join(rows[:3], ""), &repeated{s: repeatRow, n: encounters.MaxLines + 3}, strings.Join(rows[3:], "")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Rows 2–4: LIPA-2025-0001 and 0002; rows 5–107 the long encounter; rows 108–112 the rest.
-	if res.Accepted != 8 || res.Skipped != 0 || res.Rejected != claims.MaxLines+3 || len(res.Errors) != claims.MaxLines+3 {
+	if res.Accepted != 8 || res.Skipped != 0 || res.Rejected != encounters.MaxLines+3 || len(res.Errors) != encounters.MaxLines+3 {
 		t.Fatalf("import = accepted %d, skipped %d, rejected %d, %d errors; want 8 accepted and the %d rows of the long encounter rejected",
-			res.Accepted, res.Skipped, res.Rejected, len(res.Errors), claims.MaxLines+3)
+			res.Accepted, res.Skipped, res.Rejected, len(res.Errors), encounters.MaxLines+3)
 	}
 	for i, e := range res.Errors {
 		if e.Row != 5+i || e.Code != "invalid" || !strings.Contains(e.Message, "at most 100") {
 			t.Fatalf("error %d = %+v", i, e)
 		}
 	}
-	if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
+	if got := balance(t, f.Journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
 		t.Errorf("IOM payable = %s, want -143.30 (the sample alone)", got)
 	}
 
 	const n = 300_000
-	var big *claims.ImportResult
+	var big *encounters.ImportResult
 	grew := peakHeap(func() {
-		big, err = f.svc.Import(f.clinic, stream(head, &repeated{s: repeatRow, n: n}))
+		big, err = f.Svc.Import(f.Clinic, stream(head, &repeated{s: repeatRow, n: n}))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if big.Accepted != 0 || big.Rejected != n || !big.ErrorsTruncated || len(big.Errors) != claims.MaxImportErrors {
+	if big.Accepted != 0 || big.Rejected != n || !big.ErrorsTruncated || len(big.Errors) != encounters.MaxImportErrors {
 		t.Errorf("import of one encounter in %d rows = accepted %d, rejected %d, truncated %v, %d errors", n, big.Accepted, big.Rejected, big.ErrorsTruncated, len(big.Errors))
 	}
 	t.Logf("a %d MB file of one encounter: the heap grew by %d MiB", n*len(repeatRow)/1e6, grew/mib)
@@ -142,8 +142,8 @@ func TestImportRefusesAnEncounterPastItsLineLimit(t *testing.T) {
 func TestImportCapsACell(t *testing.T) {
 	f := newFixture(t)
 	head, rows := sampleParts(t)
-	long := strings.Replace(rows[2], "dr-hadzic", strings.Repeat("ž", claims.MaxImportCell/2+1), 1) // 4098 bytes
-	res, err := f.svc.Import(f.clinic, strings.NewReader(head+strings.Join(rows[:3], "")+long+strings.Join(rows[3:], "")))
+	long := strings.Replace(rows[2], "dr-hadzic", strings.Repeat("ž", encounters.MaxImportCell/2+1), 1) // 4098 bytes
+	res, err := f.Svc.Import(f.Clinic, strings.NewReader(head+strings.Join(rows[:3], "")+long+strings.Join(rows[3:], "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestImportCapsACell(t *testing.T) {
 	huge := "LIPA-2025-0009,IOM-DZBIH-2024,TRC-LIPA,SFA-2025-00090,irregular_migrant,M,1994,2025-03-03,consultation,J06.9,,,,\""
 	chunk := strings.Repeat("x", 64<<10)
 	grew := peakHeap(func() {
-		res, err = f.svc.Import(f.clinic, stream(head, huge, &repeated{s: chunk, n: 800}, "\",,PZZ-01,1\n", "LIPA-2025-0010"+rows[0][len("LIPA-2025-0001"):]))
+		res, err = f.Svc.Import(f.Clinic, stream(head, huge, &repeated{s: chunk, n: 800}, "\",,PZZ-01,1\n", "LIPA-2025-0010"+rows[0][len("LIPA-2025-0001"):]))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -230,17 +230,17 @@ func TestImportReadsWhatExcelWrites(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			res, err := f.svc.ImportFile(f.clinic, strings.NewReader(tc.file), claims.ImportOptions{Charset: tc.charset})
+			res, err := f.Svc.ImportFile(f.Clinic, strings.NewReader(tc.file), encounters.ImportOptions{Charset: tc.charset})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.Accepted != 8 || res.Rejected != 0 {
 				t.Fatalf("import = %+v", res)
 			}
-			if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
+			if got := balance(t, f.Journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
 				t.Errorf("IOM payable = %s, want -143.30 (37,5 km read as 37.5)", got)
 			}
-			res, err = f.svc.Import(f.clinic, strings.NewReader(canonical))
+			res, err = f.Svc.Import(f.Clinic, strings.NewReader(canonical))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,10 +252,10 @@ func TestImportReadsWhatExcelWrites(t *testing.T) {
 	t.Run("not CSV", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
-		_, err := f.svc.ImportFile(f.clinic, strings.NewReader(xl), claims.ImportOptions{Charset: "ebcdic"})
+		_, err := f.Svc.ImportFile(f.Clinic, strings.NewReader(xl), encounters.ImportOptions{Charset: "ebcdic"})
 		wantCode(t, err, trcledger.EUNSUPPORTED, "")
-		_, err = f.svc.Import(f.clinic, strings.NewReader("PK\x03\x04\x14\x00\x06\x00"))
-		if e := wantCode(t, err, trcledger.EINVALID, ""); len(e.Fields) != 1 || !strings.Contains(e.Fields[0].Message, "Excel workbook") {
+		_, err = f.Svc.Import(f.Clinic, strings.NewReader("PK\x03\x04\x14\x00\x06\x00"))
+		if e := wantError(t, err, trcledger.EINVALID, ""); len(e.Fields) != 1 || !strings.Contains(e.Fields[0].Message, "Excel workbook") {
 			t.Errorf("a workbook: %+v", e.Fields)
 		}
 	})
@@ -285,7 +285,7 @@ func TestImportCountsEveryRowOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			res, err := f.svc.Import(f.clinic, strings.NewReader(tc.file))
+			res, err := f.Svc.Import(f.Clinic, strings.NewReader(tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}

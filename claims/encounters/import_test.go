@@ -11,7 +11,7 @@ import (
 
 func sampleCSV(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/encounters.csv")
+	b, err := os.ReadFile("../testdata/encounters.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestImportThenImportAgain(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			if chunk > 0 {
-				f.svc.SetImportChunk(chunk) // the reader prices a chunk while another is stored
+				f.Svc.SetImportChunk(chunk) // the reader prices a chunk while another is stored
 			}
 			importThenImportAgain(t, f)
 		})
@@ -34,7 +34,7 @@ func TestImportThenImportAgain(t *testing.T) {
 
 func importThenImportAgain(t *testing.T, f *fixture) {
 	csv := sampleCSV(t)
-	res, err := f.svc.Import(f.clinic, strings.NewReader(csv))
+	res, err := f.Svc.Import(f.Clinic, strings.NewReader(csv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,13 +45,13 @@ func importThenImportAgain(t *testing.T, f *fixture) {
 	// LIPA-2025-0002 asylum seeker: PZZ-01 all ZZO 20.00. 0003 emergency 35.00 IOM + PZZ-04 2 × 10
 	// at 60/40 = 12.00 / 8.00. 0004 transport 37.5 km × 1.80 = 67.50 IOM. 0005 PZZ-02 12.00 at
 	// 60/40 = 7.20 / 4.80. 0006 PZZ-01 12.00 / 8.00. ZZO: 63.20, IOM: 143.30 (206.50 in all).
-	if got := balance(t, f.journal, "payable:ZZO-USK:DZ-BIHAC"); got != "-63.20" {
+	if got := balance(t, f.Journal, "payable:ZZO-USK:DZ-BIHAC"); got != "-63.20" {
 		t.Errorf("ZZO-USK payable = %s, want -63.20", got)
 	}
-	if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
+	if got := balance(t, f.Journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
 		t.Errorf("IOM payable = %s, want -143.30", got)
 	}
-	res, err = f.svc.Import(f.clinic, strings.NewReader(csv))
+	res, err = f.Svc.Import(f.Clinic, strings.NewReader(csv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func importThenImportAgain(t *testing.T, f *fixture) {
 		"LIPA-2025-0007,IOM-DZBIH-2024,TRC-LIPA,SFA-2025-00060,irregular_migrant,F,2003,2025-02-30,consultation,J06.9,,,,,,PZZ-01,1\n" +
 		"LIPA-2025-0008,IOM-DZBIH-2024,TRC-LIPA,SFA-2025-00061,irregular_migrant,F,2003,2025-03-08,consultation,J06.9,,,,,,PZZ-01,1\n" +
 		"too,few,fields\n"
-	res, err = f.svc.Import(f.clinic, strings.NewReader(changed))
+	res, err = f.Svc.Import(f.Clinic, strings.NewReader(changed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestImportRefusesABadHeader(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	for _, body := range []string{"", "external_id,colour\nX,red\n", "external_id,external_id\n"} {
-		_, err := f.svc.Import(f.clinic, strings.NewReader(body))
+		_, err := f.Svc.Import(f.Clinic, strings.NewReader(body))
 		wantCode(t, err, trcledger.EINVALID, "")
 	}
 }
@@ -103,14 +103,14 @@ func TestImportRepeatsAnExternalIDFurtherDown(t *testing.T) {
 				t.Parallel()
 				for run := 0; run < 3; run++ {
 					f := newFixture(t)
-					f.svc.SetImportChunk(chunk)
+					f.Svc.SetImportChunk(chunk)
 					lines := strings.Split(strings.TrimRight(sampleCSV(t), "\n"), "\n")
 					first, second := lines[1], lines[2] // LIPA-2025-0001: PZZ-01 and LAB-01 × 2
 					if changed {
 						second = strings.Replace(second, "LAB-01,2", "LAB-01,3", 1)
 					}
 					again := strings.Join(append(lines, first, second), "\n") + "\n" // rows 10 and 11
-					res, err := f.svc.Import(f.clinic, strings.NewReader(again))
+					res, err := f.Svc.Import(f.Clinic, strings.NewReader(again))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -126,7 +126,7 @@ func TestImportRepeatsAnExternalIDFurtherDown(t *testing.T) {
 						}
 					}
 					// The first copy is the one in the ledger (LAB-01 × 2 = 12.00 of IOM's 143.30).
-					if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
+					if got := balance(t, f.Journal, "payable:IOM:DZ-BIHAC"); got != "-143.30" {
 						t.Errorf("run %d: IOM payable = %s, want -143.30", run, got)
 					}
 				}

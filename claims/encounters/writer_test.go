@@ -12,6 +12,8 @@ import (
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/background"
+	"github.com/trcledger/trcledger/claims/encounters"
 )
 
 // TestWriterAnswersEveryOutcomeInOneCall hands the writer one call of mixed jobs and checks
@@ -21,15 +23,15 @@ func TestWriterAnswersEveryOutcomeInOneCall(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	first, err := f.svc.PostEncounter(f.clinic, visit("W-REPLAY"), key("w-replay"))
+	first, err := f.Svc.PostEncounter(f.Clinic, visit("W-REPLAY"), key("w-replay"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	taken, err := f.svc.PostEncounter(f.clinic, visit("W-TAKEN"), claims.Idempotency{})
+	taken, err := f.Svc.PostEncounter(f.Clinic, visit("W-TAKEN"), claims.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var posted claims.Encounter
+	var posted encounters.Encounter
 	if err := json.Unmarshal(taken.Body, &posted); err != nil {
 		t.Fatal(err)
 	}
@@ -37,20 +39,20 @@ func TestWriterAnswersEveryOutcomeInOneCall(t *testing.T) {
 	correction.Corrects = sp(posted.ID) // still posted: not a correction yet
 	badBatch := visit("W-BATCH-2")
 	badBatch.Corrects = sp(posted.ID)
-	jobs := []claims.WriteTest{
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-NEW")}, Idem: key("w-new")},                          // 0 stored
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-REPLAY")}, Idem: key("w-replay")},                    // 1 replayed
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-OTHER")}, Idem: idemOf("w-replay", "W-OTHER")},       // 2 replayed: 409
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-TAKEN")}, Idem: key("w-taken")},                      // 3 duplicate
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-STALE")}, Idem: key("w-stale"), Stale: true},         // 4 stale
-		{Caller: f.clinic, Ins: []claims.EncounterInput{correction}, Idem: key("w-corrects")},                         // 5 invalid
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-BATCH-1"), badBatch}, Idem: key("w-b"), Batch: true}, // 6 invalid
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-BS-1"), visit("W-BS-2")}, Batch: true, Stale: true},  // 7 stale
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-SAME")}, Idem: key("w-same")},                        // 8 stored
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-SAME")}, Idem: key("w-same")},                        // 9 replays 8
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("W-NEW")}},                                              // 10 duplicate of 0
+	jobs := []encounters.WriteTest{
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-NEW")}, Idem: key("w-new")},                          // 0 stored
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-REPLAY")}, Idem: key("w-replay")},                    // 1 replayed
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-OTHER")}, Idem: idemOf("w-replay", "W-OTHER")},       // 2 replayed: 409
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-TAKEN")}, Idem: key("w-taken")},                      // 3 duplicate
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-STALE")}, Idem: key("w-stale"), Stale: true},         // 4 stale
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{correction}, Idem: key("w-corrects")},                         // 5 invalid
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-BATCH-1"), badBatch}, Idem: key("w-b"), Batch: true}, // 6 invalid
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-BS-1"), visit("W-BS-2")}, Batch: true, Stale: true},  // 7 stale
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-SAME")}, Idem: key("w-same")},                        // 8 stored
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-SAME")}, Idem: key("w-same")},                        // 9 replays 8
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("W-NEW")}},                                              // 10 duplicate of 0
 	}
-	got, err := f.svc.Write(ctx, jobs)
+	got, err := f.Svc.Write(ctx, jobs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +66,13 @@ func TestWriterAnswersEveryOutcomeInOneCall(t *testing.T) {
 		t.Errorf("job 1 replayed another answer")
 	}
 	wantCode(t, got[2].Err, trcledger.ECONFLICT, "idempotency_key_reused")
-	if e := wantCode(t, got[3].Err, trcledger.ECONFLICT, "duplicate_external_id"); e.Extra["existing_id"] != posted.ID {
+	if e := wantError(t, got[3].Err, trcledger.ECONFLICT, "duplicate_external_id"); e.Extra["existing_id"] != posted.ID {
 		t.Errorf("duplicate names %v, want %s", e.Extra["existing_id"], posted.ID)
 	}
-	if e := wantCode(t, got[5].Err, trcledger.EINVALID, ""); !fieldSet(e)["corrects"] {
+	if e := wantError(t, got[5].Err, trcledger.EINVALID, ""); !fieldSet(e)["corrects"] {
 		t.Errorf("invalid names %v", e.Fields)
 	}
-	if e := wantCode(t, got[6].Err, trcledger.EINVALID, ""); !fieldSet(e)["encounters[1].corrects"] {
+	if e := wantError(t, got[6].Err, trcledger.EINVALID, ""); !fieldSet(e)["encounters[1].corrects"] {
 		t.Errorf("invalid batch names %v", e.Fields)
 	}
 	if string(got[9].Result.Body) != string(got[8].Result.Body) || !got[9].Result.Replayed {
@@ -79,29 +81,29 @@ func TestWriterAnswersEveryOutcomeInOneCall(t *testing.T) {
 	wantCode(t, got[10].Err, trcledger.ECONFLICT, "duplicate_external_id")
 
 	// Written: the two before, W-NEW and W-SAME, each with its ledger transaction and audit row.
-	if n := count(t, f, `SELECT count(*) FROM encounters`); n != 4 {
+	if n := f.Count(t, `SELECT count(*) FROM encounters`); n != 4 {
 		t.Errorf("%d encounters, want 4", n)
 	}
 	for _, ext := range []string{"W-STALE", "W-CORRECTS", "W-BATCH-1", "W-BATCH-2", "W-BS-1", "W-BS-2", "W-OTHER"} {
-		if n := count(t, f, `SELECT count(*) FROM encounters WHERE external_id = $1`, ext); n != 0 {
+		if n := f.Count(t, `SELECT count(*) FROM encounters WHERE external_id = $1`, ext); n != 0 {
 			t.Errorf("%s was written", ext)
 		}
 	}
-	if n := count(t, f, `SELECT count(*) FROM audit_log WHERE action = 'post'`); n != 4 {
+	if n := f.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'post'`); n != 4 {
 		t.Errorf("%d post audit rows, want 4", n)
 	}
-	if v, err := f.journal.Verify(ctx); err != nil || !v.OK || v.TransactionsChecked != 4 {
+	if v, err := f.Journal.Verify(ctx); err != nil || !v.OK || v.TransactionsChecked != 4 {
 		t.Errorf("verify %+v %v", v, err)
 	}
 	// The keys of jobs that were not stored are free again; stored ones keep their answer.
-	if n := count(t, f, `SELECT count(*) FROM idempotency_keys`); n != 3 {
+	if n := f.Count(t, `SELECT count(*) FROM idempotency_keys`); n != 3 {
 		t.Errorf("%d keys kept, want 3 (w-replay, w-new, w-same)", n)
 	}
-	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE response IS NULL`); n != 0 {
+	if n := f.Count(t, `SELECT count(*) FROM idempotency_keys WHERE response IS NULL`); n != 0 {
 		t.Errorf("%d keys without their answer", n)
 	}
 	// The stale batch, priced again by its policy, is written whole.
-	res, err := f.svc.PostBatch(f.clinic, []claims.EncounterInput{visit("W-BS-1"), visit("W-BS-2")}, key("w-bs"))
+	res, err := f.Svc.PostBatch(f.Clinic, []encounters.EncounterInput{visit("W-BS-1"), visit("W-BS-2")}, key("w-bs"))
 	if err != nil || res.Replayed {
 		t.Fatalf("batch again: %v", err)
 	}
@@ -113,12 +115,16 @@ func TestConcurrentPostsWithOneKeyPostOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	concurrently(t, 40, func() (*claims.PostResult, error) {
-		return f.svc.PostEncounter(f.clinic, visit("K-ONCE"), key("k-once"))
+		res, err := f.Svc.PostEncounter(f.Clinic, visit("K-ONCE"), key("k-once"))
+		if err != nil {
+			return nil, err
+		}
+		return &res.PostResult, nil
 	})
-	if n := count(t, f, `SELECT count(*) FROM encounters`); n != 1 {
+	if n := f.Count(t, `SELECT count(*) FROM encounters`); n != 1 {
 		t.Errorf("%d encounters, want 1", n)
 	}
-	if n := count(t, f, `SELECT count(*) FROM ledger_transactions`); n != 1 {
+	if n := f.Count(t, `SELECT count(*) FROM ledger_transactions`); n != 1 {
 		t.Errorf("%d ledger transactions, want 1", n)
 	}
 }
@@ -129,7 +135,7 @@ func TestConcurrentPostsWithOneKeyPostOnce(t *testing.T) {
 func TestShutdownAnswersAcceptedPosts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	bg := claims.NewBackground(f.svc, f.journal, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bg := background.New(f.Svc.Encounters, f.Svc.Reports, f.Journal, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	bg.Start(context.Background())
 	const n = 150
 	errs := make([]error, n)
@@ -138,12 +144,12 @@ func TestShutdownAnswersAcceptedPosts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = f.svc.PostEncounter(f.clinic, visit(fmt.Sprintf("S-%d", i)), key(fmt.Sprintf("s-%d", i)))
+			_, errs[i] = f.Svc.PostEncounter(f.Clinic, visit(fmt.Sprintf("S-%d", i)), key(fmt.Sprintf("s-%d", i)))
 		}()
 	}
-	for deadline := time.Now().Add(30 * time.Second); f.svc.AcceptedPosts() < n; {
+	for deadline := time.Now().Add(30 * time.Second); f.Svc.AcceptedPosts() < n; {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d posts accepted", f.svc.AcceptedPosts())
+			t.Fatalf("only %d posts accepted", f.Svc.AcceptedPosts())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -158,21 +164,21 @@ func TestShutdownAnswersAcceptedPosts(t *testing.T) {
 			t.Errorf("post %d: %v", i, err)
 		}
 	}
-	if got := count(t, f, `SELECT count(*) FROM encounters`); got != n {
+	if got := f.Count(t, `SELECT count(*) FROM encounters`); got != n {
 		t.Errorf("%d encounters, want %d", got, n)
 	}
-	if got := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE response IS NOT NULL`); got != n {
+	if got := f.Count(t, `SELECT count(*) FROM idempotency_keys WHERE response IS NOT NULL`); got != n {
 		t.Errorf("%d answered keys, want %d", got, n)
 	}
-	if got := count(t, f, `SELECT count(*) FROM ledger_transactions WHERE id NOT IN (SELECT transaction_id FROM ledger_chain)`); got != 0 {
+	if got := f.Count(t, `SELECT count(*) FROM ledger_transactions WHERE id NOT IN (SELECT transaction_id FROM ledger_chain)`); got != 0 {
 		t.Errorf("%d ledger transactions left unsealed", got)
 	}
-	if v, err := f.journal.Verify(ctx); err != nil || !v.OK || v.TransactionsChecked != n {
+	if v, err := f.Journal.Verify(ctx); err != nil || !v.OK || v.TransactionsChecked != n {
 		t.Errorf("verify %+v %v", v, err)
 	}
-	_, err := f.svc.PostEncounter(f.clinic, visit("S-LATE"), key("s-late"))
+	_, err := f.Svc.PostEncounter(f.Clinic, visit("S-LATE"), key("s-late"))
 	wantCode(t, err, trcledger.EUNAVAILABLE, "") // a 503: retry with the same key elsewhere or later
-	if got := count(t, f, `SELECT count(*) FROM encounters`); got != n {
+	if got := f.Count(t, `SELECT count(*) FROM encounters`); got != n {
 		t.Errorf("%d encounters after a late post, want %d", got, n)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
 )
@@ -36,7 +36,7 @@ func TestTransitionReportHidesWhatSubtractionWouldGiveAway(t *testing.T) {
 				Code   string `db:"code"`
 				Canton string `db:"jurisdiction_code"`
 			}
-			if err := f.db.Select(&sites, `SELECT code, jurisdiction_code FROM sites`); err != nil {
+			if err := f.DB.Select(&sites, `SELECT code, jurisdiction_code FROM sites`); err != nil {
 				t.Fatal(err)
 			}
 			cantonOf := map[string]string{}
@@ -45,14 +45,14 @@ func TestTransitionReportHidesWhatSubtractionWouldGiveAway(t *testing.T) {
 			}
 			for _, kept := range []bool{false, true} {
 				if kept {
-					if _, err := f.svc.RefreshReports(context.Background(), 0, 0); err != nil {
+					if _, err := f.Svc.RefreshReports(context.Background(), 0, 0); err != nil {
 						t.Fatal(err)
 					}
 				}
 				for _, who := range []context.Context{as(access.RoleFinance, ""), as(access.RoleReviewer, demo.PayerIOM)} {
-					report := func(by string) []claims.TransitionRow {
+					report := func(by string) []reports.TransitionRow {
 						t.Helper()
-						r, err := f.svc.TransitionReport(who, claims.TransitionFilter{From: "2024-01", To: "2025-12", By: by})
+						r, err := f.Svc.TransitionReport(who, reports.TransitionFilter{From: "2024-01", To: "2025-12", By: by})
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -60,10 +60,10 @@ func TestTransitionReportHidesWhatSubtractionWouldGiveAway(t *testing.T) {
 					}
 					what := fmt.Sprintf("kept=%v %v", kept, access.PrincipalFrom(who).Role)
 					months := report("")
-					checkUnderivable(t, what+" by canton and site", months, map[string][]claims.TransitionRow{
-						claims.ByCanton: report(claims.ByCanton), claims.BySite: report(claims.BySite)}, cantonOf)
-					checkUnderivable(t, what+" by provider", months, map[string][]claims.TransitionRow{
-						claims.ByProvider: report(claims.ByProvider)}, cantonOf)
+					checkUnderivable(t, what+" by canton and site", months, map[string][]reports.TransitionRow{
+						reports.ByCanton: report(reports.ByCanton), reports.BySite: report(reports.BySite)}, cantonOf)
+					checkUnderivable(t, what+" by provider", months, map[string][]reports.TransitionRow{
+						reports.ByProvider: report(reports.ByProvider)}, cantonOf)
 				}
 			}
 		})
@@ -76,7 +76,7 @@ func TestTransitionReportHidesWhatSubtractionWouldGiveAway(t *testing.T) {
 // Herzegovina-Neretva sites would give Una-Sana's hidden 1 away.
 func seedThreeCantons(t *testing.T, f *fixture) {
 	t.Helper()
-	if _, err := f.db.Exec(`INSERT INTO sites (code, name, kind, jurisdiction_code) VALUES
+	if _, err := f.DB.Exec(`INSERT INTO sites (code, name, kind, jurisdiction_code) VALUES
 		('HNK-1', 'Health centre Mostar', 'health_facility', 'BA-FBIH-HNK'),
 		('HNK-2', 'Health centre Konjic', 'health_facility', 'BA-FBIH-HNK')`); err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func seedThreeCantons(t *testing.T, f *fixture) {
 			n++
 			in := visit(fmt.Sprintf("H-%d", n))
 			in.ContractCode, in.SiteCode, in.PatientID, in.ServiceDate = demo.ContractDZBihac, s.site, fmt.Sprintf("HP%d", n), date("2025-03-10")
-			if _, err := f.svc.PostEncounter(f.clinic, in, key(in.ExternalID)); err != nil {
+			if _, err := f.Svc.PostEncounter(f.Clinic, in, key(in.ExternalID)); err != nil {
 				t.Fatalf("post %s: %v", in.ExternalID, err)
 			}
 		}
@@ -100,15 +100,15 @@ func seedThreeCantons(t *testing.T, f *fixture) {
 // checkUnderivable fails for every suppressed row of months and grouped (by grouping) whose
 // counts a client holding all of them can work out: per month and currency, the month's row is
 // the sum of the rows of each grouping, and by site each canton's row the sum of its sites.
-func checkUnderivable(t *testing.T, what string, months []claims.TransitionRow, grouped map[string][]claims.TransitionRow, cantonOf map[string]string) {
+func checkUnderivable(t *testing.T, what string, months []reports.TransitionRow, grouped map[string][]reports.TransitionRow, cantonOf map[string]string) {
 	t.Helper()
 	type month struct{ period, currency string }
 	type cellOf struct {
 		grouping string
-		row      claims.TransitionRow
+		row      reports.TransitionRow
 	}
 	cells := map[month][]cellOf{}
-	for _, g := range []string{"", claims.ByCanton, claims.BySite, claims.ByProvider} {
+	for _, g := range []string{"", reports.ByCanton, reports.BySite, reports.ByProvider} {
 		rows := months
 		if g != "" {
 			rows = grouped[g]
@@ -138,12 +138,12 @@ func checkUnderivable(t *testing.T, what string, months []claims.TransitionRow, 
 			pat.eqs = append(pat.eqs, eq)
 		}
 		for i, c := range cs {
-			if c.grouping != claims.ByCanton || grouped[claims.BySite] == nil {
+			if c.grouping != reports.ByCanton || grouped[reports.BySite] == nil {
 				continue
 			}
 			eq := []int{i}
 			for j, s := range cs {
-				if s.grouping == claims.BySite && cantonOf[*s.row.Group] == *c.row.Group {
+				if s.grouping == reports.BySite && cantonOf[*s.row.Group] == *c.row.Group {
 					eq = append(eq, j)
 				}
 			}
@@ -265,7 +265,7 @@ func (s system) solve(lo, hi, near []int, yield func([]int) bool) bool {
 // several).
 func possiblePatients(pat, enc system) map[int][]int {
 	n := len(pat.known)
-	limit := claims.MinReportedPatients + 1
+	limit := reports.MinReportedPatients + 1
 	for i := range n {
 		for _, k := range []*int{pat.known[i], enc.known[i]} {
 			if k != nil {
@@ -327,7 +327,7 @@ func TestSuppressionOfRandomMonths(t *testing.T) {
 	count := func(n int) *int { return &n }
 	for round := range 1000 {
 		cantonOf := map[string]string{}
-		var siteRows, cantonRows, providerRows []claims.TransitionRow
+		var siteRows, cantonRows, providerRows []reports.TransitionRow
 		total, desc := 0, ""
 		for c := range 1 + rnd.IntN(4) {
 			canton, sum := fmt.Sprintf("C%d", c), 0
@@ -340,30 +340,30 @@ func TestSuppressionOfRandomMonths(t *testing.T) {
 				}
 				sum += n
 				desc += fmt.Sprintf(" %s=%d", site, n)
-				siteRows = append(siteRows, claims.TransitionRow{Period: "2025-03", Currency: "BAM", Group: &site, Patients: count(n), Encounters: count(n)})
+				siteRows = append(siteRows, reports.TransitionRow{Period: "2025-03", Currency: "BAM", Group: &site, Patients: count(n), Encounters: count(n)})
 				provider := fmt.Sprintf("P%d%d", c, s)
-				providerRows = append(providerRows, claims.TransitionRow{Period: "2025-03", Currency: "BAM", Group: &provider, Patients: count(n), Encounters: count(n)})
+				providerRows = append(providerRows, reports.TransitionRow{Period: "2025-03", Currency: "BAM", Group: &provider, Patients: count(n), Encounters: count(n)})
 			}
 			total += sum
-			cantonRows = append(cantonRows, claims.TransitionRow{Period: "2025-03", Currency: "BAM", Group: &canton, Patients: count(sum), Encounters: count(sum)})
+			cantonRows = append(cantonRows, reports.TransitionRow{Period: "2025-03", Currency: "BAM", Group: &canton, Patients: count(sum), Encounters: count(sum)})
 		}
-		month := claims.TransitionRow{Period: "2025-03", Currency: "BAM", Patients: count(total), Encounters: count(total)}
-		answer := func(by string, rows []claims.TransitionRow) map[string][]claims.TransitionRow {
-			out := map[string][]claims.TransitionRow{"": {month}, claims.ByCanton: slices.Clone(cantonRows), claims.BySite: slices.Clone(siteRows)}
-			if by == claims.ByProvider {
-				out = map[string][]claims.TransitionRow{"": {month}, by: slices.Clone(rows)}
+		month := reports.TransitionRow{Period: "2025-03", Currency: "BAM", Patients: count(total), Encounters: count(total)}
+		answer := func(by string, rows []reports.TransitionRow) map[string][]reports.TransitionRow {
+			out := map[string][]reports.TransitionRow{"": {month}, reports.ByCanton: slices.Clone(cantonRows), reports.BySite: slices.Clone(siteRows)}
+			if by == reports.ByProvider {
+				out = map[string][]reports.TransitionRow{"": {month}, by: slices.Clone(rows)}
 			}
-			claims.SuppressSmallCounts(out, by, cantonOf)
+			reports.SuppressSmallCounts(out, by, cantonOf)
 			return out
 		}
-		byCanton, bySite := answer(claims.ByCanton, nil), answer(claims.BySite, nil)
+		byCanton, bySite := answer(reports.ByCanton, nil), answer(reports.BySite, nil)
 		if hiddenOf(byCanton) != hiddenOf(bySite) {
 			t.Fatalf("round %d: by canton and by site disagree:\n%v\n%v", round, byCanton, bySite)
 		}
 		what := fmt.Sprintf("round %d (sites%s)", round, desc)
-		checkUnderivable(t, what, byCanton[""], map[string][]claims.TransitionRow{claims.ByCanton: byCanton[claims.ByCanton], claims.BySite: bySite[claims.BySite]}, cantonOf)
-		byProvider := answer(claims.ByProvider, providerRows)
-		checkUnderivable(t, what, byProvider[""], map[string][]claims.TransitionRow{claims.ByProvider: byProvider[claims.ByProvider]}, cantonOf)
+		checkUnderivable(t, what, byCanton[""], map[string][]reports.TransitionRow{reports.ByCanton: byCanton[reports.ByCanton], reports.BySite: bySite[reports.BySite]}, cantonOf)
+		byProvider := answer(reports.ByProvider, providerRows)
+		checkUnderivable(t, what, byProvider[""], map[string][]reports.TransitionRow{reports.ByProvider: byProvider[reports.ByProvider]}, cantonOf)
 		for g, rows := range byCanton {
 			for _, r := range rows {
 				if (r.Patients == nil) != r.Suppressed || (r.Encounters == nil) != r.Suppressed {
@@ -375,9 +375,9 @@ func TestSuppressionOfRandomMonths(t *testing.T) {
 }
 
 // hiddenOf lists the suppressed rows of an answer's groupings.
-func hiddenOf(rows map[string][]claims.TransitionRow) string {
+func hiddenOf(rows map[string][]reports.TransitionRow) string {
 	var out []string
-	for _, g := range []string{"", claims.ByCanton, claims.BySite, claims.ByProvider} {
+	for _, g := range []string{"", reports.ByCanton, reports.BySite, reports.ByProvider} {
 		for _, r := range rows[g] {
 			if r.Suppressed {
 				out = append(out, g+":"+groupName(r.Group))

@@ -1,4 +1,4 @@
-package claims_test
+package reports_test
 
 import (
 	"context"
@@ -22,46 +22,46 @@ func TestMigrationsFillTheQueueAndTheMarks(t *testing.T) {
 	ctx := context.Background()
 	seedTransition(t, f)
 	fin := as(access.RoleFinance, "")
-	st, err := f.svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	st, err := f.Svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SubmitStatement(fin, st.ID); err != nil {
+	if _, err := f.Svc.SubmitStatement(fin, st.ID); err != nil {
 		t.Fatal(err)
 	}
-	draft, err := f.svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerIOM, "2025-03")
+	draft, err := f.Svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerIOM, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CancelStatement(fin, draft.ID); err != nil {
+	if _, err := f.Svc.CancelStatement(fin, draft.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerIOM, "2024-09"); err != nil {
+	if _, err := f.Svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerIOM, "2024-09"); err != nil {
 		t.Fatal(err)
 	}
 	var before []string
-	if err := f.db.Select(&before, `SELECT share_id::text FROM unclaimed_shares ORDER BY share_id`); err != nil {
+	if err := f.DB.Select(&before, `SELECT share_id::text FROM unclaimed_shares ORDER BY share_id`); err != nil {
 		t.Fatal(err)
 	}
 
-	provider, err := goose.NewProvider(goose.DialectPostgres, f.db.DB, migrations.FS, goose.WithDisableGlobalRegistry(true))
+	provider, err := goose.NewProvider(goose.DialectPostgres, f.DB.DB, migrations.FS, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := provider.DownTo(ctx, 8); err != nil {
 		t.Fatal(err)
 	}
-	if err := pg.Migrate(ctx, f.db); err != nil {
+	if err := pg.Migrate(ctx, f.DB); err != nil {
 		t.Fatal(err)
 	}
 
 	var after []string
-	if err := f.db.Select(&after, `SELECT share_id::text FROM unclaimed_shares ORDER BY share_id`); err != nil {
+	if err := f.DB.Select(&after, `SELECT share_id::text FROM unclaimed_shares ORDER BY share_id`); err != nil {
 		t.Fatal(err)
 	}
 	sameLines(t, "the queue rebuilt", after, before)
 	var unmarked int
-	if err := f.db.Get(&unmarked, `SELECT count(DISTINCT to_char(service_date, 'YYYY-MM')) FROM encounters
+	if err := f.DB.Get(&unmarked, `SELECT count(DISTINCT to_char(service_date, 'YYYY-MM')) FROM encounters
 		WHERE to_char(service_date, 'YYYY-MM') NOT IN (SELECT period FROM report_dirty)`); err != nil || unmarked != 0 {
 		t.Fatalf("%d months with encounters are not marked (%v)", unmarked, err)
 	}
@@ -72,7 +72,7 @@ func TestMigrationsFillTheQueueAndTheMarks(t *testing.T) {
 	}
 	// The queue works on: the cancelled draft's March lines are claimed again (43.00 on
 	// 2025-03-03 and 8.00 on each of four visits), the 2024 ones stay on the 2024-09 draft.
-	again, err := f.svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerIOM, "2025-03")
+	again, err := f.Svc.CreateStatement(fin, demo.ProviderDZBihac, demo.PayerIOM, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}

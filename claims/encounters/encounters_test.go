@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -14,150 +13,24 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
-	"github.com/trcledger/trcledger/internal/pgtest"
-	"github.com/trcledger/trcledger/ledger"
 )
-
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
-var testKey = []byte("test-pseudonym-key-0123456789")
-
-// today is fixed so that dates in the demo schedule are in the past.
-var today = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-
-type fixture struct {
-	db      *sqlx.DB
-	svc     *claims.Service
-	journal *ledger.Journal
-	clinic  context.Context // DZ Bihać's clinic staff
-}
-
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	db := pgtest.NewDB(t)
-	if _, err := demo.Seed(context.Background(), contracts.NewStore(db, time.Now), access.NewTokens(db, time.Now)); err != nil {
-		t.Fatal(err)
-	}
-	j := ledger.New(db)
-	t.Cleanup(func() { checkUnclaimed(t, db) })
-	return &fixture{
-		db: db, journal: j,
-		svc:    claims.NewService(db, func() time.Time { return today }, testKey, j),
-		clinic: as(access.RoleClinic, demo.ProviderDZBihac),
-	}
-}
-
-// checkUnclaimed fails when the claims queue is not exactly what its definition says: the
-// positive BAM shares of posted encounters that sit on no live statement line. Every test of
-// the package checks it at its end, after whatever posts, voids, statements and cancels it made.
-func checkUnclaimed(t *testing.T, db *sqlx.DB) {
-	t.Helper()
-	var wrong []string
-	err := db.Select(&wrong, `
-		WITH want AS (
-			SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount
-			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
-			WHERE e.status = 'posted' AND e.currency = 'BAM' AND sh.amount > 0
-			  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.share_id = sh.id AND l.live)
-		), got AS (
-			SELECT share_id AS id, encounter_id, provider_code, payer_code, service_date, amount FROM unclaimed_shares
-		)
-		SELECT 'missing share ' || id FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM got) m
-		UNION ALL
-		SELECT 'extra share ' || id FROM (SELECT * FROM got EXCEPT ALL SELECT * FROM want) x`)
-	if err != nil {
-		t.Errorf("check unclaimed shares: %v", err)
-	}
-	for _, w := range wrong {
-		t.Errorf("unclaimed_shares: %s", w)
-	}
-}
-
-func as(role, org string) context.Context {
-	return access.WithPrincipal(context.Background(), access.Principal{TokenID: role + "-" + org, Role: role, OrgCode: org})
-}
-
-func date(s string) trcledger.Date {
-	d, err := trcledger.ParseDate(s)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
-func sp(s string) *string { return &s }
-
-// visit is a valid consultation at Lipa; change what a test needs.
-func visit(ext string, lines ...claims.LineInput) claims.EncounterInput {
-	if len(lines) == 0 {
-		lines = []claims.LineInput{{ServiceCode: "PZZ-01", Quantity: dec("1")}}
-	}
-	return claims.EncounterInput{
-		ContractCode: demo.ContractDZBihac, SiteCode: "TRC-LIPA", ExternalID: ext, PatientID: "SFA-2025-00017",
-		BeneficiaryCategory: "irregular_migrant", ServiceDate: date("2025-03-15"), Kind: "consultation",
-		Diagnoses: []string{"J06.9"}, Lines: lines,
-	}
-}
-
-func key(s string) claims.Idempotency {
-	return claims.Idempotency{Key: s, RequestHash: []byte("hash-of-" + s)}
-}
-
-func wantCode(t *testing.T, err error, code, reason string) *trcledger.Error {
-	t.Helper()
-	var e *trcledger.Error
-	if !errors.As(err, &e) || e.Code != code || (reason != "" && e.Reason != reason) {
-		t.Fatalf("err = %v, want %s/%s", err, code, reason)
-	}
-	return e
-}
-
-func fieldSet(e *trcledger.Error) map[string]bool {
-	out := map[string]bool{}
-	for _, f := range e.Fields {
-		out[f.Field] = true
-	}
-	return out
-}
-
-func balance(t *testing.T, j *ledger.Journal, account string) string {
-	t.Helper()
-	bs, err := j.Balance(context.Background(), account, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(bs) == 0 {
-		return "0.00"
-	}
-	return bs[0].Balance.String()
-}
-
-func sharesOf(l contracts.PricedLine) string {
-	var parts []string
-	for _, s := range l.Shares {
-		parts = append(parts, s.PayerCode+"="+s.Amount.String())
-	}
-	return strings.Join(parts, " ")
-}
 
 func TestPostPricesSplitsAndJournals(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	in := visit("V-1",
-		claims.LineInput{ServiceCode: "PZZ-01", Quantity: dec("1")},    // 20.00, 60/40 in 2025 H1
-		claims.LineInput{ServiceCode: "LAB-01", Quantity: dec("3")},    // 18.00, IOM (catch-all)
-		claims.LineInput{ServiceCode: "TRN-01", Quantity: dec("12.5")}, // 22.50, IOM (transport)
+		encounters.LineInput{ServiceCode: "PZZ-01", Quantity: dec("1")},    // 20.00, 60/40 in 2025 H1
+		encounters.LineInput{ServiceCode: "LAB-01", Quantity: dec("3")},    // 18.00, IOM (catch-all)
+		encounters.LineInput{ServiceCode: "TRN-01", Quantity: dec("12.5")}, // 22.50, IOM (transport)
 	)
-	res, err := f.svc.PostEncounter(f.clinic, in, key("k1"))
+	res, err := f.Svc.PostEncounter(f.Clinic, in, key("k1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,14 +55,14 @@ func TestPostPricesSplitsAndJournals(t *testing.T) {
 		"payable:ZZO-USK:DZ-BIHAC": "-12.00",
 		"payable:IOM:DZ-BIHAC":     "-48.50",
 	} {
-		if got := balance(t, f.journal, account); got != want {
+		if got := balance(t, f.Journal, account); got != want {
 			t.Errorf("%s = %s, want %s", account, got, want)
 		}
 	}
 	// A half cent: 12.00 × 1.2345 = 14.814 -> 14.81; 30% of it in 2024 H2 = 4.443 -> 4.44, IOM the rest.
-	half := visit("V-2", claims.LineInput{ServiceCode: "PZZ-02", Quantity: dec("1.2345")})
+	half := visit("V-2", encounters.LineInput{ServiceCode: "PZZ-02", Quantity: dec("1.2345")})
 	half.ServiceDate = date("2024-09-15")
-	res, err = f.svc.PostEncounter(f.clinic, half, key("k2"))
+	res, err = f.Svc.PostEncounter(f.Clinic, half, key("k2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,14 +70,14 @@ func TestPostPricesSplitsAndJournals(t *testing.T) {
 		t.Errorf("half-cent line = %s %s", l.Net, sharesOf(l))
 	}
 	// The stored encounter reads back exactly as it was answered.
-	got, err := f.svc.FindEncounterByID(f.clinic, e.ID)
+	got, err := f.Svc.FindEncounterByID(f.Clinic, e.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Total.String() != "60.50" || len(got.Lines) != 3 || sharesOf(got.Lines[0]) != "ZZO-USK=12.00 IOM=8.00" || len(got.Diagnoses) != 1 {
 		t.Errorf("read back: %+v", got)
 	}
-	if v, err := f.journal.Verify(context.Background()); err != nil || !v.OK || v.TransactionsChecked != 2 {
+	if v, err := f.Journal.Verify(context.Background()); err != nil || !v.OK || v.TransactionsChecked != 2 {
 		t.Errorf("verify = %+v, %v", v, err)
 	}
 }
@@ -213,16 +86,16 @@ func TestValidationNamesEveryProblem(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	in := visit("V-BAD",
-		claims.LineInput{ServiceCode: "PZZ-04", Quantity: dec("6")}, // over max_quantity 5
-		claims.LineInput{ServiceCode: "NOPE-1", Quantity: dec("1")}, // unknown service
-		claims.LineInput{ServiceCode: "PZZ-01", Quantity: dec("0")}, // not positive
-		claims.LineInput{ServiceCode: "BOL-01", Quantity: dec("1")}, // needs a referral; not in this tariff
+		encounters.LineInput{ServiceCode: "PZZ-04", Quantity: dec("6")}, // over max_quantity 5
+		encounters.LineInput{ServiceCode: "NOPE-1", Quantity: dec("1")}, // unknown service
+		encounters.LineInput{ServiceCode: "PZZ-01", Quantity: dec("0")}, // not positive
+		encounters.LineInput{ServiceCode: "BOL-01", Quantity: dec("1")}, // needs a referral; not in this tariff
 	)
 	in.SiteCode = "TRC-NOWHERE"
 	in.Diagnoses = []string{"flu"}
 	in.Sex = sp("male")
-	_, err := f.svc.PostEncounter(f.clinic, in, key("k"))
-	e := wantCode(t, err, trcledger.EINVALID, "")
+	_, err := f.Svc.PostEncounter(f.Clinic, in, key("k"))
+	e := wantError(t, err, trcledger.EINVALID, "")
 	fs := fieldSet(e)
 	for _, want := range []string{"site_code", "diagnoses[0]", "sex", "referral", "lines[0].quantity", "lines[1].service_code", "lines[2].quantity"} {
 		if !fs[want] {
@@ -233,27 +106,27 @@ func TestValidationNamesEveryProblem(t *testing.T) {
 	in = visit("V-BAD2")
 	in.ServiceDate = date("2026-11-24")
 	in.Diagnoses = nil
-	_, err = f.svc.PostEncounter(f.clinic, in, key("k"))
-	fs = fieldSet(wantCode(t, err, trcledger.EINVALID, ""))
+	_, err = f.Svc.PostEncounter(f.Clinic, in, key("k"))
+	fs = fieldSet(wantError(t, err, trcledger.EINVALID, ""))
 	if !fs["service_date"] || !fs["diagnoses"] {
 		t.Errorf("fields %v", fs)
 	}
 	in = visit("V-BAD3")
 	in.ContractCode = demo.ContractKCUS
-	_, err = f.svc.PostEncounter(f.clinic, in, key("k"))
-	if fs = fieldSet(wantCode(t, err, trcledger.EINVALID, "")); !fs["contract_code"] {
+	_, err = f.Svc.PostEncounter(f.Clinic, in, key("k"))
+	if fs = fieldSet(wantError(t, err, trcledger.EINVALID, "")); !fs["contract_code"] {
 		t.Errorf("fields %v", fs)
 	}
 	// Outside the contract's validity.
 	in = visit("V-BAD4")
 	in.ServiceDate = date("2023-12-31")
-	_, err = f.svc.PostEncounter(f.clinic, in, key("k"))
-	if fs = fieldSet(wantCode(t, err, trcledger.EINVALID, "")); !fs["service_date"] {
+	_, err = f.Svc.PostEncounter(f.Clinic, in, key("k"))
+	if fs = fieldSet(wantError(t, err, trcledger.EINVALID, "")); !fs["service_date"] {
 		t.Errorf("fields %v", fs)
 	}
 	// Nothing was written.
 	var n int
-	_ = f.db.Get(&n, `SELECT count(*) FROM encounters`)
+	_ = f.DB.Get(&n, `SELECT count(*) FROM encounters`)
 	if n != 0 {
 		t.Errorf("%d encounters written by failed posts", n)
 	}
@@ -262,22 +135,22 @@ func TestValidationNamesEveryProblem(t *testing.T) {
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	first, err := f.svc.PostEncounter(f.clinic, visit("V-1"), key("same"))
+	first, err := f.Svc.PostEncounter(f.Clinic, visit("V-1"), key("same"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := f.svc.PostEncounter(f.clinic, visit("V-1"), key("same"))
+	again, err := f.Svc.PostEncounter(f.Clinic, visit("V-1"), key("same"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !again.Replayed || string(again.Body) != string(first.Body) {
 		t.Errorf("replay differs:\n%s\n%s", first.Body, again.Body)
 	}
-	_, err = f.svc.PostEncounter(f.clinic, visit("V-1"), claims.Idempotency{Key: "same", RequestHash: []byte("other body")})
+	_, err = f.Svc.PostEncounter(f.Clinic, visit("V-1"), claims.Idempotency{Key: "same", RequestHash: []byte("other body")})
 	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
 	// Same external_id under a new key: 409 naming the encounter.
-	_, err = f.svc.PostEncounter(f.clinic, visit("V-1"), key("new"))
-	e := wantCode(t, err, trcledger.ECONFLICT, "duplicate_external_id")
+	_, err = f.Svc.PostEncounter(f.Clinic, visit("V-1"), key("new"))
+	e := wantError(t, err, trcledger.ECONFLICT, "duplicate_external_id")
 	if e.Extra["existing_id"] != first.Encounters[0].ID {
 		t.Errorf("existing_id = %v, want %s", e.Extra["existing_id"], first.Encounters[0].ID)
 	}
@@ -288,7 +161,7 @@ func TestIdempotency(t *testing.T) {
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func() {
-			r, err := f.svc.PostEncounter(f.clinic, visit("V-50"), key("storm"))
+			r, err := f.Svc.PostEncounter(f.Clinic, visit("V-50"), key("storm"))
 			if err != nil {
 				errs <- err
 				return
@@ -310,7 +183,7 @@ func TestIdempotency(t *testing.T) {
 		}
 	}
 	var count int
-	_ = f.db.Get(&count, `SELECT count(*) FROM encounters WHERE external_id = 'V-50'`)
+	_ = f.DB.Get(&count, `SELECT count(*) FROM encounters WHERE external_id = 'V-50'`)
 	if count != 1 {
 		t.Errorf("%d encounters for 50 retries", count)
 	}
@@ -319,23 +192,23 @@ func TestIdempotency(t *testing.T) {
 func TestVoidReversesAndCorrectionFollows(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	res, err := f.svc.PostEncounter(f.clinic, visit("V-1"), key("k1"))
+	res, err := f.Svc.PostEncounter(f.Clinic, visit("V-1"), key("k1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := res.Encounters[0].ID
 	// Another clinic cannot void it; it does not even exist for them.
-	_, err = f.svc.VoidEncounter(as(access.RoleClinic, demo.ProviderDZKS), id, "mistake")
+	_, err = f.Svc.VoidEncounter(as(access.RoleClinic, demo.ProviderDZKS), id, "mistake")
 	wantCode(t, err, trcledger.ENOTFOUND, "")
-	_, err = f.svc.VoidEncounter(f.clinic, id, "  ")
+	_, err = f.Svc.VoidEncounter(f.Clinic, id, "  ")
 	wantCode(t, err, trcledger.EINVALID, "")
 	// A correction must name a voided encounter.
 	corr := visit("V-1b")
 	corr.Corrects = &id
-	_, err = f.svc.PostEncounter(f.clinic, corr, key("k2"))
+	_, err = f.Svc.PostEncounter(f.Clinic, corr, key("k2"))
 	wantCode(t, err, trcledger.EINVALID, "")
 
-	v, err := f.svc.VoidEncounter(f.clinic, id, "wrong patient")
+	v, err := f.Svc.VoidEncounter(f.Clinic, id, "wrong patient")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,28 +216,28 @@ func TestVoidReversesAndCorrectionFollows(t *testing.T) {
 		t.Errorf("voided = %+v", v)
 	}
 	for _, acct := range []string{"expense:ZZO-USK", "expense:IOM", "payable:ZZO-USK:DZ-BIHAC", "payable:IOM:DZ-BIHAC"} {
-		if got := balance(t, f.journal, acct); got != "0.00" {
+		if got := balance(t, f.Journal, acct); got != "0.00" {
 			t.Errorf("%s = %s after void", acct, got)
 		}
 	}
-	_, err = f.svc.VoidEncounter(f.clinic, id, "again")
+	_, err = f.Svc.VoidEncounter(f.Clinic, id, "again")
 	wantCode(t, err, trcledger.ESTATE, "invalid_state")
 
 	// The correction reuses the record number and names the voided encounter.
 	corr = visit("V-1")
 	corr.Corrects = &id
 	corr.PatientID = "SFA-2025-00099"
-	c, err := f.svc.PostEncounter(f.clinic, corr, key("k3"))
+	c, err := f.Svc.PostEncounter(f.Clinic, corr, key("k3"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Encounters[0].Corrects == nil || *c.Encounters[0].Corrects != id {
 		t.Errorf("correction = %+v", c.Encounters[0])
 	}
-	if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != "-8.00" {
+	if got := balance(t, f.Journal, "payable:IOM:DZ-BIHAC"); got != "-8.00" {
 		t.Errorf("payable after correction = %s", got)
 	}
-	if r, err := f.journal.Verify(context.Background()); err != nil || !r.OK || r.TransactionsChecked != 3 {
+	if r, err := f.Journal.Verify(context.Background()); err != nil || !r.OK || r.TransactionsChecked != 3 {
 		t.Errorf("verify = %+v %v", r, err)
 	}
 }
@@ -372,33 +245,33 @@ func TestVoidReversesAndCorrectionFollows(t *testing.T) {
 func TestBatchIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	batch := []claims.EncounterInput{visit("B-1"), visit("B-2"), visit("B-3"), visit("B-4")}
+	batch := []encounters.EncounterInput{visit("B-1"), visit("B-2"), visit("B-3"), visit("B-4")}
 	batch[3].Lines[0].ServiceCode = "NOPE"
 	batch[1].Kind = "party"
-	_, err := f.svc.PostBatch(f.clinic, batch, key("b"))
-	fs := fieldSet(wantCode(t, err, trcledger.EINVALID, ""))
+	_, err := f.Svc.PostBatch(f.Clinic, batch, key("b"))
+	fs := fieldSet(wantError(t, err, trcledger.EINVALID, ""))
 	if !fs["encounters[3].lines[0].service_code"] || !fs["encounters[1].kind"] || len(fs) != 2 {
 		t.Errorf("fields %v", fs)
 	}
 	var n int
-	_ = f.db.Get(&n, `SELECT count(*) FROM encounters`)
+	_ = f.DB.Get(&n, `SELECT count(*) FROM encounters`)
 	if n != 0 {
 		t.Fatalf("%d encounters written by a failed batch", n)
 	}
 	batch[3].Lines[0].ServiceCode, batch[1].Kind = "PZZ-02", "consultation"
 	batch = append(batch, visit("B-1"))
-	_, err = f.svc.PostBatch(f.clinic, batch, key("b"))
-	if fs := fieldSet(wantCode(t, err, trcledger.EINVALID, "")); !fs["encounters[4].external_id"] {
+	_, err = f.Svc.PostBatch(f.Clinic, batch, key("b"))
+	if fs := fieldSet(wantError(t, err, trcledger.EINVALID, "")); !fs["encounters[4].external_id"] {
 		t.Errorf("duplicate in batch not named: %v", fs)
 	}
-	res, err := f.svc.PostBatch(f.clinic, batch[:4], key("b"))
+	res, err := f.Svc.PostBatch(f.Clinic, batch[:4], key("b"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Encounters) != 4 || !strings.HasPrefix(string(res.Body), `{"encounters":[`) {
 		t.Errorf("batch answer %.80s", res.Body)
 	}
-	if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != "-28.80" { // 3 × 8.00 + 12.00 × 40%
+	if got := balance(t, f.Journal, "payable:IOM:DZ-BIHAC"); got != "-28.80" { // 3 × 8.00 + 12.00 × 40%
 		t.Errorf("payable = %s", got)
 	}
 }
@@ -408,12 +281,12 @@ func TestConcurrentPostsLoseNothing(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go f.journal.Run(ctx, 5*time.Millisecond)
+	go f.Journal.Run(ctx, 5*time.Millisecond)
 	const n = 60
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func(i int) {
-			_, err := f.svc.PostEncounter(f.clinic, visit(fmt.Sprintf("C-%d", i)), key(fmt.Sprintf("c-%d", i)))
+			_, err := f.Svc.PostEncounter(f.Clinic, visit(fmt.Sprintf("C-%d", i)), key(fmt.Sprintf("c-%d", i)))
 			errs <- err
 		}(i)
 	}
@@ -422,10 +295,10 @@ func TestConcurrentPostsLoseNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := balance(t, f.journal, "payable:IOM:DZ-BIHAC"); got != fmt.Sprintf("-%d.00", n*8) {
+	if got := balance(t, f.Journal, "payable:IOM:DZ-BIHAC"); got != fmt.Sprintf("-%d.00", n*8) {
 		t.Errorf("payable = %s", got)
 	}
-	r, err := f.journal.Verify(context.Background())
+	r, err := f.Journal.Verify(context.Background())
 	if err != nil || !r.OK || r.TransactionsChecked != n {
 		t.Errorf("verify = %+v %v", r, err)
 	}
@@ -434,7 +307,7 @@ func TestConcurrentPostsLoseNothing(t *testing.T) {
 func TestClinicalDataVisibility(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	res, err := f.svc.PostEncounter(f.clinic, visit("V-1"), key("k1")) // ZZO-USK and IOM share it
+	res, err := f.Svc.PostEncounter(f.Clinic, visit("V-1"), key("k1")) // ZZO-USK and IOM share it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +317,7 @@ func TestClinicalDataVisibility(t *testing.T) {
 		visible   bool
 		diagnoses bool
 	}{
-		{f.clinic, true, true},
+		{f.Clinic, true, true},
 		{as(access.RoleReviewer, demo.PayerZZOUSK), true, true},
 		{as(access.RoleReviewer, demo.PayerIOM), true, true},
 		{as(access.RoleReviewer, demo.PayerZZOKS), false, false},
@@ -452,7 +325,7 @@ func TestClinicalDataVisibility(t *testing.T) {
 		{as(access.RoleAdmin, ""), true, false},
 	} {
 		p := access.PrincipalFrom(tt.ctx)
-		e, err := f.svc.FindEncounterByID(tt.ctx, id)
+		e, err := f.Svc.FindEncounterByID(tt.ctx, id)
 		if !tt.visible {
 			wantCode(t, err, trcledger.ENOTFOUND, "")
 			continue
@@ -465,7 +338,7 @@ func TestClinicalDataVisibility(t *testing.T) {
 		}
 	}
 	var reads int
-	_ = f.db.Get(&reads, `SELECT count(*) FROM audit_log WHERE action = 'read' AND object_id = $1`, id)
+	_ = f.DB.Get(&reads, `SELECT count(*) FROM audit_log WHERE action = 'read' AND object_id = $1`, id)
 	if reads != 4 {
 		t.Errorf("%d reads audited, want 4", reads)
 	}
@@ -478,25 +351,25 @@ func TestRawPatientIDIsNeverStored(t *testing.T) {
 	in.PatientID = "SFA-SECRET-4242"
 	// The key's request digest is what the API computes: the SHA-256 of the body as sent.
 	sent := sha256.Sum256([]byte(postBody(in.PatientID)))
-	if _, err := f.svc.PostEncounter(f.clinic, in, claims.Idempotency{Key: "k1", RequestHash: sent[:]}); err != nil {
+	if _, err := f.Svc.PostEncounter(f.Clinic, in, claims.Idempotency{Key: "k1", RequestHash: sent[:]}); err != nil {
 		t.Fatal(err)
 	}
 	batch := sha256.Sum256([]byte(`{"encounters":[` + postBody("SFA-2025-00017") + `]}`))
-	if _, err := f.svc.PostBatch(f.clinic, []claims.EncounterInput{visit("V-2")}, claims.Idempotency{Key: "k2", RequestHash: batch[:]}); err != nil {
+	if _, err := f.Svc.PostBatch(f.Clinic, []encounters.EncounterInput{visit("V-2")}, claims.Idempotency{Key: "k2", RequestHash: batch[:]}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Import(f.clinic, strings.NewReader(sampleCSV(t))); err != nil {
+	if _, err := f.Svc.Import(f.Clinic, strings.NewReader(sampleCSV(t))); err != nil {
 		t.Fatal(err)
 	}
 	var tables []string
-	if err := f.db.Select(&tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`); err != nil {
+	if err := f.DB.Select(&tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`); err != nil {
 		t.Fatal(err)
 	}
 	for _, tbl := range tables {
 		for _, raw := range []string{"SECRET-4242", "SFA-2025-00017", "IOM-BIH-88412"} {
 			var n int
 			q := fmt.Sprintf(`SELECT count(*) FROM %q t WHERE t::text ILIKE '%%' || $1 || '%%'`, tbl)
-			if err := f.db.Get(&n, q, raw); err != nil {
+			if err := f.DB.Get(&n, q, raw); err != nil {
 				t.Fatalf("%s: %v", tbl, err)
 			}
 			if n > 0 {
@@ -504,14 +377,7 @@ func TestRawPatientIDIsNeverStored(t *testing.T) {
 			}
 		}
 	}
-	dictionaryAttack(t, f.db, tables)
-}
-
-// postBody is the JSON a clinic sends to post visit("V-1") for a patient.
-func postBody(patientID string) string {
-	return `{"contract_code":"` + demo.ContractDZBihac + `","site_code":"TRC-LIPA","external_id":"V-1","patient_id":"` + patientID +
-		`","beneficiary_category":"irregular_migrant","service_date":"2025-03-15","kind":"consultation","diagnoses":["J06.9"],` +
-		`"lines":[{"service_code":"PZZ-01","quantity":"1"}]}`
+	dictionaryAttack(t, f.DB, tables)
 }
 
 // dictionaryAttack is what someone with a copy of the database but not the pseudonym key would
@@ -565,10 +431,10 @@ func TestUsedTariffVersionIsNotCutShort(t *testing.T) {
 	f := newFixture(t)
 	in := visit("V-2026")
 	in.ServiceDate = date("2026-03-15") // priced by version 2, open since 2026-01-01
-	if _, err := f.svc.PostEncounter(f.clinic, in, key("k")); err != nil {
+	if _, err := f.Svc.PostEncounter(f.Clinic, in, key("k")); err != nil {
 		t.Fatal(err)
 	}
-	st := contracts.NewStore(f.db, time.Now)
+	st := contracts.NewStore(f.DB, time.Now)
 	item := []contracts.TariffItem{{ServiceCode: "PZZ-01", Method: "fixed", Price: decp("25")}}
 	_, err := st.AddTariffVersion(context.Background(), demo.ContractDZBihac, contracts.TariffVersion{EffectiveFrom: date("2026-02-01"), Items: item})
 	wantCode(t, err, trcledger.ECONFLICT, "tariff_version_in_use")
@@ -576,30 +442,25 @@ func TestUsedTariffVersionIsNotCutShort(t *testing.T) {
 	if _, err := st.AddTariffVersion(context.Background(), demo.ContractDZBihac, contracts.TariffVersion{EffectiveFrom: date("2026-03-16"), Items: item}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.db.Exec(`UPDATE tariff_versions SET point_value = 2 WHERE version = 1`); err == nil {
+	if _, err := f.DB.Exec(`UPDATE tariff_versions SET point_value = 2 WHERE version = 1`); err == nil {
 		t.Error("a used tariff version was edited")
 	}
-}
-
-func decp(s string) *decimal.Decimal {
-	d := dec(s)
-	return &d
 }
 
 // TestWhatIsWrittenStaysWritten proves the database itself refuses edits the code never makes.
 func TestWhatIsWrittenStaysWritten(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	res, err := f.svc.PostEncounter(f.clinic, visit("G-1"), key("g1"))
+	res, err := f.Svc.PostEncounter(f.Clinic, visit("G-1"), key("g1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := res.Encounters[0].ID
-	st, err := f.svc.CreateStatement(as(access.RoleFinance, ""), demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	st, err := f.Svc.CreateStatement(as(access.RoleFinance, ""), demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SubmitStatement(f.clinic, st.ID); err != nil {
+	if _, err := f.Svc.SubmitStatement(f.Clinic, st.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
@@ -613,12 +474,12 @@ func TestWhatIsWrittenStaysWritten(t *testing.T) {
 		`TRUNCATE payments CASCADE`,
 		`TRUNCATE encounters CASCADE`,
 	} {
-		if _, err := f.db.Exec(q); err == nil {
+		if _, err := f.DB.Exec(q); err == nil {
 			t.Errorf("the database accepted: %s", q)
 		}
 	}
 	// The one change an encounter may make is to be voided -- and not back.
-	if _, err := f.db.Exec(`UPDATE encounters SET status = 'posted' WHERE id = $1`, id); err == nil {
+	if _, err := f.DB.Exec(`UPDATE encounters SET status = 'posted' WHERE id = $1`, id); err == nil {
 		t.Error("status changed without a void")
 	}
 }
@@ -630,12 +491,12 @@ func TestPostSeesATariffChangedByAnotherProcess(t *testing.T) {
 	f := newFixture(t)
 	in := visit("T-1")
 	in.ServiceDate = date("2026-01-15")
-	res, err := f.svc.PostEncounter(f.clinic, in, key("t1")) // loads the cache: version 2, 22.00
+	res, err := f.Svc.PostEncounter(f.Clinic, in, key("t1")) // loads the cache: version 2, 22.00
 	if err != nil || res.Encounters[0].Total.String() != "22.00" {
 		t.Fatalf("first post: %v", err)
 	}
 	// Another server process adds version 3 from 2026-03-01 (so the cache here knows nothing).
-	tx := f.db.MustBegin()
+	tx := f.DB.MustBegin()
 	tx.MustExec(`UPDATE contracts SET updated_at = now() WHERE code = $1`, demo.ContractDZBihac)
 	tx.MustExec(`UPDATE tariff_versions SET effective_to = '2026-03-01' WHERE version = 2 AND contract_id = (SELECT id FROM contracts WHERE code = $1)`, demo.ContractDZBihac)
 	var v3 int64
@@ -646,7 +507,7 @@ func TestPostSeesATariffChangedByAnotherProcess(t *testing.T) {
 		t.Fatalf("the other process's change: %v", err)
 	}
 	in.ExternalID, in.ServiceDate = "T-2", date("2026-03-15")
-	res, err = f.svc.PostEncounter(f.clinic, in, key("t2"))
+	res, err = f.Svc.PostEncounter(f.Clinic, in, key("t2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,7 +521,7 @@ func TestPostSeesATariffChangedByAnotherProcess(t *testing.T) {
 func TestGroupedPostsAnswerEachOnItsOwn(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	if _, err := f.svc.PostEncounter(f.clinic, visit("G-TAKEN"), key("g0")); err != nil {
+	if _, err := f.Svc.PostEncounter(f.Clinic, visit("G-TAKEN"), key("g0")); err != nil {
 		t.Fatal(err)
 	}
 	type call struct {
@@ -677,10 +538,10 @@ func TestGroupedPostsAnswerEachOnItsOwn(t *testing.T) {
 				if c.ext == "G-TAKEN" {
 					ext = c.ext
 				}
-				r, err := f.svc.PostEncounter(f.clinic, visit(ext), key(fmt.Sprintf("%s-%d", c.key, round)))
+				r, err := f.Svc.PostEncounter(f.Clinic, visit(ext), key(fmt.Sprintf("%s-%d", c.key, round)))
 				errs[i] = err
 				if err == nil {
-					var e claims.Encounter
+					var e encounters.Encounter
 					_ = json.Unmarshal(r.Body, &e)
 					ids[i] = e.ID
 				}
@@ -702,11 +563,11 @@ func TestGroupedPostsAnswerEachOnItsOwn(t *testing.T) {
 		}
 	}
 	var n int
-	_ = f.db.Get(&n, `SELECT count(*) FROM encounters`)
+	_ = f.DB.Get(&n, `SELECT count(*) FROM encounters`)
 	if n != 1+5*3 {
 		t.Errorf("%d encounters, want %d", n, 1+5*3)
 	}
-	if v, err := f.journal.Verify(context.Background()); err != nil || !v.OK || v.TransactionsChecked != int64(n) {
+	if v, err := f.Journal.Verify(context.Background()); err != nil || !v.OK || v.TransactionsChecked != int64(n) {
 		t.Errorf("verify %+v %v", v, err)
 	}
 }
