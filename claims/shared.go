@@ -43,6 +43,7 @@ func NewUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	ms := uint64(time.Now().UnixMilli())
+	//nolint:gosec // G115: each byte takes the next 8 of the 48 low bits of ms; dropping the rest is the point
 	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80

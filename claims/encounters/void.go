@@ -56,24 +56,9 @@ func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Ide
 	scope, idem := s.keys.ActionIdempotency(ctx, "void", id, idem)
 	var out *Encounter
 	res, err := s.keys.Once(ctx, scope, idem, 200, func(tx *sqlx.Tx) error {
-		var rows []encounterRow
-		err := tx.SelectContext(ctx, &rows, `SELECT `+encounterColumns+` FROM encounters e JOIN contracts c ON c.id = e.contract_id
-			WHERE e.id = $1 FOR UPDATE OF e`, id)
+		e, err := findForVoid(ctx, tx, p, id, notFound)
 		if err != nil {
 			return err
-		}
-		if len(rows) == 0 {
-			return notFound
-		}
-		if !access.CanVoidEncounter(p, rows[0].ProviderCode) {
-			return access.Denied(notFound, "encounter", id)
-		}
-		e := rows[0].encounter()
-		if err := loadLines(ctx, tx, []*Encounter{e}); err != nil {
-			return err
-		}
-		if e.Status != "posted" {
-			return trcledger.Errorf(trcledger.ESTATE, "encounter %s is already voided", id).WithReason("invalid_state")
 		}
 		if err := claims.LockClaims(ctx, tx, e.ProviderCode, payersOf(e)); err != nil {
 			return err
@@ -81,34 +66,13 @@ func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Ide
 		if err := releaseFromDrafts(ctx, tx, id); err != nil {
 			return err
 		}
-		// Its shares no longer wait for a statement (the claims lock keeps one from taking them now).
-		_, err = tx.ExecContext(ctx, `DELETE FROM unclaimed_shares
-			WHERE provider_code = $1 AND payer_code = ANY($2) AND service_date = $3 AND encounter_id = $4`,
-			e.ProviderCode, pq.Array(payersOf(e)), e.ServiceDate, id)
-		if err != nil {
-			return fmt.Errorf("take the encounter's shares off the claims queue: %w", err)
-		}
-		if err := claims.MarkReportMonth(ctx, tx, e.ServiceDate); err != nil {
-			return err
-		}
-		orig, err := ledger.Load(ctx, tx, e.LedgerTransactionID)
+		revID, err := s.writeVoid(ctx, tx, e, reason)
 		if err != nil {
 			return err
-		}
-		rev := ledger.Reverse(orig, "encounter_voided", "encounter:"+id, orig.EffectiveDate)
-		now := s.now().UTC()
-		rev.CreatedAt = trcledger.TimeOf(now)
-		if err := ledger.Append(ctx, tx, []*ledger.Transaction{rev}); err != nil {
-			return err
-		}
-		err = tx.QueryRowxContext(ctx, `UPDATE encounters SET status = 'voided', voided_at = $2, void_reason = $3, void_transaction_id = $4
-			WHERE id = $1 RETURNING status, voided_at, void_reason`, id, now, reason, rev.ID).Scan(&e.Status, &e.VoidedAt, &e.VoidReason)
-		if err != nil {
-			return pg.Translate(err)
 		}
 		out = e
 		// The reason is free text a clinician wrote; it stays on the encounter, not in the audit log.
-		return access.Record(ctx, tx, "void", "encounter", id, map[string]any{"ledger_transaction_id": rev.ID})
+		return access.Record(ctx, tx, "void", "encounter", id, map[string]any{"ledger_transaction_id": revID})
 	}, func() any { return out })
 	if err != nil {
 		return nil, nil, access.RecordDenied(ctx, s.db, err)
@@ -121,6 +85,64 @@ func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Ide
 		s.sealer.Kick()
 	}
 	return out, res, nil
+}
+
+// findForVoid reads encounter id with its lines and locks it, for p to void: notFound when it
+// does not exist, or is another provider's (recorded as denied), ESTATE invalid_state when it
+// is voided already.
+func findForVoid(ctx context.Context, tx *sqlx.Tx, p access.Principal, id string, notFound error) (*Encounter, error) {
+	var rows []encounterRow
+	err := tx.SelectContext(ctx, &rows, `SELECT `+encounterColumns+` FROM encounters e JOIN contracts c ON c.id = e.contract_id
+		WHERE e.id = $1 FOR UPDATE OF e`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, notFound
+	}
+	if !access.CanVoidEncounter(p, rows[0].ProviderCode) {
+		return nil, access.Denied(notFound, "encounter", id)
+	}
+	e := rows[0].encounter()
+	if err := loadLines(ctx, tx, []*Encounter{e}); err != nil {
+		return nil, err
+	}
+	if e.Status != "posted" {
+		return nil, trcledger.Errorf(trcledger.ESTATE, "encounter %s is already voided", id).WithReason("invalid_state")
+	}
+	return e, nil
+}
+
+// writeVoid voids e, locked, in tx: takes its shares off the claims queue, marks its report
+// month, appends the reversing ledger transaction and sets the encounter voided with reason. It
+// returns the reversal's ledger transaction id.
+func (s *Service) writeVoid(ctx context.Context, tx *sqlx.Tx, e *Encounter, reason string) (int64, error) {
+	// Its shares no longer wait for a statement (the claims lock keeps one from taking them now).
+	_, err := tx.ExecContext(ctx, `DELETE FROM unclaimed_shares
+		WHERE provider_code = $1 AND payer_code = ANY($2) AND service_date = $3 AND encounter_id = $4`,
+		e.ProviderCode, pq.Array(payersOf(e)), e.ServiceDate, e.ID)
+	if err != nil {
+		return 0, fmt.Errorf("take the encounter's shares off the claims queue: %w", err)
+	}
+	if err := claims.MarkReportMonth(ctx, tx, e.ServiceDate); err != nil {
+		return 0, err
+	}
+	orig, err := ledger.Load(ctx, tx, e.LedgerTransactionID)
+	if err != nil {
+		return 0, err
+	}
+	rev := ledger.Reverse(orig, "encounter_voided", "encounter:"+e.ID, orig.EffectiveDate)
+	now := s.now().UTC()
+	rev.CreatedAt = trcledger.TimeOf(now)
+	if err := ledger.Append(ctx, tx, []*ledger.Transaction{rev}); err != nil {
+		return 0, err
+	}
+	err = tx.QueryRowxContext(ctx, `UPDATE encounters SET status = 'voided', voided_at = $2, void_reason = $3, void_transaction_id = $4
+		WHERE id = $1 RETURNING status, voided_at, void_reason`, e.ID, now, reason, rev.ID).Scan(&e.Status, &e.VoidedAt, &e.VoidReason)
+	if err != nil {
+		return 0, pg.Translate(err)
+	}
+	return rev.ID, nil
 }
 
 // statementDraft is the state of a statement still being built (statements.StatusDraft; this

@@ -21,7 +21,6 @@ func newFixture(t *testing.T) *fixture {
 // The shared helpers, under the names the tests were written with.
 var (
 	today     = claimstest.Today
-	reviewer  = claimstest.Reviewer
 	as        = claimstest.As
 	date      = claimstest.Date
 	dec       = claimstest.Dec

@@ -38,21 +38,8 @@ type PaymentResult struct {
 // EFORBIDDEN for anyone but finance, ESTATE before the review is complete, and ECONFLICT for a
 // reused key.
 func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput, idem claims.Idempotency) (*claims.PostResult, error) {
-	var f trcledger.Fields
-	today := trcledger.Today(s.now())
-	if !in.Amount.IsPositive() || trcledger.DecimalPlaces(in.Amount) > 2 {
-		f.Add("amount", "must be a positive amount with at most 2 decimals")
-	}
-	if in.PaidOn.IsZero() {
-		f.Add("paid_on", "is required")
-	} else if in.PaidOn.After(today) {
-		f.Add("paid_on", "must not be in the future")
-	}
 	in.Reference = strings.TrimSpace(in.Reference)
-	if in.Reference == "" || len(in.Reference) > 200 {
-		f.Add("reference", "is required (the bank transfer reference), at most 200 characters")
-	}
-	if err := f.Err(); err != nil {
+	if err := in.check(trcledger.Today(s.now())); err != nil {
 		return nil, err
 	}
 	if !access.CanRecordPayments(access.PrincipalFrom(ctx)) {
@@ -82,36 +69,13 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 			return refuse(st, ActionPay)
 		}
 		if in.Amount.GreaterThan(st.Outstanding.Decimal) {
-			return (&trcledger.Fields{}).AddErr("amount", "%s is more than the %s outstanding", in.Amount.StringFixed(2), st.Outstanding).(*trcledger.Error).WithReason("overpayment")
+			return invalidBecause("overpayment", "amount", "%s is more than the %s outstanding", in.Amount.StringFixed(2), st.Outstanding)
 		}
-		now := s.now().UTC()
-		pay := Payment{ID: claims.NewUUID(), Amount: trcledger.NewAmount(in.Amount), PaidOn: in.PaidOn, Reference: in.Reference, CreatedAt: trcledger.TimeOf(now)}
-		t := &ledger.Transaction{Kind: "payment", Reference: "statement:" + st.ID + ":payment:" + pay.ID, EffectiveDate: in.PaidOn, CreatedAt: trcledger.TimeOf(now),
-			Postings: []ledger.Posting{
-				{Account: "payable:" + st.PayerCode + ":" + st.ProviderCode, Currency: st.Currency, Amount: in.Amount},
-				{Account: "cash:" + st.PayerCode, Currency: st.Currency, Amount: in.Amount.Neg()},
-			}}
-		if err := ledger.Append(ctx, tx, []*ledger.Transaction{t}); err != nil {
+		answer, err := s.pay(ctx, tx, st, in)
+		if err != nil {
 			return err
 		}
-		pay.LedgerTransactionID = t.ID
-		p := access.PrincipalFrom(ctx)
-		_, err = tx.ExecContext(ctx, `INSERT INTO payments (id, statement_id, amount, paid_on, reference, ledger_transaction_id, recorded_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, pay.ID, st.ID, in.Amount, in.PaidOn, in.Reference, t.ID, p.TokenID, now)
-		if err != nil {
-			return pg.Translate(err)
-		}
-		paid := st.Paid.Add(in.Amount)
-		outstanding := st.Outstanding.Sub(in.Amount)
-		status := StatusPartiallyPaid
-		if outstanding.IsZero() {
-			status = StatusPaid
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE statements SET paid = $2, status = $3, updated_at = $4 WHERE id = $1`, st.ID, paid, status, now); err != nil {
-			return pg.Translate(err)
-		}
-		body, err := claims.EncodeAnswer(PaymentResult{Payment: pay, StatementID: st.ID, StatementStatus: status,
-			Paid: trcledger.NewAmount(paid), Outstanding: trcledger.NewAmount(outstanding)})
+		body, err := claims.EncodeAnswer(answer)
 		if err != nil {
 			return fmt.Errorf("encode payment: %w", err)
 		}
@@ -119,7 +83,7 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 			return err
 		}
 		res = &claims.PostResult{Body: body}
-		return access.Record(ctx, tx, "pay", "statement", st.ID, map[string]any{"payment_id": pay.ID, "amount": in.Amount.StringFixed(2)})
+		return access.Record(ctx, tx, "pay", "statement", st.ID, map[string]any{"payment_id": answer.ID, "amount": in.Amount.StringFixed(2)})
 	})
 	if err != nil {
 		return nil, err
@@ -128,4 +92,55 @@ func (s *Service) RecordPayment(ctx context.Context, id string, in PaymentInput,
 		s.sealer.Kick()
 	}
 	return res, nil
+}
+
+// check names every bad field of a payment received by today (its reference trimmed).
+func (in PaymentInput) check(today trcledger.Date) error {
+	var f trcledger.Fields
+	if !in.Amount.IsPositive() || trcledger.DecimalPlaces(in.Amount) > 2 {
+		f.Add("amount", "must be a positive amount with at most 2 decimals")
+	}
+	if in.PaidOn.IsZero() {
+		f.Add("paid_on", "is required")
+	} else if in.PaidOn.After(today) {
+		f.Add("paid_on", "must not be in the future")
+	}
+	if in.Reference == "" || len(in.Reference) > 200 {
+		f.Add("reference", "is required (the bank transfer reference), at most 200 characters")
+	}
+	return f.Err()
+}
+
+// pay records a payment on st, locked and payable, in tx: its ledger transaction (the payer's
+// cash pays what it owes the provider), its row, and the statement's paid amount and status.
+// It returns the payment's answer.
+func (s *Service) pay(ctx context.Context, tx *sqlx.Tx, st *Statement, in PaymentInput) (PaymentResult, error) {
+	now := s.now().UTC()
+	pay := Payment{ID: claims.NewUUID(), Amount: trcledger.NewAmount(in.Amount), PaidOn: in.PaidOn, Reference: in.Reference, CreatedAt: trcledger.TimeOf(now)}
+	t := &ledger.Transaction{Kind: "payment", Reference: "statement:" + st.ID + ":payment:" + pay.ID, EffectiveDate: in.PaidOn, CreatedAt: trcledger.TimeOf(now),
+		Postings: []ledger.Posting{
+			{Account: "payable:" + st.PayerCode + ":" + st.ProviderCode, Currency: st.Currency, Amount: in.Amount},
+			{Account: "cash:" + st.PayerCode, Currency: st.Currency, Amount: in.Amount.Neg()},
+		}}
+	if err := ledger.Append(ctx, tx, []*ledger.Transaction{t}); err != nil {
+		return PaymentResult{}, err
+	}
+	pay.LedgerTransactionID = t.ID
+	p := access.PrincipalFrom(ctx)
+	_, err := tx.ExecContext(ctx, `INSERT INTO payments (id, statement_id, amount, paid_on, reference, ledger_transaction_id, recorded_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, pay.ID, st.ID, in.Amount, in.PaidOn, in.Reference, t.ID, p.TokenID, now)
+	if err != nil {
+		return PaymentResult{}, pg.Translate(err)
+	}
+	paid := st.Paid.Add(in.Amount)
+	outstanding := st.Outstanding.Sub(in.Amount)
+	status := StatusPartiallyPaid
+	if outstanding.IsZero() {
+		status = StatusPaid
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE statements SET paid = $2, status = $3, updated_at = $4 WHERE id = $1`, st.ID, paid, status, now); err != nil {
+		return PaymentResult{}, pg.Translate(err)
+	}
+	return PaymentResult{Payment: pay, StatementID: st.ID, StatementStatus: status,
+		Paid: trcledger.NewAmount(paid), Outstanding: trcledger.NewAmount(outstanding)}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -156,7 +157,6 @@ func (s *Service) createStatement(ctx context.Context, provider, payer, period s
 		return nil, nil, f.Err()
 	}
 	scope, idem := s.keys.ActionIdempotency(ctx, "create_statement", "", idem)
-	var id string
 	var out *Statement
 	res, err := s.keys.Once(ctx, scope, idem, 201, func(tx *sqlx.Tx) error {
 		out = nil
@@ -169,64 +169,16 @@ func (s *Service) createStatement(ctx context.Context, provider, payer, period s
 			return err
 		}
 		now := s.now().UTC()
-		var existing []struct {
-			ID     string `db:"id"`
-			Status string `db:"status"`
-		}
-		err := tx.SelectContext(ctx, &existing, `SELECT id, status FROM statements
-			WHERE provider_code = $1 AND payer_code = $2 AND period = $3 AND status <> 'cancelled' FOR UPDATE`, provider, payer, period)
+		id, action, err := openStatement(ctx, tx, provider, payer, period, now)
 		if err != nil {
-			return fmt.Errorf("find statement: %w", err)
+			return err
 		}
-		action := "create"
-		if len(existing) > 0 {
-			if existing[0].Status != StatusDraft {
-				return trcledger.Errorf(trcledger.ESTATE, "the %s statement of %s on %s is already %s", period, provider, payer, existing[0].Status).
-					WithReason("invalid_state").With("statement_id", existing[0].ID)
-			}
-			id, action = existing[0].ID, "refresh"
-			if err := requeue(ctx, tx, `DELETE FROM statement_lines WHERE statement_id = $1 RETURNING share_id`, id); err != nil {
-				return fmt.Errorf("clear draft lines: %w", err)
-			}
-		} else {
-			id = claims.NewUUID()
-			var n int
-			if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM statements WHERE provider_code = $1 AND payer_code = $2 AND period = $3`, provider, payer, period); err != nil {
-				return fmt.Errorf("count statements: %w", err)
-			}
-			number := fmt.Sprintf("ST-%s-%s-%s", period, compactCode(provider), compactCode(payer))
-			if n > 0 {
-				number += fmt.Sprintf("-%d", n+1)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO statements (id, number, provider_code, payer_code, period, currency, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $7, $6, $6)`, id, number, provider, payer, period, now, claims.StatementCurrency)
-			if err != nil {
-				return pg.Translate(err)
-			}
-		}
-		var claimed decimal.NullDecimal
-		var count int
-		err = tx.QueryRowxContext(ctx, `
-			WITH taken AS (
-				DELETE FROM unclaimed_shares
-				WHERE provider_code = $2 AND payer_code = $3 AND service_date <= $5
-				RETURNING share_id, service_date, amount
-			), gathered AS (
-				INSERT INTO statement_lines (statement_id, share_id, amount, flags)
-				SELECT $1, share_id, amount, CASE WHEN service_date < $4 THEN ARRAY['late'] ELSE '{}'::text[] END
-				FROM taken
-				ORDER BY service_date, share_id
-				RETURNING amount)
-			SELECT sum(amount), count(*) FROM gathered`, id, provider, payer, start, end).Scan(&claimed, &count)
+		total, count, err := gatherLines(ctx, tx, id, provider, payer, start, end)
 		if err != nil {
-			return pg.Translate(err)
+			return err
 		}
 		if count == 0 && action == "create" {
-			return (&trcledger.Fields{}).AddErr("period", "%s has no unclaimed posted lines of %s for %s up to %s", provider, payer, period, end).(*trcledger.Error).WithReason("nothing_to_claim")
-		}
-		total := decimal.Zero
-		if claimed.Valid {
-			total = claimed.Decimal
+			return invalidBecause("nothing_to_claim", "period", "%s has no unclaimed posted lines of %s for %s up to %s", provider, payer, period, end)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE statements SET claimed = $2, updated_at = $3 WHERE id = $1`, id, total, now); err != nil {
 			return fmt.Errorf("update claimed: %w", err)
@@ -243,6 +195,75 @@ func (s *Service) createStatement(ctx context.Context, provider, payer, period s
 		return nil, res, err
 	}
 	return out, res, nil
+}
+
+// openStatement finds the draft of provider on payer for period, locked, and takes its lines
+// off it (action "refresh"), or adds a new statement (action "create"). It returns ESTATE
+// invalid_state when the period's statement is past its draft.
+func openStatement(ctx context.Context, tx *sqlx.Tx, provider, payer, period string, now time.Time) (id, action string, err error) {
+	var existing []struct {
+		ID     string `db:"id"`
+		Status string `db:"status"`
+	}
+	err = tx.SelectContext(ctx, &existing, `SELECT id, status FROM statements
+		WHERE provider_code = $1 AND payer_code = $2 AND period = $3 AND status <> 'cancelled' FOR UPDATE`, provider, payer, period)
+	if err != nil {
+		return "", "", fmt.Errorf("find statement: %w", err)
+	}
+	action = "create"
+	if len(existing) > 0 {
+		if existing[0].Status != StatusDraft {
+			return "", "", trcledger.Errorf(trcledger.ESTATE, "the %s statement of %s on %s is already %s", period, provider, payer, existing[0].Status).
+				WithReason("invalid_state").With("statement_id", existing[0].ID)
+		}
+		id, action = existing[0].ID, "refresh"
+		if err := requeue(ctx, tx, `DELETE FROM statement_lines WHERE statement_id = $1 RETURNING share_id`, id); err != nil {
+			return "", "", fmt.Errorf("clear draft lines: %w", err)
+		}
+	} else {
+		id = claims.NewUUID()
+		var n int
+		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM statements WHERE provider_code = $1 AND payer_code = $2 AND period = $3`, provider, payer, period); err != nil {
+			return "", "", fmt.Errorf("count statements: %w", err)
+		}
+		number := fmt.Sprintf("ST-%s-%s-%s", period, compactCode(provider), compactCode(payer))
+		if n > 0 {
+			number += fmt.Sprintf("-%d", n+1)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO statements (id, number, provider_code, payer_code, period, currency, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $7, $6, $6)`, id, number, provider, payer, period, now, claims.StatementCurrency)
+		if err != nil {
+			return "", "", pg.Translate(err)
+		}
+	}
+	return id, action, nil
+}
+
+// gatherLines takes the unclaimed shares of provider on payer served up to end off the claims
+// queue onto statement id, flagging those served before start as late, and returns their sum
+// and count.
+func gatherLines(ctx context.Context, tx *sqlx.Tx, id, provider, payer string, start, end trcledger.Date) (decimal.Decimal, int, error) {
+	var claimed decimal.NullDecimal
+	var count int
+	err := tx.QueryRowxContext(ctx, `
+		WITH taken AS (
+			DELETE FROM unclaimed_shares
+			WHERE provider_code = $2 AND payer_code = $3 AND service_date <= $5
+			RETURNING share_id, service_date, amount
+		), gathered AS (
+			INSERT INTO statement_lines (statement_id, share_id, amount, flags)
+			SELECT $1, share_id, amount, CASE WHEN service_date < $4 THEN ARRAY['late'] ELSE '{}'::text[] END
+			FROM taken
+			ORDER BY service_date, share_id
+			RETURNING amount)
+		SELECT sum(amount), count(*) FROM gathered`, id, provider, payer, start, end).Scan(&claimed, &count)
+	if err != nil {
+		return decimal.Zero, 0, pg.Translate(err)
+	}
+	if !claimed.Valid {
+		return decimal.Zero, count, nil
+	}
+	return claimed.Decimal, count, nil
 }
 
 func checkOrg(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields, field, code, kind string) {
@@ -409,4 +430,13 @@ func requeue(ctx context.Context, tx *sqlx.Tx, release, statementID string) erro
 		SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount
 		FROM released r JOIN line_shares sh ON sh.id = r.share_id`, statementID)
 	return pg.Translate(err)
+}
+
+// invalidBecause is EINVALID naming one field, with a reason.
+func invalidBecause(reason, field, format string, args ...any) error {
+	err := (&trcledger.Fields{}).AddErr(field, format, args...)
+	if e, ok := errors.AsType[*trcledger.Error](err); ok {
+		return e.WithReason(reason)
+	}
+	return err
 }

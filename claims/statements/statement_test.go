@@ -3,6 +3,7 @@ package statements_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -259,7 +260,7 @@ func TestStatementStateMachine(t *testing.T) {
 			}
 			st := f.StatementIn(t, state, month)
 			err := f.Act(st, action)
-			if e, ok := err.(*trcledger.Error); !ok || e.Code != trcledger.ESTATE || e.Reason != "invalid_state" {
+			if e, ok := errors.AsType[*trcledger.Error](err); !ok || e.Code != trcledger.ESTATE || e.Reason != "invalid_state" {
 				t.Errorf("%s on %s: %v, want 409 invalid_state", action, state, err)
 			}
 		}
