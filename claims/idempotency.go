@@ -203,6 +203,7 @@ func (k *Keys) Once(ctx context.Context, scope string, idem Idempotency, status 
 // EncodeAnswer is the JSON of a stored (and replayed) answer, encoded as the API encodes a live
 // one (api/json.go encodeJSON): without HTML escaping, so that a note "a<b" is not "a\u003cb",
 // and without the newline json.Encoder ends with. A replay is then the bytes the live answer is.
+// It fails (without a code) only when v cannot be encoded.
 func EncodeAnswer(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -213,7 +214,8 @@ func EncodeAnswer(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// Answered is the result of a keyed action: res under a key, else v as JSON.
+// Answered is the result of a keyed action: res under a key, else v as JSON. It fails (without
+// a code) only when v cannot be encoded.
 func Answered(res *PostResult, v any) (*PostResult, error) {
 	if res != nil {
 		return res, nil
@@ -232,7 +234,7 @@ const rekeyBatch = 1000
 // before migration 0013 hold by their keyed hash (see Seal), so that no stored hash can be
 // matched against a dictionary of case numbers; replays of those keys go on working. It returns
 // how many keys it rekeyed; serve runs it before it answers requests. Several processes may run
-// it at once.
+// it at once. It returns only database failures (no code).
 func (k *Keys) RekeyLegacyIdempotencyKeys(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -274,15 +276,17 @@ func (k *Keys) RekeyLegacyIdempotencyKeys(ctx context.Context) (int, error) {
 	}
 }
 
-// The writer's keys (writer.go). Every post, batch, payment and action claims its key here, in
-// the transaction that acts, and keeps its answer here before commit.
+// The writer's keys (claims/encounters/writer.go). Every post, batch, payment and action claims
+// its key here, in the transaction that acts, and keeps its answer here before commit.
 
-// ErrKeyReused answers a key used before with another request.
+// ErrKeyReused answers a key used before with another request: ECONFLICT
+// idempotency_key_reused.
 func ErrKeyReused() error {
 	return trcledger.Errorf(trcledger.ECONFLICT, "this Idempotency-Key was used with a different body").WithReason("idempotency_key_reused")
 }
 
-// ErrKeyInProgress answers a key whose first request has not kept its answer.
+// ErrKeyInProgress answers a key whose first request has not kept its answer: ECONFLICT
+// idempotency_key_in_progress.
 func ErrKeyInProgress() error {
 	return trcledger.Errorf(trcledger.ECONFLICT, "a request with this Idempotency-Key is still in progress; retry").WithReason("idempotency_key_in_progress")
 }
@@ -331,7 +335,8 @@ func Replay(ctx context.Context, q sqlx.QueryerContext, scope string, idem Idemp
 }
 
 // ClaimKey records the key in the acting transaction. A concurrent request with the same key
-// waits here until the first commits (or rolls back), so 50 retries at once act once.
+// waits here until the first commits (or rolls back), so 50 retries at once act once. It
+// reports whether this transaction recorded the key, and returns only database failures.
 func ClaimKey(ctx context.Context, tx *sqlx.Tx, scope string, idem Idempotency) (bool, error) {
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO idempotency_keys (scope, key, request_hash, keyed) VALUES ($1, $2, $3, true) ON CONFLICT DO NOTHING`,
@@ -343,7 +348,8 @@ func ClaimKey(ctx context.Context, tx *sqlx.Tx, scope string, idem Idempotency) 
 	return n == 1, nil
 }
 
-// StoreAnswer keeps the answer of a claimed key, in the transaction that claimed it.
+// StoreAnswer keeps the answer of a claimed key, in the transaction that claimed it. It returns
+// only database failures.
 func StoreAnswer(ctx context.Context, tx *sqlx.Tx, scope, key string, status int, body []byte) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2`, scope, key, status, body); err != nil {
 		return fmt.Errorf("store idempotent response: %w", err)

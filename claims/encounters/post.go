@@ -44,7 +44,8 @@ func (s *Service) PostEncounter(ctx context.Context, in EncounterInput, idem Ide
 }
 
 // PostBatch posts up to MaxBatch encounters in one database transaction, all or nothing; errors
-// name each bad one by index (encounters[3].lines[0].quantity).
+// name each bad one by index (encounters[3].lines[0].quantity). It returns the errors of
+// PostEncounter, and EINVALID for an empty batch or one of more than MaxBatch.
 func (s *Service) PostBatch(ctx context.Context, ins []EncounterInput, idem Idempotency) (*PostResult, error) {
 	if len(ins) == 0 || len(ins) > MaxBatch {
 		return nil, (&trcledger.Fields{}).AddErr("encounters", "send 1 to %d encounters", MaxBatch)

@@ -101,7 +101,7 @@ func (c *shareColumns) add(e *Encounter, l *contracts.PricedLine, pos int, sh *c
 }
 
 // The writer's three statements: encounters with the marks of the months written to
-// (report_dirty, for the transition report's refresher: report_months.go); their lines; their
+// (report_dirty, for the transition report's refresher: claims/reports/report_months.go); their lines; their
 // shares with the claimable ones' rows in the claims queue (unclaimed_shares). One statement
 // for all three was measured three times slower: the planner, which knows nothing of the arrays,
 // joined the shares to their input row by row.

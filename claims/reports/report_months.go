@@ -18,7 +18,7 @@ import (
 // the months it is filling, unless a mark is older than maxLag. Another process refreshing the
 // same month is skipped over; a month that fails is left marked (its reports stay correct,
 // aggregated live) and the others are still refreshed. It returns the months refreshed and
-// the first failure.
+// the first failure (a database failure, without a code).
 func (s *Service) RefreshReports(ctx context.Context, quiet, maxLag time.Duration) (int, error) {
 	var months []string
 	err := s.db.SelectContext(ctx, &months, `

@@ -29,7 +29,8 @@ func str(p *string) string {
 }
 
 // ExportCSV writes the statement as CSV, one row a line, with its flags and decisions; it is
-// read (and audited) as FindStatementByID reads it.
+// read (and audited) as FindStatementByID reads it, and returns its errors (ENOTFOUND) or a
+// failure to write w.
 func (s *Service) ExportCSV(ctx context.Context, id string, w io.Writer) error {
 	st, err := s.FindStatementByID(ctx, id)
 	if err != nil {
@@ -54,7 +55,8 @@ func (s *Service) ExportCSV(ctx context.Context, id string, w io.Writer) error {
 }
 
 // ExportPDF writes a printable statement: parties, period, number, status, content hash, the
-// lines, the totals and a signature block.
+// lines, the totals and a signature block. The statement is read as FindStatementByID reads it;
+// it returns its errors (ENOTFOUND), or a failure to render or to write w.
 func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 	st, err := s.FindStatementByID(ctx, id)
 	if err != nil {

@@ -284,7 +284,8 @@ type StatementFilter struct {
 }
 
 // FindStatements lists the statements the caller may see (without their lines), newest period
-// first.
+// first; none (and no error) when the filter names organisations outside the caller's scope.
+// It returns only database failures.
 func (s *Service) FindStatements(ctx context.Context, f StatementFilter) ([]*Statement, error) {
 	var ok bool
 	f.ProviderCode, f.PayerCode, ok = access.ScopeOf(access.PrincipalFrom(ctx)).Narrow(f.ProviderCode, f.PayerCode)

@@ -169,7 +169,8 @@ func (s *Service) CancelStatement(ctx context.Context, id string) (*Statement, e
 }
 
 // CancelStatementKeyed cancels as CancelStatement does, under the client's optional
-// Idempotency-Key (see SubmitStatementKeyed).
+// Idempotency-Key (see SubmitStatementKeyed). It returns CancelStatement's errors and ECONFLICT
+// idempotency_key_reused, idempotency_key_in_progress or idempotency_key_expired.
 func (s *Service) CancelStatementKeyed(ctx context.Context, id string, idem claims.Idempotency) (*claims.PostResult, error) {
 	return keyedAction(s.cancelStatement(ctx, id, idem))
 }
@@ -203,7 +204,8 @@ func (s *Service) Decide(ctx context.Context, id string, ds []Decision) (*Statem
 }
 
 // DecideKeyed records decisions as Decide does, under the client's optional Idempotency-Key
-// (see SubmitStatementKeyed): a replay records nothing again.
+// (see SubmitStatementKeyed): a replay records nothing again. It returns Decide's errors and
+// ECONFLICT idempotency_key_reused, idempotency_key_in_progress or idempotency_key_expired.
 func (s *Service) DecideKeyed(ctx context.Context, id string, ds []Decision, idem claims.Idempotency) (*claims.PostResult, error) {
 	return keyedAction(s.decide(ctx, id, ds, idem))
 }
@@ -355,7 +357,9 @@ func (s *Service) CompleteReview(ctx context.Context, id string) (*Statement, er
 }
 
 // CompleteReviewKeyed completes the review as CompleteReview does, under the client's optional
-// Idempotency-Key (see SubmitStatementKeyed): a replay appends no second ledger transaction.
+// Idempotency-Key (see SubmitStatementKeyed): a replay appends no second ledger transaction. It
+// returns CompleteReview's errors and ECONFLICT idempotency_key_reused,
+// idempotency_key_in_progress or idempotency_key_expired.
 func (s *Service) CompleteReviewKeyed(ctx context.Context, id string, idem claims.Idempotency) (*claims.PostResult, error) {
 	return keyedAction(s.completeReview(ctx, id, idem))
 }
