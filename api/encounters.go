@@ -14,6 +14,7 @@ import (
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
 )
 
 type referralRequest struct {
@@ -53,8 +54,8 @@ type voidRequest struct {
 }
 
 // input converts a decoded request; conversion problems go to f under prefix.
-func (r *encounterRequest) input(f *trcledger.Fields, prefix string) claims.EncounterInput {
-	in := claims.EncounterInput{
+func (r *encounterRequest) input(f *trcledger.Fields, prefix string) encounters.EncounterInput {
+	in := encounters.EncounterInput{
 		ContractCode: r.ContractCode, SiteCode: r.SiteCode, ExternalID: r.ExternalID, PatientID: r.PatientID,
 		BeneficiaryCategory: r.BeneficiaryCategory, Sex: r.Sex, BirthYear: r.BirthYear, Kind: r.Kind,
 		Diagnoses: r.Diagnoses, PractitionerRef: r.PractitionerRef, Corrects: r.Corrects,
@@ -66,11 +67,11 @@ func (r *encounterRequest) input(f *trcledger.Fields, prefix string) claims.Enco
 		in.ServiceDate = *d
 	}
 	if r.Referral != nil {
-		in.Referral = &claims.Referral{Number: r.Referral.Number, ToLevel: r.Referral.ToLevel, ToProviderCode: r.Referral.ToProviderCode}
+		in.Referral = &encounters.Referral{Number: r.Referral.Number, ToLevel: r.Referral.ToLevel, ToProviderCode: r.Referral.ToProviderCode}
 	}
 	for i, l := range r.Lines {
 		q, _ := l.Quantity.Decimal(f, fmt.Sprintf("%slines[%d].quantity", prefix, i), true)
-		in.Lines = append(in.Lines, claims.LineInput{ServiceCode: l.ServiceCode, Quantity: q})
+		in.Lines = append(in.Lines, encounters.LineInput{ServiceCode: l.ServiceCode, Quantity: q})
 	}
 	return in
 }
@@ -109,7 +110,7 @@ func sendAnswer(c *fiber.Ctx, status int, res *claims.PostResult) error {
 	return c.Status(status).Send(res.Body)
 }
 
-func postEncounter(svc *claims.Service) fiber.Handler {
+func postEncounter(svc *encounters.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req encounterRequest
 		err := decodeJSON(c, &req)
@@ -120,7 +121,7 @@ func postEncounter(svc *claims.Service) fiber.Handler {
 		idem := idempotency(c, f, "encounter")
 		in := req.input(f, "")
 		if f.Len() > 0 { // name the content errors too, not only the shape errors
-			if err := f.MergeErr(svc.Check(c.UserContext(), []claims.EncounterInput{in}, false)); err != nil {
+			if err := f.MergeErr(svc.Check(c.UserContext(), []encounters.EncounterInput{in}, false)); err != nil {
 				return err
 			}
 			return f.Err()
@@ -129,11 +130,11 @@ func postEncounter(svc *claims.Service) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return sendPost(c, res)
+		return sendPost(c, &res.PostResult)
 	}
 }
 
-func postBatch(svc *claims.Service) fiber.Handler {
+func postBatch(svc *encounters.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req batchRequest
 		err := decodeJSON(c, &req)
@@ -142,7 +143,7 @@ func postBatch(svc *claims.Service) fiber.Handler {
 			return err
 		}
 		idem := idempotency(c, f, "batch")
-		ins := make([]claims.EncounterInput, len(req.Encounters))
+		ins := make([]encounters.EncounterInput, len(req.Encounters))
 		var objects []int // the encounters that are at least objects, which the content check sees
 		for i := range req.Encounters {
 			if !f.Has(fmt.Sprintf("encounters[%d]", i)) {
@@ -154,8 +155,8 @@ func postBatch(svc *claims.Service) fiber.Handler {
 			if f.Full() {
 				return f.Err()
 			}
-			if len(objects) > 0 && len(objects) <= claims.MaxBatch {
-				checked := make([]claims.EncounterInput, len(objects))
+			if len(objects) > 0 && len(objects) <= encounters.MaxBatch {
+				checked := make([]encounters.EncounterInput, len(objects))
 				for j, i := range objects {
 					checked[j] = ins[i]
 				}
@@ -169,7 +170,7 @@ func postBatch(svc *claims.Service) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return sendPost(c, res)
+		return sendPost(c, &res.PostResult)
 	}
 }
 
@@ -198,7 +199,7 @@ func mergeBatchErr(f *trcledger.Fields, err error, at []int) error {
 // importEncounters reads the CSV file as a stream: the body itself (text/csv), or the first file
 // part of a multipart/form-data upload (curl -F file=@x.csv, a browser form). Any other body
 // is 415 saying what to send.
-func importEncounters(svc *claims.Service) fiber.Handler {
+func importEncounters(svc *encounters.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		stream := c.Context().RequestBodyStream()
 		if stream == nil {
@@ -245,7 +246,7 @@ func importEncounters(svc *claims.Service) fiber.Handler {
 		default:
 			return unsupportedImport()
 		}
-		res, err := svc.ImportFile(c.UserContext(), r, claims.ImportOptions{Charset: charset})
+		res, err := svc.ImportFile(c.UserContext(), r, encounters.ImportOptions{Charset: charset})
 		if err != nil {
 			return err
 		}
@@ -300,10 +301,10 @@ func fileOf(mr *multipart.Reader) (*multipart.Part, error) {
 // maxImportBytes caps one CSV upload (about 8 million rows); it is read as a stream.
 const maxImportBytes = 1 << 30
 
-func listEncounters(svc *claims.Service) fiber.Handler {
+func listEncounters(svc *encounters.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var f trcledger.Fields
-		filter := claims.EncounterFilter{
+		filter := encounters.EncounterFilter{
 			ContractCode: query(c, "contract_code"), SiteCode: query(c, "site_code"),
 			Status: query(c, "status"), Cursor: query(c, "cursor"),
 		}
@@ -325,7 +326,7 @@ func listEncounters(svc *claims.Service) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		out := list[*claims.Encounter]{Items: items}
+		out := list[*encounters.Encounter]{Items: items}
 		if next != "" {
 			out.NextCursor = &next
 		}
@@ -333,7 +334,7 @@ func listEncounters(svc *claims.Service) fiber.Handler {
 	}
 }
 
-func getEncounter(svc *claims.Service) fiber.Handler {
+func getEncounter(svc *encounters.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		e, err := svc.FindEncounterByID(c.UserContext(), pathParam(c, "id"))
 		if err != nil {
@@ -343,7 +344,7 @@ func getEncounter(svc *claims.Service) fiber.Handler {
 	}
 }
 
-func voidEncounter(svc *claims.Service) fiber.Handler {
+func voidEncounter(svc *encounters.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req voidRequest
 		err := decodeJSON(c, &req)

@@ -14,7 +14,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/trcledger/trcledger/api"
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/reports"
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
@@ -49,8 +51,10 @@ func newEnv(t *testing.T, options ...func(*api.Config)) *env {
 	journal := ledger.New(db)
 	cfg := api.Config{
 		Contracts: st, Tokens: tok, Ready: db.PingContext, Journal: journal,
-		Claims: claims.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Encounters: encounters.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
+		Statements: statements.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
+		Reports:    reports.NewService(db),
+		Logger:     slog.New(slog.NewJSONHandler(e.logs, nil)),
 	}
 	for _, o := range options {
 		o(&cfg)

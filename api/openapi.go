@@ -396,6 +396,11 @@ func schemaName(t reflect.Type) string {
 		return inner + "List"
 	}
 	pkg := t.PkgPath()[strings.LastIndex(t.PkgPath(), "/")+1:]
+	if strings.HasSuffix(t.PkgPath(), "/claims/"+pkg) {
+		// The packages of claims/ keep the names the document had before claims was split
+		// into them (ClaimsEncounter, ClaimsStatement): clients generate code from them.
+		pkg = "claims"
+	}
 	if pkg == "api" {
 		return strings.ToUpper(n[:1]) + n[1:]
 	}

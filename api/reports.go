@@ -4,14 +4,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/trcledger/trcledger"
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/reports"
 )
 
-// transitionReport answers GET /v1/reports/transition?from=&to=&by= with claims.TransitionReport.
-func transitionReport(svc *claims.Service) fiber.Handler {
+// transitionReport answers GET /v1/reports/transition?from=&to=&by= with reports.TransitionReport.
+func transitionReport(svc *reports.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var f trcledger.Fields
-		filter := claims.TransitionFilter{From: query(c, "from"), To: query(c, "to"), By: query(c, "by")}
+		filter := reports.TransitionFilter{From: query(c, "from"), To: query(c, "to"), By: query(c, "by")}
 		for _, name := range []string{"from", "to", "by"} {
 			checkQuery(&f, name, c.Query(name))
 		}
@@ -27,11 +27,11 @@ func transitionReport(svc *claims.Service) fiber.Handler {
 }
 
 // reconciliationReport answers GET /v1/reports/reconciliation?period=&payer_code=&provider_code=
-// with claims.Reconciliation.
-func reconciliationReport(svc *claims.Service) fiber.Handler {
+// with reports.Reconciliation.
+func reconciliationReport(svc *reports.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var f trcledger.Fields
-		filter := claims.ReconciliationFilter{Period: query(c, "period"), PayerCode: query(c, "payer_code"), ProviderCode: query(c, "provider_code")}
+		filter := reports.ReconciliationFilter{Period: query(c, "period"), PayerCode: query(c, "payer_code"), ProviderCode: query(c, "provider_code")}
 		for _, name := range []string{"period", "payer_code", "provider_code"} {
 			checkQuery(&f, name, c.Query(name))
 		}

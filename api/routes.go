@@ -3,7 +3,9 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/reports"
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/ledger"
@@ -77,7 +79,7 @@ type list[T any] struct {
 
 // batchResponse is the answer to a batch post.
 type batchResponse struct {
-	Encounters []claims.Encounter `json:"encounters"`
+	Encounters []encounters.Encounter `json:"encounters"`
 }
 
 func listOf[T any](items []T) list[T] { return list[T]{Items: items} }
@@ -100,7 +102,7 @@ func (s *Server) Access() []RouteAccess {
 
 // routes lists every endpoint of the API.
 func (s *Server) routes() []route {
-	st, cl, jr := s.cfg.Contracts, s.cfg.Claims, s.cfg.Journal
+	st, en, sm, rp, jr := s.cfg.Contracts, s.cfg.Encounters, s.cfg.Statements, s.cfg.Reports, s.cfg.Journal
 	return []route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Status: 200, Result: health{}, Handler: healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Status: 200, Result: health{}, Handler: s.readyz},
@@ -129,37 +131,37 @@ func (s *Server) routes() []route {
 				{Name: "beneficiary_category", Description: "default unknown", Vocab: "beneficiary_category"}, {Name: "site_code"}},
 			Status: 200, Result: contracts.PricedLine{}, Handler: quote(st)},
 
-		{Method: "POST", Path: "/v1/encounters", Roles: clinicOnly, Scope: "contract of the clinic's provider", Summary: "Post an encounter (header Idempotency-Key)", Body: encounterRequest{}, Idempotency: idemRequired, Status: 201, Result: claims.Encounter{}, Handler: postEncounter(cl)},
-		{Method: "POST", Path: "/v1/encounters/batch", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Post up to 1000 encounters, all or nothing (header Idempotency-Key)", Body: batchRequest{}, Idempotency: idemRequired, Status: 201, Result: batchResponse{}, Handler: postBatch(cl)},
-		{Method: "POST", Path: "/v1/encounters/import", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Import a CSV file (text/csv), streamed; rows already imported are skipped", Consumes: []string{"text/csv", "multipart/form-data"}, Status: 200, Result: claims.ImportResult{}, Handler: importEncounters(cl), Stream: true},
+		{Method: "POST", Path: "/v1/encounters", Roles: clinicOnly, Scope: "contract of the clinic's provider", Summary: "Post an encounter (header Idempotency-Key)", Body: encounterRequest{}, Idempotency: idemRequired, Status: 201, Result: encounters.Encounter{}, Handler: postEncounter(en)},
+		{Method: "POST", Path: "/v1/encounters/batch", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Post up to 1000 encounters, all or nothing (header Idempotency-Key)", Body: batchRequest{}, Idempotency: idemRequired, Status: 201, Result: batchResponse{}, Handler: postBatch(en)},
+		{Method: "POST", Path: "/v1/encounters/import", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Import a CSV file (text/csv), streamed; rows already imported are skipped", Consumes: []string{"text/csv", "multipart/form-data"}, Status: 200, Result: encounters.ImportResult{}, Handler: importEncounters(en), Stream: true},
 		{Method: "GET", Path: "/v1/encounters", Roles: []string{access.RoleClinic, access.RoleAdmin}, Scope: "clinic: own provider", Summary: "Encounters, in posting order",
 			Query:  []param{{Name: "contract_code"}, {Name: "site_code"}, {Name: "from", Format: fmtDate}, {Name: "to", Format: fmtDate}, {Name: "status", Vocab: "encounter_status"}, {Name: "limit", Format: fmtInteger, Max: 500}, {Name: "cursor"}},
-			Status: 200, Result: list[claims.Encounter]{}, Handler: listEncounters(cl)},
-		{Method: "GET", Path: "/v1/encounters/:id", Roles: []string{access.RoleClinic, access.RoleReviewer, access.RoleAdmin}, Scope: "clinic: own provider; reviewer: a payer with a share; diagnoses only to those two", Summary: "One encounter", Status: 200, Result: claims.Encounter{}, Handler: getEncounter(cl)},
-		{Method: "POST", Path: "/v1/encounters/:id/void", Roles: clinicOnly, Scope: "own provider", Summary: "Void an encounter; appends the reversing ledger transaction", Body: voidRequest{}, Idempotency: idemOptional, Status: 200, Result: claims.Encounter{}, Handler: voidEncounter(cl)},
+			Status: 200, Result: list[encounters.Encounter]{}, Handler: listEncounters(en)},
+		{Method: "GET", Path: "/v1/encounters/:id", Roles: []string{access.RoleClinic, access.RoleReviewer, access.RoleAdmin}, Scope: "clinic: own provider; reviewer: a payer with a share; diagnoses only to those two", Summary: "One encounter", Status: 200, Result: encounters.Encounter{}, Handler: getEncounter(en)},
+		{Method: "POST", Path: "/v1/encounters/:id/void", Roles: clinicOnly, Scope: "own provider", Summary: "Void an encounter; appends the reversing ledger transaction", Body: voidRequest{}, Idempotency: idemOptional, Status: 200, Result: encounters.Encounter{}, Handler: voidEncounter(en)},
 
 		{Method: "GET", Path: "/v1/ledger/accounts", Roles: ledgerRead, Summary: "Every account with its totals", Query: []param{{Name: "prefix", Description: "e.g. payable:IOM:"}}, Status: 200, Result: list[ledger.AccountBalance]{}, Handler: ledgerAccounts(jr)},
 		{Method: "GET", Path: "/v1/ledger/balances", Roles: ledgerRead, Summary: "Balance of one account, per currency, as of a date", Query: []param{{Name: "account", Required: true}, {Name: "as_of", Format: fmtDate}}, Status: 200, Result: list[ledger.AccountBalance]{}, Handler: ledgerBalance(jr)},
 		{Method: "GET", Path: "/v1/ledger/transactions", Roles: ledgerRead, Summary: "Journal transactions with postings and chain hash", Query: []param{{Name: "cursor"}, {Name: "limit", Format: fmtInteger, Max: 1000}, {Name: "reference"}, {Name: "account"}}, Status: 200, Result: list[ledger.Transaction]{}, Handler: ledgerTransactions(jr)},
 		{Method: "GET", Path: "/v1/ledger/verify", Roles: ledgerRead, Summary: "Recompute the hash chain and the balance of every transaction", Status: 200, Result: ledger.VerifyResult{}, Handler: ledgerVerify(jr)},
 
-		{Method: "POST", Path: "/v1/statements", Roles: []string{access.RoleFinance, access.RoleAdmin}, Summary: "Build (or, while draft, refresh) the statement of a provider on a payer for a month", Body: statementRequest{}, Idempotency: idemOptional, Status: 201, Result: claims.Statement{}, Handler: createStatement(cl)},
-		{Method: "GET", Path: "/v1/statements", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer", Summary: "Statements, without their lines", Query: []param{{Name: "provider_code"}, {Name: "payer_code"}, {Name: "period", Format: fmtMonth}, {Name: "status", Vocab: "statement_status"}}, Status: 200, Result: list[claims.Statement]{}, Handler: listStatements(cl)},
+		{Method: "POST", Path: "/v1/statements", Roles: []string{access.RoleFinance, access.RoleAdmin}, Summary: "Build (or, while draft, refresh) the statement of a provider on a payer for a month", Body: statementRequest{}, Idempotency: idemOptional, Status: 201, Result: statements.Statement{}, Handler: createStatement(sm)},
+		{Method: "GET", Path: "/v1/statements", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer", Summary: "Statements, without their lines", Query: []param{{Name: "provider_code"}, {Name: "payer_code"}, {Name: "period", Format: fmtMonth}, {Name: "status", Vocab: "statement_status"}}, Status: 200, Result: list[statements.Statement]{}, Handler: listStatements(sm)},
 		{Method: "GET", Path: "/v1/statements/:id", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer; diagnoses only to those two", Summary: "One statement with a page of its lines, and its payments",
 			Query:  []param{{Name: "lines_limit", Description: "lines per page, default 1000", Format: fmtInteger, Max: 1000}, {Name: "lines_cursor", Description: "lines_next_cursor of the previous page"}},
-			Status: 200, Result: claims.Statement{}, Handler: getStatement(cl)},
-		{Method: "POST", Path: "/v1/statements/:id/submit", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Submit a draft: freeze it, flag lines, record the content hash", Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).SubmitStatement, (*claims.Service).SubmitStatementKeyed)},
-		{Method: "POST", Path: "/v1/statements/:id/cancel", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Cancel a draft and release its lines", Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CancelStatement, (*claims.Service).CancelStatementKeyed)},
-		{Method: "POST", Path: "/v1/statements/:id/decisions", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Approve, reject or adjust lines", Body: decisionsRequest{}, Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: decideLines(cl)},
-		{Method: "POST", Path: "/v1/statements/:id/complete-review", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Fix the totals once every line is decided", Idempotency: idemOptional, Status: 200, Result: claims.Statement{}, Handler: statementAction(cl, (*claims.Service).CompleteReview, (*claims.Service).CompleteReviewKeyed)},
-		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Idempotency: idemRequired, Status: 201, Result: claims.PaymentResult{}, Handler: recordPayment(cl)},
-		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Produces: "text/csv", Status: 200, Handler: exportCSV(cl)},
-		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF", Produces: "application/pdf", Status: 200, Handler: exportPDF(cl)},
+			Status: 200, Result: statements.Statement{}, Handler: getStatement(sm)},
+		{Method: "POST", Path: "/v1/statements/:id/submit", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Submit a draft: freeze it, flag lines, record the content hash", Idempotency: idemOptional, Status: 200, Result: statements.Statement{}, Handler: statementAction(sm, (*statements.Service).SubmitStatement, (*statements.Service).SubmitStatementKeyed)},
+		{Method: "POST", Path: "/v1/statements/:id/cancel", Roles: []string{access.RoleClinic, access.RoleFinance}, Scope: "clinic: own provider", Summary: "Cancel a draft and release its lines", Idempotency: idemOptional, Status: 200, Result: statements.Statement{}, Handler: statementAction(sm, (*statements.Service).CancelStatement, (*statements.Service).CancelStatementKeyed)},
+		{Method: "POST", Path: "/v1/statements/:id/decisions", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Approve, reject or adjust lines", Body: decisionsRequest{}, Idempotency: idemOptional, Status: 200, Result: statements.Statement{}, Handler: decideLines(sm)},
+		{Method: "POST", Path: "/v1/statements/:id/complete-review", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Fix the totals once every line is decided", Idempotency: idemOptional, Status: 200, Result: statements.Statement{}, Handler: statementAction(sm, (*statements.Service).CompleteReview, (*statements.Service).CompleteReviewKeyed)},
+		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Idempotency: idemRequired, Status: 201, Result: statements.PaymentResult{}, Handler: recordPayment(sm)},
+		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Produces: "text/csv", Status: 200, Handler: exportCSV(sm)},
+		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF", Produces: "application/pdf", Status: 200, Handler: exportPDF(sm)},
 
 		{Method: "GET", Path: "/v1/reports/transition", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer's shares", Summary: "Cost by month and payer type, the state's share, encounters, patients (counts below 5 suppressed, with complementary suppression)",
-			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "by", Description: "how to group each month; none by default", Vocab: "by"}}, Status: 200, Result: claims.TransitionReport{}, Handler: transitionReport(cl)},
+			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "by", Description: "how to group each month; none by default", Vocab: "by"}}, Status: 200, Result: reports.TransitionReport{}, Handler: transitionReport(rp)},
 		{Method: "GET", Path: "/v1/reports/reconciliation", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer", Summary: "Claimed, approved, rejected, paid, outstanding per statement, and the ledger check",
-			Query: []param{{Name: "period", Format: fmtMonth}, {Name: "payer_code"}, {Name: "provider_code"}}, Status: 200, Result: claims.Reconciliation{}, Handler: reconciliationReport(cl)},
+			Query: []param{{Name: "period", Format: fmtMonth}, {Name: "payer_code"}, {Name: "provider_code"}}, Status: 200, Result: reports.Reconciliation{}, Handler: reconciliationReport(rp)},
 
 		{Method: "GET", Path: "/v1/tokens", Roles: adminOnly, Summary: "Tokens (never their secrets)", Status: 200, Result: list[access.Token]{}, Handler: listTokens(s.cfg.Tokens)},
 		{Method: "POST", Path: "/v1/tokens", Roles: adminOnly, Summary: "Issue a token; the secret is shown once", Body: tokenRequest{}, Status: 201, Result: tokenResponse{}, Handler: createToken(s.cfg.Tokens)},

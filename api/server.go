@@ -20,7 +20,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/trcledger/trcledger"
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/reports"
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/ledger"
@@ -29,9 +31,13 @@ import (
 // Config is what the server is built from.
 type Config struct {
 	Contracts *contracts.Store
-	Claims    *claims.Service
-	Journal   *ledger.Journal
-	Tokens    *access.Tokens
+	// Encounters, Statements and Reports are the three services of claims/; each handler takes
+	// the one it needs.
+	Encounters *encounters.Service
+	Statements *statements.Service
+	Reports    *reports.Service
+	Journal    *ledger.Journal
+	Tokens     *access.Tokens
 	// Ready reports whether the database answers (for /readyz).
 	Ready  func(context.Context) error
 	Logger *slog.Logger

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/statements"
 )
 
 type statementRequest struct {
@@ -37,7 +38,7 @@ type paymentRequest struct {
 	Reference string  `json:"reference" validate:"required,max=200"`
 }
 
-func createStatement(svc *claims.Service) fiber.Handler {
+func createStatement(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req statementRequest
 		err := decodeJSON(c, &req)
@@ -64,10 +65,10 @@ func createStatement(svc *claims.Service) fiber.Handler {
 	}
 }
 
-func listStatements(svc *claims.Service) fiber.Handler {
+func listStatements(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var f trcledger.Fields
-		filter := claims.StatementFilter{ProviderCode: query(c, "provider_code"), PayerCode: query(c, "payer_code"), Period: query(c, "period"), Status: query(c, "status")}
+		filter := statements.StatementFilter{ProviderCode: query(c, "provider_code"), PayerCode: query(c, "payer_code"), Period: query(c, "period"), Status: query(c, "status")}
 		for _, name := range []string{"provider_code", "payer_code", "period", "status"} {
 			checkQuery(&f, name, c.Query(name))
 		}
@@ -85,15 +86,15 @@ func listStatements(svc *claims.Service) fiber.Handler {
 // getStatement answers a statement with a page of its lines (lines_limit, at most and by
 // default 1000; lines_cursor from lines_next_cursor), so that a month of 20,000 lines is read
 // in pages rather than one answer of 10 MB.
-func getStatement(svc *claims.Service) fiber.Handler {
+func getStatement(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var f trcledger.Fields
-		page := claims.LinesPage{Cursor: query(c, "lines_cursor")}
+		page := statements.LinesPage{Cursor: query(c, "lines_cursor")}
 		checkQuery(&f, "lines_cursor", page.Cursor)
 		if v := c.Query("lines_limit"); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > claims.MaxStatementLinesPage {
-				f.Add("lines_limit", "must be a whole number from 1 to %d", claims.MaxStatementLinesPage)
+			if err != nil || n < 1 || n > statements.MaxStatementLinesPage {
+				f.Add("lines_limit", "must be a whole number from 1 to %d", statements.MaxStatementLinesPage)
 			}
 			page.Limit = n
 		}
@@ -109,10 +110,10 @@ func getStatement(svc *claims.Service) fiber.Handler {
 }
 
 // statementAction answers a state change (submit, cancel, complete review) with the statement
-// as it now is; act is a method expression such as (*claims.Service).SubmitStatement, keyed its
+// as it now is; act is a method expression such as (*statements.Service).SubmitStatement, keyed its
 // variant under an optional Idempotency-Key (SubmitStatementKeyed).
-func statementAction(svc *claims.Service, act func(*claims.Service, context.Context, string) (*claims.Statement, error),
-	keyed func(*claims.Service, context.Context, string, claims.Idempotency) (*claims.PostResult, error)) fiber.Handler {
+func statementAction(svc *statements.Service, act func(*statements.Service, context.Context, string) (*statements.Statement, error),
+	keyed func(*statements.Service, context.Context, string, claims.Idempotency) (*claims.PostResult, error)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var f trcledger.Fields
 		idem := optionalIdempotency(c, &f)
@@ -134,7 +135,7 @@ func statementAction(svc *claims.Service, act func(*claims.Service, context.Cont
 	}
 }
 
-func decideLines(svc *claims.Service) fiber.Handler {
+func decideLines(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req decisionsRequest
 		err := decodeJSON(c, &req)
@@ -142,9 +143,9 @@ func decideLines(svc *claims.Service) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		ds := make([]claims.Decision, len(req.Decisions))
+		ds := make([]statements.Decision, len(req.Decisions))
 		for i, d := range req.Decisions {
-			ds[i] = claims.Decision{Decision: d.Decision}
+			ds[i] = statements.Decision{Decision: d.Decision}
 			if d.LineID != nil {
 				ds[i].LineID = *d.LineID
 			}
@@ -177,7 +178,7 @@ func decideLines(svc *claims.Service) fiber.Handler {
 	}
 }
 
-func recordPayment(svc *claims.Service) fiber.Handler {
+func recordPayment(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req paymentRequest
 		err := decodeJSON(c, &req)
@@ -189,7 +190,7 @@ func recordPayment(svc *claims.Service) fiber.Handler {
 		// The key covers the statement as well as the body.
 		sum := sha256.Sum256(append([]byte(c.Params("id")+"\n"), bytes.TrimSpace(c.Body())...))
 		idem.RequestHash = sum[:]
-		in := claims.PaymentInput{Reference: req.Reference}
+		in := statements.PaymentInput{Reference: req.Reference}
 		in.Amount, _ = req.Amount.Decimal(f, "amount", true)
 		if d := dateField(f, "paid_on", req.PaidOn, true); d != nil {
 			in.PaidOn = *d
@@ -205,7 +206,7 @@ func recordPayment(svc *claims.Service) fiber.Handler {
 	}
 }
 
-func exportCSV(svc *claims.Service) fiber.Handler {
+func exportCSV(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var buf bytes.Buffer
 		id := pathParam(c, "id")
@@ -218,7 +219,7 @@ func exportCSV(svc *claims.Service) fiber.Handler {
 	}
 }
 
-func exportPDF(svc *claims.Service) fiber.Handler {
+func exportPDF(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var buf bytes.Buffer
 		id := pathParam(c, "id")

@@ -8,7 +8,9 @@ import (
 
 	"github.com/trcledger/trcledger"
 
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/reports"
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 )
@@ -28,15 +30,15 @@ var vocabularies = map[string][]string{
 	"beneficiary_category": contracts.BeneficiaryCategories,
 	"method":               contracts.TariffMethods,
 	"currency":             contracts.Currencies,
-	"kind":                 claims.EncounterKinds,
-	"to_level":             claims.ReferralLevels,
-	"sex":                  claims.Sexes,
-	"encounter_status":     claims.EncounterStatuses,
-	"statement_status":     claims.StatementStatuses,
-	"decision":             claims.Decisions,
-	"reason_code":          claims.ReasonCodes,
-	"flag":                 claims.LineFlags,
-	"by":                   claims.ReportGroupings,
+	"kind":                 encounters.EncounterKinds,
+	"to_level":             encounters.ReferralLevels,
+	"sex":                  encounters.Sexes,
+	"encounter_status":     encounters.EncounterStatuses,
+	"statement_status":     statements.StatementStatuses,
+	"decision":             statements.Decisions,
+	"reason_code":          statements.ReasonCodes,
+	"flag":                 statements.LineFlags,
+	"by":                   reports.ReportGroupings,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/trcledger/trcledger"
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
@@ -19,7 +20,7 @@ import (
 func auditCount(t *testing.T, f *fixture, actor, action, object string) int {
 	t.Helper()
 	var n int
-	if err := f.db.Get(&n, `SELECT count(*) FROM audit_log WHERE actor = $1 AND action = $2 AND object_id = $3`, actor, action, object); err != nil {
+	if err := f.DB.Get(&n, `SELECT count(*) FROM audit_log WHERE actor = $1 AND action = $2 AND object_id = $3`, actor, action, object); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -30,9 +31,9 @@ func auditCount(t *testing.T, f *fixture, actor, action, object string) int {
 func TestReplayIsAuditedAsARead(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clinic := access.PrincipalFrom(f.clinic).TokenID
+	clinic := access.PrincipalFrom(f.Clinic).TokenID
 	in := visit("REPLAY-1")
-	first, err := f.svc.PostEncounter(f.clinic, in, key("replay-1"))
+	first, err := f.Svc.PostEncounter(f.Clinic, in, key("replay-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestReplayIsAuditedAsARead(t *testing.T) {
 		t.Fatalf("%d reads after the post", n)
 	}
 	for i := 1; i <= 2; i++ {
-		again, err := f.svc.PostEncounter(f.clinic, in, key("replay-1"))
+		again, err := f.Svc.PostEncounter(f.Clinic, in, key("replay-1"))
 		if err != nil || !again.Replayed {
 			t.Fatalf("replay: %v %+v", err, again)
 		}
@@ -50,13 +51,13 @@ func TestReplayIsAuditedAsARead(t *testing.T) {
 		}
 	}
 
-	ins := []claims.EncounterInput{visit("REPLAY-B1"), visit("REPLAY-B2")}
+	ins := []encounters.EncounterInput{visit("REPLAY-B1"), visit("REPLAY-B2")}
 	ins[1].PatientID = "SFA-2025-00018"
-	batch, err := f.svc.PostBatch(f.clinic, ins, key("replay-batch"))
+	batch, err := f.Svc.PostBatch(f.Clinic, ins, key("replay-batch"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, err := f.svc.PostBatch(f.clinic, ins, key("replay-batch")); err != nil || !again.Replayed {
+	if again, err := f.Svc.PostBatch(f.Clinic, ins, key("replay-batch")); err != nil || !again.Replayed {
 		t.Fatalf("batch replay: %v", err)
 	}
 	for _, e := range batch.Encounters {
@@ -71,11 +72,11 @@ func TestReplayIsAuditedAsARead(t *testing.T) {
 func TestActionReplayIsAuditedAsARead(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clinic := access.PrincipalFrom(f.clinic).TokenID
-	e := f.postOn(t, "REPLAY-V1", "P1", "2025-03-10")
-	f.postOn(t, "REPLAY-V2", "P2", "2025-03-11")
+	clinic := access.PrincipalFrom(f.Clinic).TokenID
+	e := f.PostOn(t, "REPLAY-V1", "P1", "2025-03-10")
+	f.PostOn(t, "REPLAY-V2", "P2", "2025-03-11")
 	for i := 0; i < 3; i++ {
-		res, err := f.svc.VoidEncounterKeyed(f.clinic, e.ID, "posted twice", key("void-1"))
+		res, err := f.Svc.VoidEncounterKeyed(f.Clinic, e.ID, "posted twice", key("void-1"))
 		if err != nil || res.Replayed != (i > 0) {
 			t.Fatalf("void %d: %v %+v", i, err, res)
 		}
@@ -83,13 +84,13 @@ func TestActionReplayIsAuditedAsARead(t *testing.T) {
 			t.Errorf("after %d replays of the void: %d reads", i, n)
 		}
 	}
-	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	st, err := f.Svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
 		before := auditCount(t, f, clinic, "read", st.ID)
-		res, err := f.svc.SubmitStatementKeyed(f.clinic, st.ID, key("submit-1"))
+		res, err := f.Svc.SubmitStatementKeyed(f.Clinic, st.ID, key("submit-1"))
 		if err != nil || res.Replayed != (i > 0) {
 			t.Fatalf("submit %d: %v %+v", i, err, res)
 		}
@@ -105,24 +106,24 @@ func TestActionReplayIsAuditedAsARead(t *testing.T) {
 func TestRefusalsOutOfScopeAreAudited(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	e := f.postOn(t, "DENY-1", "P1", "2025-03-10")
-	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	e := f.PostOn(t, "DENY-1", "P1", "2025-03-10")
+	st, err := f.Svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherClinic, otherReviewer := as(access.RoleClinic, demo.ProviderDZKS), as(access.RoleReviewer, demo.PayerZZOKS)
-	store := contracts.NewStore(f.db, func() time.Time { return today })
+	store := contracts.NewStore(f.DB, func() time.Time { return today })
 	for _, tt := range []struct {
 		what   string
 		ctx    context.Context
 		object string
 		try    func() error
 	}{
-		{"read an encounter", otherClinic, e.ID, func() error { _, err := f.svc.FindEncounterByID(otherClinic, e.ID); return err }},
-		{"void an encounter", otherClinic, e.ID, func() error { _, err := f.svc.VoidEncounter(otherClinic, e.ID, "not mine"); return err }},
-		{"read a statement", otherReviewer, st.ID, func() error { _, err := f.svc.FindStatementByID(otherReviewer, st.ID); return err }},
-		{"submit a statement", otherClinic, st.ID, func() error { _, err := f.svc.SubmitStatement(otherClinic, st.ID); return err }},
-		{"export a statement", otherReviewer, st.ID, func() error { return f.svc.ExportCSV(otherReviewer, st.ID, io.Discard) }},
+		{"read an encounter", otherClinic, e.ID, func() error { _, err := f.Svc.FindEncounterByID(otherClinic, e.ID); return err }},
+		{"void an encounter", otherClinic, e.ID, func() error { _, err := f.Svc.VoidEncounter(otherClinic, e.ID, "not mine"); return err }},
+		{"read a statement", otherReviewer, st.ID, func() error { _, err := f.Svc.FindStatementByID(otherReviewer, st.ID); return err }},
+		{"submit a statement", otherClinic, st.ID, func() error { _, err := f.Svc.SubmitStatement(otherClinic, st.ID); return err }},
+		{"export a statement", otherReviewer, st.ID, func() error { return f.Svc.ExportCSV(otherReviewer, st.ID, io.Discard) }},
 		{"read a contract", otherClinic, demo.ContractDZBihac, func() error { _, err := store.FindContractByCode(otherClinic, demo.ContractDZBihac); return err }},
 		{"quote on a contract", otherClinic, demo.ContractDZBihac, func() error {
 			_, err := store.Quote(otherClinic, demo.ContractDZBihac, contracts.QuoteInput{ServiceCode: "PZZ-01", Quantity: dec("1"), On: date("2025-03-01"), BeneficiaryCategory: "unknown"})
@@ -136,15 +137,15 @@ func TestRefusalsOutOfScopeAreAudited(t *testing.T) {
 			t.Errorf("%s: %d access_denied entries", tt.what, n)
 		}
 		var role string
-		if err := f.db.Get(&role, `SELECT role FROM audit_log WHERE action = $1 AND object_id = $2 ORDER BY id DESC LIMIT 1`, access.ActionDenied, tt.object); err != nil || role != p.Role {
+		if err := f.DB.Get(&role, `SELECT role FROM audit_log WHERE action = $1 AND object_id = $2 ORDER BY id DESC LIMIT 1`, access.ActionDenied, tt.object); err != nil || role != p.Role {
 			t.Errorf("%s: role %q, %v", tt.what, role, err)
 		}
 	}
 	unknown := "00000000-0000-4000-8000-000000000000"
-	_, err = f.svc.FindEncounterByID(otherClinic, unknown)
+	_, err = f.Svc.FindEncounterByID(otherClinic, unknown)
 	wantCode(t, err, trcledger.ENOTFOUND, "")
 	var n int
-	if err := f.db.Get(&n, `SELECT count(*) FROM audit_log WHERE object_id = $1`, unknown); err != nil || n != 0 {
+	if err := f.DB.Get(&n, `SELECT count(*) FROM audit_log WHERE object_id = $1`, unknown); err != nil || n != 0 {
 		t.Errorf("an unknown id left %d entries (%v)", n, err)
 	}
 }
@@ -154,15 +155,15 @@ func TestRefusalsOutOfScopeAreAudited(t *testing.T) {
 func TestWhoDecidedIsThePayersBusiness(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.postOn(t, "DECIDED-1", "P1", "2025-03-10")
-	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	f.PostOn(t, "DECIDED-1", "P1", "2025-03-10")
+	st, err := f.Svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err = f.svc.SubmitStatement(f.clinic, st.ID); err != nil {
+	if st, err = f.Svc.SubmitStatement(f.Clinic, st.ID); err != nil {
 		t.Fatal(err)
 	}
-	st, err = f.svc.Decide(reviewer, st.ID, []claims.Decision{{LineID: st.Lines[0].ID, Decision: "approve"}})
+	st, err = f.Svc.Decide(reviewer, st.ID, []statements.Decision{{LineID: st.Lines[0].ID, Decision: "approve"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +171,8 @@ func TestWhoDecidedIsThePayersBusiness(t *testing.T) {
 		who  string
 		ctx  context.Context
 		sees bool
-	}{{"clinic", f.clinic, false}, {"finance", finance, false}, {"reviewer", reviewer, true}, {"admin", as(access.RoleAdmin, ""), true}} {
-		got, err := f.svc.FindStatementByID(tt.ctx, st.ID)
+	}{{"clinic", f.Clinic, false}, {"finance", finance, false}, {"reviewer", reviewer, true}, {"admin", as(access.RoleAdmin, ""), true}} {
+		got, err := f.Svc.FindStatementByID(tt.ctx, st.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,14 +193,14 @@ func TestPostingOnAnotherProvidersContractIsAudited(t *testing.T) {
 	p := access.PrincipalFrom(otherClinic)
 	count := func() int { return auditCount(t, f, p.TokenID, access.ActionDenied, demo.ContractDZBihac) }
 
-	_, err := f.svc.PostEncounter(otherClinic, visit("FOREIGN-1"), key("foreign-1"))
-	if e := wantCode(t, err, trcledger.EINVALID, ""); e != nil && !fieldSet(e)["contract_code"] {
+	_, err := f.Svc.PostEncounter(otherClinic, visit("FOREIGN-1"), key("foreign-1"))
+	if e := wantError(t, err, trcledger.EINVALID, ""); e != nil && !fieldSet(e)["contract_code"] {
 		t.Errorf("single post: %v", e.Fields)
 	}
 	if n := count(); n != 1 {
 		t.Errorf("single post: %d access_denied entries, want 1", n)
 	}
-	_, err = f.svc.PostBatch(otherClinic, []claims.EncounterInput{visit("FOREIGN-2"), visit("FOREIGN-3"), visit("FOREIGN-4")}, key("foreign-batch"))
+	_, err = f.Svc.PostBatch(otherClinic, []encounters.EncounterInput{visit("FOREIGN-2"), visit("FOREIGN-3"), visit("FOREIGN-4")}, key("foreign-batch"))
 	wantCode(t, err, trcledger.EINVALID, "")
 	if n := count(); n != 2 {
 		t.Errorf("after a batch of three: %d access_denied entries, want 2", n)
@@ -208,7 +209,7 @@ func TestPostingOnAnotherProvidersContractIsAudited(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		csv += fmt.Sprintf("FOREIGN-CSV-%d,%s,TRC-LIPA,P-%d,unknown,2025-03-03,consultation,J06.9,PZZ-01,1\n", i, demo.ContractDZBihac, i)
 	}
-	res, err := f.svc.Import(otherClinic, strings.NewReader(csv))
+	res, err := f.Svc.Import(otherClinic, strings.NewReader(csv))
 	if err != nil || res.Rejected != 5 || res.Accepted != 0 {
 		t.Fatalf("import: %+v %v", res, err)
 	}
@@ -218,7 +219,7 @@ func TestPostingOnAnotherProvidersContractIsAudited(t *testing.T) {
 	// A code that names no contract at all is no attempt on anyone's object.
 	in := visit("NOWHERE-1")
 	in.ContractCode = "NO-SUCH-CONTRACT"
-	_, err = f.svc.PostEncounter(otherClinic, in, key("nowhere-1"))
+	_, err = f.Svc.PostEncounter(otherClinic, in, key("nowhere-1"))
 	wantCode(t, err, trcledger.EINVALID, "")
 	if n := auditCount(t, f, p.TokenID, access.ActionDenied, "NO-SUCH-CONTRACT"); n != 0 {
 		t.Errorf("an unknown contract code left %d entries", n)

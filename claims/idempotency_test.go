@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,8 @@ import (
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
 	"github.com/trcledger/trcledger/internal/pg"
@@ -30,12 +31,12 @@ func TestLegacyIdempotencyKeysAreRekeyed(t *testing.T) {
 	body := postBody(in.PatientID)
 	plain := sha256.Sum256([]byte(body))
 	idem := claims.Idempotency{Key: "old-1", RequestHash: plain[:]}
-	first, err := f.svc.PostEncounter(f.clinic, in, idem)
+	first, err := f.Svc.PostEncounter(f.Clinic, in, idem)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	provider, err := goose.NewProvider(goose.DialectPostgres, f.db.DB, migrations.FS, goose.WithDisableGlobalRegistry(true))
+	provider, err := goose.NewProvider(goose.DialectPostgres, f.DB.DB, migrations.FS, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,38 +44,38 @@ func TestLegacyIdempotencyKeysAreRekeyed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the code before 0013 stored for this post.
-	if _, err := f.db.Exec(`UPDATE idempotency_keys SET request_hash = $1 WHERE key = 'old-1'`, plain[:]); err != nil {
+	if _, err := f.DB.Exec(`UPDATE idempotency_keys SET request_hash = $1 WHERE key = 'old-1'`, plain[:]); err != nil {
 		t.Fatal(err)
 	}
-	if err := pg.Migrate(ctx, f.db); err != nil {
+	if err := pg.Migrate(ctx, f.DB); err != nil {
 		t.Fatal(err)
 	}
 	var keyed bool
-	if err := f.db.Get(&keyed, `SELECT keyed FROM idempotency_keys WHERE key = 'old-1'`); err != nil || keyed {
+	if err := f.DB.Get(&keyed, `SELECT keyed FROM idempotency_keys WHERE key = 'old-1'`); err != nil || keyed {
 		t.Fatalf("the old row is keyed = %v after migrating (%v)", keyed, err)
 	}
 
 	replays := func(when string) {
 		t.Helper()
-		again, err := f.svc.PostEncounter(f.clinic, in, idem)
+		again, err := f.Svc.PostEncounter(f.Clinic, in, idem)
 		if err != nil || !again.Replayed || !bytes.Equal(again.Body, first.Body) {
 			t.Fatalf("%s: the same key and body: %v, replayed %v", when, err, again != nil && again.Replayed)
 		}
 		other := sha256.Sum256([]byte(body + " "))
-		_, err = f.svc.PostEncounter(f.clinic, visit("V-9"), claims.Idempotency{Key: "old-1", RequestHash: other[:]})
+		_, err = f.Svc.PostEncounter(f.Clinic, visit("V-9"), claims.Idempotency{Key: "old-1", RequestHash: other[:]})
 		wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
 	}
 	replays("before rekeying")
 
-	n, err := f.svc.RekeyLegacyIdempotencyKeys(ctx)
+	n, err := claims.NewKeys(f.DB, testKey).RekeyLegacyIdempotencyKeys(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("rekeyed %d keys (%v), want 1", n, err)
 	}
-	if n, err := f.svc.RekeyLegacyIdempotencyKeys(ctx); err != nil || n != 0 {
+	if n, err := claims.NewKeys(f.DB, testKey).RekeyLegacyIdempotencyKeys(ctx); err != nil || n != 0 {
 		t.Fatalf("rekeyed %d keys a second time (%v)", n, err)
 	}
 	var stored []byte
-	if err := f.db.Get(&stored, `SELECT request_hash FROM idempotency_keys WHERE key = 'old-1' AND keyed`); err != nil {
+	if err := f.DB.Get(&stored, `SELECT request_hash FROM idempotency_keys WHERE key = 'old-1' AND keyed`); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Equal(stored, plain[:]) {
@@ -82,24 +83,9 @@ func TestLegacyIdempotencyKeysAreRekeyed(t *testing.T) {
 	}
 	replays("after rekeying")
 	var posted int
-	if err := f.db.Get(&posted, `SELECT count(*) FROM encounters`); err != nil || posted != 1 {
+	if err := f.DB.Get(&posted, `SELECT count(*) FROM encounters`); err != nil || posted != 1 {
 		t.Errorf("%d encounters posted, want 1 (%v)", posted, err)
 	}
-}
-
-// idemOf is an Idempotency-Key with the digest of body, as the API sends it.
-func idemOf(k, body string) claims.Idempotency {
-	d := sha256.Sum256([]byte(body))
-	return claims.Idempotency{Key: k, RequestHash: d[:]}
-}
-
-func count(t *testing.T, f *fixture, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := f.db.Get(&n, query, args...); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // sameAnswer fails unless again replays first byte for byte.
@@ -113,77 +99,45 @@ func sameAnswer(t *testing.T, what string, first, again *claims.PostResult, err 
 	}
 }
 
-// concurrently runs do n times at once and returns the answers.
-func concurrently(t *testing.T, n int, do func() (*claims.PostResult, error)) []*claims.PostResult {
-	t.Helper()
-	out := make([]*claims.PostResult, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i], errs[i] = do()
-		}()
-	}
-	wg.Wait()
-	acted := 0
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("request %d: %v", i, errs[i])
-		}
-		if !out[i].Replayed {
-			acted++
-		}
-		if !bytes.Equal(out[i].Body, out[0].Body) {
-			t.Errorf("request %d answered another body", i)
-		}
-	}
-	if acted != 1 {
-		t.Errorf("%d of %d requests with one key acted, want 1", acted, n)
-	}
-	return out
-}
-
 // TestVoidUnderAKeyVoidsOnce: a clinic whose connection died during a void sends it again with
 // its key and learns that it happened, instead of 409 invalid_state; one reversal is appended.
 func TestVoidUnderAKeyVoidsOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	a := f.postOn(t, "V-1", "P1", "2025-03-03")
-	b := f.postOn(t, "V-2", "P2", "2025-03-04")
+	a := f.PostOn(t, "V-1", "P1", "2025-03-03")
+	b := f.PostOn(t, "V-2", "P2", "2025-03-04")
 	idem := idemOf("void-1", `{"reason":"posted twice"}`)
-	first, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	first, err := f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, "posted twice", idem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e claims.Encounter
+	var e encounters.Encounter
 	if err := json.Unmarshal(first.Body, &e); err != nil || e.ID != a.ID || e.Status != "voided" {
 		t.Fatalf("void answered %s (%v)", first.Body, err)
 	}
-	again, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	again, err := f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, "posted twice", idem)
 	sameAnswer(t, "void", first, again, err)
 	reversals := `SELECT count(*) FROM ledger_transactions WHERE kind = 'encounter_voided' AND reference = $1`
-	if n := count(t, f, reversals, "encounter:"+a.ID); n != 1 {
+	if n := f.Count(t, reversals, "encounter:"+a.ID); n != 1 {
 		t.Errorf("%d reversals, want 1", n)
 	}
 	// Another body, or the same body for another encounter, under the key: 409.
-	_, err = f.svc.VoidEncounterKeyed(f.clinic, a.ID, "wrong patient", idemOf("void-1", `{"reason":"wrong patient"}`))
+	_, err = f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, "wrong patient", idemOf("void-1", `{"reason":"wrong patient"}`))
 	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
-	_, err = f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idem)
+	_, err = f.Svc.VoidEncounterKeyed(f.Clinic, b.ID, "posted twice", idem)
 	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
 	// Keys are the caller's: another clinic's void-1 is its own (and b is not its encounter).
-	_, err = f.svc.VoidEncounterKeyed(as(access.RoleClinic, demo.ProviderDZKS), b.ID, "posted twice", idem)
+	_, err = f.Svc.VoidEncounterKeyed(as(access.RoleClinic, demo.ProviderDZKS), b.ID, "posted twice", idem)
 	wantCode(t, err, trcledger.ENOTFOUND, "")
 	// Without a key a second void is refused, as before.
-	_, err = f.svc.VoidEncounter(f.clinic, a.ID, "posted twice")
+	_, err = f.Svc.VoidEncounter(f.Clinic, a.ID, "posted twice")
 	wantCode(t, err, trcledger.ESTATE, "invalid_state")
 
 	// Eight retries at once with one key: one void.
 	concurrently(t, 8, func() (*claims.PostResult, error) {
-		return f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idemOf("void-2", `{"reason":"posted twice"}`))
+		return f.Svc.VoidEncounterKeyed(f.Clinic, b.ID, "posted twice", idemOf("void-2", `{"reason":"posted twice"}`))
 	})
-	if n := count(t, f, reversals, "encounter:"+b.ID); n != 1 {
+	if n := f.Count(t, reversals, "encounter:"+b.ID); n != 1 {
 		t.Errorf("%d reversals of b, want 1", n)
 	}
 }
@@ -193,68 +147,68 @@ func TestVoidUnderAKeyVoidsOnce(t *testing.T) {
 func TestStatementActionsUnderAKeyActOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.postOn(t, "MAR-1", "P1", "2025-03-03")
-	f.postOn(t, "MAR-2", "P2", "2025-03-04")
+	f.PostOn(t, "MAR-1", "P1", "2025-03-03")
+	f.PostOn(t, "MAR-2", "P2", "2025-03-04")
 	audited := func(action, id string) int {
-		return count(t, f, `SELECT count(*) FROM audit_log WHERE action = $1 AND object_id = $2`, action, id)
+		return f.Count(t, `SELECT count(*) FROM audit_log WHERE action = $1 AND object_id = $2`, action, id)
 	}
 
 	body := `{"provider_code":"DZ-BIHAC","payer_code":"ZZO-USK","period":"2025-03"}`
-	built, err := f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	built, err := f.Svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	again, err := f.Svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
 	sameAnswer(t, "build", built, again, err)
-	var st claims.Statement
+	var st statements.Statement
 	if err := json.Unmarshal(built.Body, &st); err != nil || st.LineCount != 2 {
 		t.Fatalf("build answered %s (%v)", built.Body, err)
 	}
 	if n := audited("refresh", st.ID); n != 0 {
 		t.Errorf("the retry refreshed the draft (%d refreshes)", n)
 	}
-	_, err = f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerIOM, "2025-03", idemOf("build-1", `{"payer_code":"IOM"}`))
+	_, err = f.Svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerIOM, "2025-03", idemOf("build-1", `{"payer_code":"IOM"}`))
 	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
 
-	submitted, err := f.svc.SubmitStatementKeyed(f.clinic, st.ID, idemOf("submit-1", ""))
+	submitted, err := f.Svc.SubmitStatementKeyed(f.Clinic, st.ID, idemOf("submit-1", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err = f.svc.SubmitStatementKeyed(f.clinic, st.ID, idemOf("submit-1", ""))
+	again, err = f.Svc.SubmitStatementKeyed(f.Clinic, st.ID, idemOf("submit-1", ""))
 	sameAnswer(t, "submit", submitted, again, err)
 	if n := audited("submit", st.ID); n != 1 {
 		t.Errorf("%d submits audited, want 1", n)
 	}
 	// The same key for another action is another request.
-	_, err = f.svc.CancelStatementKeyed(f.clinic, st.ID, idemOf("submit-1", ""))
+	_, err = f.Svc.CancelStatementKeyed(f.Clinic, st.ID, idemOf("submit-1", ""))
 	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
 
-	var full claims.Statement
+	var full statements.Statement
 	if err := json.Unmarshal(submitted.Body, &full); err != nil || full.Status != "submitted" || len(full.Lines) != 2 {
 		t.Fatalf("submit answered %s (%v)", submitted.Body, err)
 	}
-	ds := []claims.Decision{{LineID: full.Lines[0].ID, Decision: "approve"}, {LineID: full.Lines[1].ID, Decision: "reject", ReasonCode: "not_eligible"}}
+	ds := []statements.Decision{{LineID: full.Lines[0].ID, Decision: "approve"}, {LineID: full.Lines[1].ID, Decision: "reject", ReasonCode: "not_eligible"}}
 	dbody := `{"decisions":[...]}`
-	decided, err := f.svc.DecideKeyed(reviewer, st.ID, ds, idemOf("decide-1", dbody))
+	decided, err := f.Svc.DecideKeyed(reviewer, st.ID, ds, idemOf("decide-1", dbody))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err = f.svc.DecideKeyed(reviewer, st.ID, ds, idemOf("decide-1", dbody))
+	again, err = f.Svc.DecideKeyed(reviewer, st.ID, ds, idemOf("decide-1", dbody))
 	sameAnswer(t, "decide", decided, again, err)
-	if n := count(t, f, `SELECT count(*) FROM statement_decisions WHERE statement_id = $1`, st.ID); n != 2 {
+	if n := f.Count(t, `SELECT count(*) FROM statement_decisions WHERE statement_id = $1`, st.ID); n != 2 {
 		t.Errorf("%d decisions recorded, want 2", n)
 	}
-	_, err = f.svc.DecideKeyed(reviewer, st.ID, ds[:1], idemOf("decide-1", `{"decisions":[one]}`))
+	_, err = f.Svc.DecideKeyed(reviewer, st.ID, ds[:1], idemOf("decide-1", `{"decisions":[one]}`))
 	wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_reused")
 
 	// Eight retries of complete-review at once with one key: one review, one ledger transaction.
 	answers := concurrently(t, 8, func() (*claims.PostResult, error) {
-		return f.svc.CompleteReviewKeyed(reviewer, st.ID, idemOf("complete-1", ""))
+		return f.Svc.CompleteReviewKeyed(reviewer, st.ID, idemOf("complete-1", ""))
 	})
 	if err := json.Unmarshal(answers[0].Body, &full); err != nil || full.Status != "reviewed" {
 		t.Fatalf("complete-review answered %s (%v)", answers[0].Body, err)
 	}
-	if n := count(t, f, `SELECT count(*) FROM ledger_transactions WHERE kind = 'review_adjustment' AND reference = $1`, "statement:"+st.ID); n != 1 {
+	if n := f.Count(t, `SELECT count(*) FROM ledger_transactions WHERE kind = 'review_adjustment' AND reference = $1`, "statement:"+st.ID); n != 1 {
 		t.Errorf("%d review adjustments, want 1", n)
 	}
 	if n := audited("complete_review", st.ID); n != 1 {
@@ -262,16 +216,16 @@ func TestStatementActionsUnderAKeyActOnce(t *testing.T) {
 	}
 
 	// Cancel under a key, on a new draft.
-	f.postOn(t, "APR-1", "P3", "2025-04-02")
-	apr, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-04")
+	f.PostOn(t, "APR-1", "P3", "2025-04-02")
+	apr, err := f.Svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-04")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancelled, err := f.svc.CancelStatementKeyed(finance, apr.ID, idemOf("cancel-1", ""))
+	cancelled, err := f.Svc.CancelStatementKeyed(finance, apr.ID, idemOf("cancel-1", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err = f.svc.CancelStatementKeyed(finance, apr.ID, idemOf("cancel-1", ""))
+	again, err = f.Svc.CancelStatementKeyed(finance, apr.ID, idemOf("cancel-1", ""))
 	sameAnswer(t, "cancel", cancelled, again, err)
 	if n := audited("cancel", apr.ID); n != 1 {
 		t.Errorf("%d cancels audited, want 1", n)
@@ -281,7 +235,7 @@ func TestStatementActionsUnderAKeyActOnce(t *testing.T) {
 // ageKey sets back the creation of the keys named key (all keys when key is "") by d.
 func ageKey(t *testing.T, f *fixture, key string, d time.Duration) {
 	t.Helper()
-	if _, err := f.db.Exec(`UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $1) WHERE $2 = '' OR key = $2`, d.Seconds(), key); err != nil {
+	if _, err := f.DB.Exec(`UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $1) WHERE $2 = '' OR key = $2`, d.Seconds(), key); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -289,7 +243,7 @@ func ageKey(t *testing.T, f *fixture, key string, d time.Duration) {
 // wantExpired fails unless err is the 409 of a retry under an expired action key.
 func wantExpired(t *testing.T, what string, err error) {
 	t.Helper()
-	e := wantCode(t, err, trcledger.ECONFLICT, "idempotency_key_expired")
+	e := wantError(t, err, trcledger.ECONFLICT, "idempotency_key_expired")
 	if e != nil && e.Message != "this key was used more than 7 days ago; its answer is no longer kept — read the object to see its state" {
 		t.Errorf("%s: message %q", what, e.Message)
 	}
@@ -302,39 +256,39 @@ func wantExpired(t *testing.T, what string, err error) {
 func TestActionKeysExpire(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	a := f.postOn(t, "V-1", "P1", "2025-03-03")
-	b := f.postOn(t, "V-2", "P2", "2025-03-04")
+	a := f.PostOn(t, "V-1", "P1", "2025-03-03")
+	b := f.PostOn(t, "V-2", "P2", "2025-03-04")
 	idem := idemOf("void-1", `{"reason":"posted twice"}`)
-	first, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	first, err := f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, "posted twice", idem)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ageKey(t, f, "", claims.ActionKeyLifetime-time.Hour)
-	again, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	again, err := f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, "posted twice", idem)
 	sameAnswer(t, "void within the lifetime", first, again, err)
 
 	ageKey(t, f, "", claims.ActionKeyLifetime+time.Hour)
-	_, err = f.svc.VoidEncounterKeyed(f.clinic, a.ID, "posted twice", idem)
+	_, err = f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, "posted twice", idem)
 	wantExpired(t, "the same void", err)
-	_, err = f.svc.VoidEncounterKeyed(f.clinic, a.ID, "wrong patient", idemOf("void-1", `{"reason":"wrong patient"}`))
+	_, err = f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, "wrong patient", idemOf("void-1", `{"reason":"wrong patient"}`))
 	wantExpired(t, "another body", err)
 	// Another object under the key: expired too, and b is not voided.
-	_, err = f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idem)
+	_, err = f.Svc.VoidEncounterKeyed(f.Clinic, b.ID, "posted twice", idem)
 	wantExpired(t, "another encounter", err)
-	if n := count(t, f, `SELECT count(*) FROM ledger_transactions WHERE kind = 'encounter_voided'`); n != 1 {
+	if n := f.Count(t, `SELECT count(*) FROM ledger_transactions WHERE kind = 'encounter_voided'`); n != 1 {
 		t.Errorf("%d voids in the ledger, want 1", n)
 	}
-	if n := count(t, f, `SELECT count(*) FROM encounters WHERE status = 'voided'`); n != 1 {
+	if n := f.Count(t, `SELECT count(*) FROM encounters WHERE status = 'voided'`); n != 1 {
 		t.Errorf("%d encounters voided, want 1", n)
 	}
-	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'actions:%' AND key = 'void-1' AND response IS NULL AND request_hash IS NOT NULL`); n != 1 {
+	if n := f.Count(t, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'actions:%' AND key = 'void-1' AND response IS NULL AND request_hash IS NOT NULL`); n != 1 {
 		t.Errorf("%d expired keys kept without their answer, want 1", n)
 	}
-	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'encounters:%' AND response IS NOT NULL`); n != 2 {
+	if n := f.Count(t, `SELECT count(*) FROM idempotency_keys WHERE scope LIKE 'encounters:%' AND response IS NOT NULL`); n != 2 {
 		t.Errorf("%d post keys kept with their answer, want 2", n)
 	}
 	// A new key acts (and its answer is kept).
-	if _, err := f.svc.VoidEncounterKeyed(f.clinic, b.ID, "posted twice", idemOf("void-2", `{"reason":"posted twice"}`)); err != nil {
+	if _, err := f.Svc.VoidEncounterKeyed(f.Clinic, b.ID, "posted twice", idemOf("void-2", `{"reason":"posted twice"}`)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -345,56 +299,56 @@ func TestActionKeysExpire(t *testing.T) {
 func TestLateRetriesOfStatementActionsDoNotAct(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.postOn(t, "MAR-1", "P1", "2025-03-03")
-	f.postOn(t, "MAR-2", "P2", "2025-03-04")
+	f.PostOn(t, "MAR-1", "P1", "2025-03-03")
+	f.PostOn(t, "MAR-2", "P2", "2025-03-04")
 
 	body := `{"provider_code":"DZ-BIHAC","payer_code":"ZZO-USK","period":"2025-03"}`
-	built, err := f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	built, err := f.Svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st claims.Statement
+	var st statements.Statement
 	if err := json.Unmarshal(built.Body, &st); err != nil {
 		t.Fatal(err)
 	}
 	ageKey(t, f, "build-1", claims.ActionKeyLifetime+time.Minute)
-	_, err = f.svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
+	_, err = f.Svc.CreateStatementKeyed(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03", idemOf("build-1", body))
 	wantExpired(t, "a late build", err)
-	if n := count(t, f, `SELECT count(*) FROM audit_log WHERE action = 'refresh' AND object_id = $1`, st.ID); n != 0 {
+	if n := f.Count(t, `SELECT count(*) FROM audit_log WHERE action = 'refresh' AND object_id = $1`, st.ID); n != 0 {
 		t.Errorf("the late build refreshed the draft (%d refreshes)", n)
 	}
 
-	full, err := f.svc.SubmitStatement(f.clinic, st.ID)
+	full, err := f.Svc.SubmitStatement(f.Clinic, st.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	approve := []claims.Decision{{LineID: full.Lines[0].ID, Decision: "approve"}, {LineID: full.Lines[1].ID, Decision: "approve"}}
+	approve := []statements.Decision{{LineID: full.Lines[0].ID, Decision: "approve"}, {LineID: full.Lines[1].ID, Decision: "approve"}}
 	dbody := `{"decisions":[approve, approve]}`
-	if _, err := f.svc.DecideKeyed(reviewer, st.ID, approve, idemOf("decide-1", dbody)); err != nil {
+	if _, err := f.Svc.DecideKeyed(reviewer, st.ID, approve, idemOf("decide-1", dbody)); err != nil {
 		t.Fatal(err)
 	}
 	// The reviewer changes their mind about the first line, without a key.
-	if _, err := f.svc.Decide(reviewer, st.ID, []claims.Decision{{LineID: full.Lines[0].ID, Decision: "reject", ReasonCode: "not_eligible"}}); err != nil {
+	if _, err := f.Svc.Decide(reviewer, st.ID, []statements.Decision{{LineID: full.Lines[0].ID, Decision: "reject", ReasonCode: "not_eligible"}}); err != nil {
 		t.Fatal(err)
 	}
 	decisions := `SELECT count(*) FROM statement_decisions WHERE statement_id = $1`
-	before := count(t, f, decisions, st.ID)
+	before := f.Count(t, decisions, st.ID)
 	ageKey(t, f, "decide-1", claims.ActionKeyLifetime+time.Minute)
-	_, err = f.svc.DecideKeyed(reviewer, st.ID, approve, idemOf("decide-1", dbody))
+	_, err = f.Svc.DecideKeyed(reviewer, st.ID, approve, idemOf("decide-1", dbody))
 	wantExpired(t, "late decisions", err)
-	_, err = f.svc.DecideKeyed(reviewer, st.ID, approve[:1], idemOf("decide-1", `{"decisions":[approve]}`))
+	_, err = f.Svc.DecideKeyed(reviewer, st.ID, approve[:1], idemOf("decide-1", `{"decisions":[approve]}`))
 	wantExpired(t, "late decisions with another body", err)
-	if n := count(t, f, decisions, st.ID); n != before {
+	if n := f.Count(t, decisions, st.ID); n != before {
 		t.Errorf("%d decisions after the late retries, want %d", n, before)
 	}
-	now, err := f.svc.FindStatementByID(reviewer, st.ID)
+	now, err := f.Svc.FindStatementByID(reviewer, st.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := now.Lines[0].Decision; d == nil || *d != "reject" {
 		t.Errorf("the first line's decision is %v after the late retry, want the reviewer's reject", d)
 	}
-	if n := count(t, f, `SELECT count(*) FROM idempotency_keys WHERE key IN ('build-1', 'decide-1') AND response IS NULL`); n != 2 {
+	if n := f.Count(t, `SELECT count(*) FROM idempotency_keys WHERE key IN ('build-1', 'decide-1') AND response IS NULL`); n != 2 {
 		t.Errorf("%d expired keys kept without their answer, want 2", n)
 	}
 }
@@ -411,41 +365,41 @@ func TestStoredAnswersAreNotHTMLEscaped(t *testing.T) {
 			t.Errorf("%s answered %s, want %q unescaped", what, body, odd)
 		}
 	}
-	a := f.postOn(t, "V-1", "P1", "2025-03-03")
+	a := f.PostOn(t, "V-1", "P1", "2025-03-03")
 	idem := idemOf("void-1", `{"reason":"`+odd+`"}`)
-	first, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, odd, idem)
+	first, err := f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, odd, idem)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw("the void", first.Body)
-	again, err := f.svc.VoidEncounterKeyed(f.clinic, a.ID, odd, idem)
+	again, err := f.Svc.VoidEncounterKeyed(f.Clinic, a.ID, odd, idem)
 	sameAnswer(t, "void", first, again, err)
 
-	f.postOn(t, "MAR-1", "P2", "2025-03-04")
-	st, err := f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
+	f.PostOn(t, "MAR-1", "P2", "2025-03-04")
+	st, err := f.Svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-03")
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := f.svc.SubmitStatement(f.clinic, st.ID)
+	full, err := f.Svc.SubmitStatement(f.Clinic, st.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds := []claims.Decision{{LineID: full.Lines[0].ID, Decision: "approve", Note: odd}}
+	ds := []statements.Decision{{LineID: full.Lines[0].ID, Decision: "approve", Note: odd}}
 	didem := idemOf("decide-1", `{"decisions":[...]}`)
-	decided, err := f.svc.DecideKeyed(reviewer, st.ID, ds, didem)
+	decided, err := f.Svc.DecideKeyed(reviewer, st.ID, ds, didem)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw("the decisions", decided.Body)
-	again, err = f.svc.DecideKeyed(reviewer, st.ID, ds, didem)
+	again, err = f.Svc.DecideKeyed(reviewer, st.ID, ds, didem)
 	sameAnswer(t, "decisions", decided, again, err)
 
 	// A payment's answer too (its key is required).
-	if _, err := f.svc.CompleteReview(reviewer, st.ID); err != nil {
+	if _, err := f.Svc.CompleteReview(reviewer, st.ID); err != nil {
 		t.Fatal(err)
 	}
 	pay := func() (*claims.PostResult, error) {
-		return f.svc.RecordPayment(finance, st.ID, claims.PaymentInput{Amount: dec("5.00"), PaidOn: date("2025-05-02"), Reference: odd}, idemOf("pay-1", odd))
+		return f.Svc.RecordPayment(finance, st.ID, statements.PaymentInput{Amount: dec("5.00"), PaidOn: date("2025-05-02"), Reference: odd}, idemOf("pay-1", odd))
 	}
 	paid, err := pay()
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/trcledger/trcledger"
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
@@ -17,7 +17,7 @@ import (
 // lists ZZO KS at 0: IOM 40%, ZZO KS 0%, ZZO USK 60%.
 func legacyZeroShareRule(t *testing.T, f *fixture) {
 	t.Helper()
-	_, err := f.db.Exec(`
+	_, err := f.DB.Exec(`
 		WITH r AS (
 			INSERT INTO cost_share_rules (contract_id, effective_from, effective_to, service_category, beneficiary_category, site_code)
 			SELECT id, '2025-03-01', '2025-04-01', 'primary_care', 'irregular_migrant', 'TRC-LIPA' FROM contracts WHERE code = $1
@@ -37,26 +37,26 @@ func TestZeroShareGrantsNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	legacyZeroShareRule(t, f)
-	e := f.postOn(t, "ZERO-1", "P1", "2025-03-10")
+	e := f.PostOn(t, "ZERO-1", "P1", "2025-03-10")
 	if got := sharesOf(e.Lines[0]); got != "IOM=8.00 ZZO-KS=0.00 ZZO-USK=12.00" {
 		t.Fatalf("shares = %s", got)
 	}
 	zzoKS, zzoUSK := as(access.RoleReviewer, demo.PayerZZOKS), as(access.RoleReviewer, demo.PayerZZOUSK)
-	_, err := f.svc.FindEncounterByID(zzoKS, e.ID)
+	_, err := f.Svc.FindEncounterByID(zzoKS, e.ID)
 	wantCode(t, err, trcledger.ENOTFOUND, "")
-	got, err := f.svc.FindEncounterByID(zzoUSK, e.ID)
+	got, err := f.Svc.FindEncounterByID(zzoUSK, e.ID)
 	if err != nil || len(got.Diagnoses) != 1 {
 		t.Fatalf("ZZO USK's reviewer: %v, diagnoses %v", err, got)
 	}
 
 	for _, kept := range []bool{false, true} {
 		if kept {
-			if _, err := f.svc.RefreshReports(context.Background(), 0, 0); err != nil {
+			if _, err := f.Svc.RefreshReports(context.Background(), 0, 0); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for _, by := range []string{"", claims.BySite, claims.ByServiceCategory} {
-			r, err := f.svc.TransitionReport(zzoKS, claims.TransitionFilter{From: "2025-01", To: "2025-12", By: by})
+		for _, by := range []string{"", reports.BySite, reports.ByServiceCategory} {
+			r, err := f.Svc.TransitionReport(zzoKS, reports.TransitionFilter{From: "2025-01", To: "2025-12", By: by})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,14 +65,14 @@ func TestZeroShareGrantsNothing(t *testing.T) {
 			}
 		}
 	}
-	_, err = f.svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOKS, "2025-03")
+	_, err = f.Svc.CreateStatement(finance, demo.ProviderDZBihac, demo.PayerZZOKS, "2025-03")
 	wantCode(t, err, trcledger.EINVALID, "nothing_to_claim")
 
-	store := contracts.NewStore(f.db, func() time.Time { return today })
+	store := contracts.NewStore(f.DB, func() time.Time { return today })
 	_, err = store.AddCostShareRule(as(access.RoleAdmin, ""), demo.ContractDZBihac, contracts.CostShareRule{
 		EffectiveFrom: date("2026-01-01"), SiteCode: sp("TRC-BORICI"),
 		Shares: []contracts.Share{{PayerCode: demo.PayerZZOKS, BasisPoints: 0}, {PayerCode: demo.PayerIOM, BasisPoints: 10000}}})
-	if e := wantCode(t, err, trcledger.EINVALID, ""); !fieldSet(e)["shares[0].basis_points"] {
+	if e := wantError(t, err, trcledger.EINVALID, ""); !fieldSet(e)["shares[0].basis_points"] {
 		t.Errorf("a 0 basis points share: %v", e.Fields)
 	}
 }

@@ -18,6 +18,10 @@ import (
 
 	"github.com/trcledger/trcledger/api"
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/background"
+	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/reports"
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
@@ -72,33 +76,36 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	claimsSvc := claims.NewService(db, time.Now, key, journal)
-	// The group committer, the sealer and the report refresher (claims/background.go).
-	background := claims.NewBackground(claimsSvc, journal, log)
-	background.Start(ctx)
+	encountersSvc := encounters.NewService(db, time.Now, key, journal)
+	reportsSvc := reports.NewService(db)
+	// The group committer, the sealer and the report refresher (claims/background).
+	bg := background.New(encountersSvc, reportsSvc, journal, log)
+	bg.Start(ctx)
 	stopped := false
 	defer func() {
 		if !stopped {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_ = background.Stop(sctx)
+			_ = bg.Stop(sctx)
 		}
 	}()
 	// Idempotency keys recorded before migration 0013 hold a plain digest of their request;
 	// they are keyed before the first request is answered (docs/idempotency.md).
-	if n, err := claimsSvc.RekeyLegacyIdempotencyKeys(ctx); err != nil {
+	if n, err := claims.NewKeys(db, key).RekeyLegacyIdempotencyKeys(ctx); err != nil {
 		return fmt.Errorf("rekey idempotency keys: %w", err)
 	} else if n > 0 {
 		log.Info("rekeyed legacy idempotency keys", "keys", n)
 	}
 	srv := api.NewServer(api.Config{
-		RateLimit: rate,
-		Contracts: contracts.NewStore(db, time.Now),
-		Claims:    claimsSvc,
-		Journal:   journal,
-		Tokens:    access.NewTokens(db, time.Now),
-		Ready:     db.PingContext,
-		Logger:    log,
+		RateLimit:  rate,
+		Contracts:  contracts.NewStore(db, time.Now),
+		Encounters: encountersSvc,
+		Statements: statements.NewService(db, time.Now, key, journal),
+		Reports:    reportsSvc,
+		Journal:    journal,
+		Tokens:     access.NewTokens(db, time.Now),
+		Ready:      db.PingContext,
+		Logger:     log,
 
 		// A client has this long for its request line and headers; the body then has 5 min.
 		HeaderTimeout: headerTimeout,
@@ -121,7 +128,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	stopped = true
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return background.Stop(sctx)
+	return bg.Stop(sctx)
 }
 
 // pseudonymKey is PSEUDONYM_KEY; in development a missing key is replaced by a random one

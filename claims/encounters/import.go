@@ -1,0 +1,615 @@
+package encounters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/trcledger/trcledger"
+)
+
+// ImportColumns are the columns of an import file, in the order of the sample file; the header
+// row names them, in any order. One row is one line; consecutive rows with the same external_id
+// are one encounter and repeat its encounter columns.
+var ImportColumns = []string{"external_id", "contract_code", "site_code", "patient_id", "beneficiary_category", "sex",
+	"birth_year", "service_date", "kind", "diagnoses", "referral_number", "referral_to_level", "referral_to_provider_code",
+	"practitioner_ref", "corrects", "service_code", "quantity"}
+
+var requiredColumns = []string{"external_id", "contract_code", "site_code", "patient_id", "beneficiary_category", "service_date", "kind", "service_code", "quantity"}
+
+// encounterColumns of a row that must agree across the rows of one encounter.
+var encounterLevel = ImportColumns[:15]
+
+// ImportError says why a row was not imported.
+type ImportError struct {
+	Row     int    `json:"row"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ImportResult counts the data rows of a file: accepted (posted now), skipped (already imported
+// with the same content) and rejected (listed in Errors, at most MaxImportErrors of them).
+type ImportResult struct {
+	Accepted        int           `json:"accepted"`
+	Skipped         int           `json:"skipped"`
+	Rejected        int           `json:"rejected"`
+	Errors          []ImportError `json:"errors"`
+	ErrorsTruncated bool          `json:"errors_truncated"`
+}
+
+// MaxImportErrors caps the error list of one import.
+const MaxImportErrors = 1000
+
+// importChunk is how many encounters are posted per database transaction.
+const importChunk = 2000
+
+// importChunkBytes caps the text of one chunk's rows, so that chunks of long rows stay small.
+const importChunkBytes = 4 << 20
+
+// importStorers is how many chunks of one import are stored at once. Two chunks meet as two
+// server processes would: the unique index on external ids decides, and every write takes its
+// keys in one order.
+const importStorers = 2
+
+type importRow struct {
+	n      int
+	fields map[string]string
+}
+
+// importGroup is one encounter's rows. Rows beyond MaxLines are not kept: they are rejected as
+// they are read and counted in overflow, and the whole encounter is refused.
+type importGroup struct {
+	rows     []importRow
+	overflow int
+	size     int // bytes of text in rows
+}
+
+// ImportOptions say how to read an import file.
+type ImportOptions struct {
+	// Charset is the character set the client declared (charset= of its Content-Type):
+	// utf-8, windows-1250 or iso-8859-2; empty means detect it (UTF-8 unless a line is not).
+	Charset string
+}
+
+// Import reads a CSV file as a stream and posts its encounters in chunks: good rows are posted,
+// bad rows are reported with their row number (the header is row 1), and rows of an encounter
+// already imported with the same content are skipped, so a clinic can fix its spreadsheet and
+// upload the whole file again. A bad header is EINVALID and imports nothing; a body that
+// cannot be read to its end (cut off) is EMALFORMED. docs/import-formats.md says which files
+// are read (delimiters, character sets, dates, decimal commas) and the limits of a row.
+func (s *Service) Import(ctx context.Context, r io.Reader) (*ImportResult, error) {
+	return s.ImportFile(ctx, r, ImportOptions{})
+}
+
+// ImportFile is Import with the options the client gave; an unknown charset is EUNSUPPORTED.
+func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportResult, error) {
+	cr, err := newCSVReader(r, opts.Charset)
+	if err != nil {
+		return nil, err
+	}
+	header, err := cr.header()
+	if err != nil {
+		return nil, readFailure(err, cr.line)
+	}
+	cols, err := readHeader(header)
+	if err != nil {
+		return nil, err
+	}
+	cr.cols = cols
+	// A pipeline: a goroutine reads and prices the next chunk while importStorers chunks are
+	// stored at once, each in its own transaction on its own connection, so the CPU work of
+	// pricing and of two database sessions overlap. Outcomes are merged in file order.
+	ctx, cancel := context.WithCancel(ctx)
+	chunks := make(chan *importBatch, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		defer func() {
+			if p := recover(); p != nil {
+				readErr <- fmt.Errorf("import reader: panic: %v", p)
+			}
+		}()
+		readErr <- s.readChunks(ctx, cr, cols, chunks)
+	}()
+	// However this function ends (a panic included), the reader has stopped reading the
+	// request's body before it returns.
+	defer func() {
+		cancel()
+		for range chunks {
+		}
+	}()
+	res := &ImportResult{Errors: []ImportError{}}
+	err = s.storeChunks(ctx, cancel, chunks, res)
+	if rerr := <-readErr; err == nil && rerr != nil {
+		err = readFailure(rerr, cr.line)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A chunk's malformed rows are known before its invalid ones: list them all in file order.
+	slices.SortStableFunc(res.Errors, func(a, b ImportError) int { return a.Row - b.Row })
+	if s.sealer != nil && res.Accepted > 0 {
+		s.sealer.Kick()
+	}
+	return res, nil
+}
+
+// storeChunks stores the priced chunks as they come, importStorers at once, and merges their
+// outcomes into res in file order. An encounter that comes back in a later chunk must meet the
+// first one committed (and be skipped or refused), never race it: such a chunk waits for the
+// chunks before it that hold its external ids. After a failure it cancels the reader and
+// drains what it had ready.
+func (s *Service) storeChunks(ctx context.Context, cancel context.CancelFunc, chunks <-chan *importBatch, res *ImportResult) error {
+	var err error
+	var inFlight []storing
+	finish := func() { // waits for the oldest chunk being stored
+		st := inFlight[0]
+		inFlight = inFlight[1:]
+		if serr := <-st.done; serr != nil && err == nil {
+			err = serr
+			cancel()
+		}
+		if err == nil {
+			res.merge(st.b.scanned)
+			res.merge(st.b.priced)
+		}
+	}
+	for b := range chunks {
+		if err != nil {
+			continue // drain what the reader had ready; it stops at the cancelled context
+		}
+		for len(inFlight) > 0 && sharesExternalID(b, inFlight) {
+			finish()
+		}
+		if err != nil {
+			continue
+		}
+		st := storing{b: b, done: make(chan error, 1)}
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					st.done <- fmt.Errorf("import: panic: %v", p)
+				}
+			}()
+			st.done <- s.storeBatch(ctx, st.b)
+		}()
+		inFlight = append(inFlight, st)
+		if len(inFlight) >= importStorers {
+			finish()
+		}
+	}
+	for len(inFlight) > 0 {
+		finish()
+	}
+	return err
+}
+
+// readFailure turns a failure to read the body into EMALFORMED; other errors pass unchanged.
+func readFailure(err error, line int) error {
+	var re *readError
+	if !errors.As(err, &re) {
+		return err
+	}
+	if line == 0 {
+		return trcledger.Errorf(trcledger.EMALFORMED, "the file could not be read; upload it again")
+	}
+	return trcledger.Errorf(trcledger.EMALFORMED,
+		"the file could not be read past row %d (the upload was cut off?); rows before it may be imported: upload the whole file again, rows already imported are skipped", line)
+}
+
+// storing is a chunk being stored; done receives the outcome.
+type storing struct {
+	b    *importBatch
+	done chan error
+}
+
+// sharesExternalID reports whether b holds an external id of a chunk being stored.
+func sharesExternalID(b *importBatch, inFlight []storing) bool {
+	for _, st := range inFlight {
+		keys := make(map[string]bool, len(st.b.good))
+		for _, e := range st.b.good {
+			keys[externalKey(e.ProviderCode, e.ExternalID)] = true
+		}
+		for _, e := range b.good {
+			if keys[externalKey(e.ProviderCode, e.ExternalID)] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// importBatch is one chunk of an import: its encounters' rows, the rows rejected while reading
+// it, and what pricing and storing it made of the rest.
+type importBatch struct {
+	groups  []*importGroup
+	size    int           // bytes of text in groups
+	scanned *ImportResult // malformed rows met while reading the chunk
+	priced  *ImportResult // the chunk's own outcome: accepted, skipped, rejected
+
+	good       []*Encounter
+	goodGroups []*importGroup
+}
+
+// readChunks reads the file, prices every importChunk encounters and sends them on.
+func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, out chan<- *importBatch) error {
+	next := func() *importBatch { return &importBatch{scanned: &ImportResult{Errors: []ImportError{}}} }
+	b := next()
+	send := func() error {
+		if err := ctx.Err(); err != nil {
+			return err // the storing side has failed: stop reading and pricing
+		}
+		if len(b.groups) == 0 && b.scanned.Rejected == 0 {
+			return nil
+		}
+		if err := s.priceBatch(ctx, b); err != nil {
+			return err
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b = next()
+		return nil
+	}
+	err := scanImport(cr, cols, func(row int, code, msg string) { b.scanned.reject(row, code, msg) }, func(g *importGroup) error {
+		b.groups = append(b.groups, g)
+		b.size += g.size
+		if len(b.groups) >= s.importChunk || b.size >= importChunkBytes {
+			return send()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return send()
+}
+
+// priceBatch validates and prices the chunk's encounters with the current reference data,
+// rejecting those that cannot be posted.
+func (s *Service) priceBatch(ctx context.Context, b *importBatch) (err error) {
+	ref, err := s.refs.get(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	b.priced, b.good, b.goodGroups = &ImportResult{Errors: []ImportError{}}, nil, nil
+	denied := deniedContracts{}
+	defer func() {
+		if rerr := denied.record(ctx, s); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	for _, g := range b.groups {
+		if g.overflow > 0 {
+			b.priced.rejectGroup(g, "invalid", fmt.Sprintf("encounter %s has %d lines; an encounter may have at most %d",
+				g.rows[0].fields["external_id"], len(g.rows)+g.overflow, MaxLines))
+			continue
+		}
+		in, problem := g.input()
+		if problem != "" {
+			b.priced.rejectGroup(g, "invalid", problem)
+			continue
+		}
+		var f trcledger.Fields
+		e, err := s.price(ctx, ref, &in, "", &f)
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			denied.note(ctx, ref, in.ContractCode)
+			b.priced.rejectGroup(g, "invalid", describe(f.List()))
+			continue
+		}
+		b.good = append(b.good, e)
+		b.goodGroups = append(b.goodGroups, g)
+	}
+	return nil
+}
+
+// storeBatch writes a priced chunk, one writer job per encounter, and counts the outcomes:
+// stored rows are accepted; an encounter already posted with the same content is skipped, with
+// other content rejected; one priced on a contract that changed since is priced again with
+// fresh reference data and written again (at most three times).
+func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
+	good, groups := b.good, b.goodGroups
+	for attempt := 1; len(good) > 0; attempt++ {
+		jobs := make([]*writeJob, len(good))
+		for i, e := range good {
+			jobs[i] = newJob(ctx, []*Encounter{e}, "", Idempotency{}, false)
+		}
+		if err := s.write(ctx, jobs); err != nil {
+			return err
+		}
+		var stale []*importGroup
+		for i, j := range jobs {
+			if j.outcome == outcomeStale {
+				stale = append(stale, groups[i])
+				continue
+			}
+			b.priced.count(j, groups[i])
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		if attempt >= 3 {
+			return errStalePricing
+		}
+		s.refs.drop()
+		again := &importBatch{groups: stale}
+		if err := s.priceBatch(ctx, again); err != nil {
+			return err
+		}
+		b.priced.merge(again.priced)
+		good, groups = again.good, again.goodGroups
+	}
+	return nil
+}
+
+// count records what the writer made of one encounter of the file.
+func (r *ImportResult) count(j *writeJob, g *importGroup) {
+	switch j.outcome {
+	case outcomeStored:
+		r.Accepted += len(g.rows)
+	case outcomeDuplicate:
+		e, p := j.encs[0], j.existing[0]
+		if string(p.hash) == string(e.contentHash) {
+			r.Skipped += len(g.rows)
+		} else {
+			r.rejectGroup(g, "duplicate_external_id", fmt.Sprintf("encounter %s already has external_id %s with other content; void it to correct it", p.id, e.ExternalID))
+		}
+	default:
+		var terr *trcledger.Error
+		if errors.As(j.err, &terr) && len(terr.Fields) > 0 {
+			r.rejectGroup(g, "invalid", describe(terr.Fields))
+		} else {
+			r.rejectGroup(g, "invalid", fmt.Sprint(j.err))
+		}
+	}
+}
+
+// scanImport reads the data rows, rejects malformed ones and hands each complete encounter
+// (its consecutive rows with the same external_id) to emit. Every row that is not blank is
+// either in an encounter or rejected.
+func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg string), emit func(*importGroup) error) error {
+	var cur *importGroup
+	for {
+		row, rec, problem, err := cr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			reject(row, "malformed_row", problem)
+			continue
+		}
+		if len(rec) > len(cols) && blank(rec[len(cols):]) {
+			rec = rec[:len(cols)] // empty cells right of the table, as Excel may write them
+		}
+		if len(rec) != len(cols) {
+			msg := fmt.Sprintf("the row has %d cells; the header row names %d columns", len(rec), len(cols))
+			if len(rec) > len(cols) && cr.comma == ',' {
+				msg += ` (in a file separated by commas, a decimal comma must be in quotes: "1,5")`
+			}
+			reject(row, "malformed_row", msg)
+			continue
+		}
+		if !cleanRecord(rec) {
+			reject(row, "malformed_row", "the row is not valid UTF-8 text or holds a NUL character")
+			continue
+		}
+		fields := make(map[string]string, len(cols))
+		size := 0
+		unnamed := 0
+		for i, c := range cols {
+			v := strings.TrimSpace(rec[i])
+			if c == "" {
+				if v != "" && unnamed == 0 {
+					unnamed = i + 1
+				}
+				continue
+			}
+			fields[c] = v
+			size += len(v)
+		}
+		if unnamed > 0 {
+			reject(row, "malformed_row", fmt.Sprintf("column %d has no name in the header row but holds a value; name it or leave it empty", unnamed))
+			continue
+		}
+		if cur != nil && cur.rows[0].fields["external_id"] == fields["external_id"] {
+			if len(cur.rows)+cur.overflow >= MaxLines {
+				// Not kept: the encounter is refused, and a file of one encounter repeated
+				// without end must not fill the memory.
+				cur.overflow++
+				reject(row, "invalid", fmt.Sprintf("encounter %s has more than %d lines (from row %d); an encounter may have at most %d, so none of its rows is imported",
+					fields["external_id"], MaxLines, cur.rows[0].n, MaxLines))
+				continue
+			}
+			cur.rows = append(cur.rows, importRow{n: row, fields: fields})
+			cur.size += size
+			continue
+		}
+		if cur != nil {
+			if err := emit(cur); err != nil {
+				return err
+			}
+		}
+		cur = &importGroup{rows: []importRow{{n: row, fields: fields}}, size: size}
+	}
+	if cur != nil {
+		return emit(cur)
+	}
+	return nil
+}
+
+func cleanRecord(rec []string) bool {
+	for _, v := range rec {
+		if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func readHeader(header []string) ([]string, error) {
+	var f trcledger.Fields
+	cols := make([]string, len(header))
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		cols[i] = h
+		switch {
+		case h == "":
+			continue // a column without a name holds nothing to import
+		case !slices.Contains(ImportColumns, h):
+			f.Add("header", "unknown column %q (the columns are %s)", h, strings.Join(ImportColumns, ", "))
+		case seen[h]:
+			f.Add("header", "column %q appears twice", h)
+		}
+		seen[h] = true
+	}
+	for _, c := range requiredColumns {
+		if !seen[c] {
+			f.Add("header", "the required column %q is missing", c)
+		}
+	}
+	return cols, f.Err()
+}
+
+func (r *ImportResult) merge(o *ImportResult) {
+	r.Accepted += o.Accepted
+	r.Skipped += o.Skipped
+	for _, e := range o.Errors {
+		r.reject(e.Row, e.Code, e.Message)
+	}
+	r.Rejected += o.Rejected - len(o.Errors)
+	r.ErrorsTruncated = r.ErrorsTruncated || o.ErrorsTruncated
+}
+
+func (r *ImportResult) reject(row int, code, msg string) {
+	r.Rejected++
+	if len(r.Errors) >= MaxImportErrors {
+		r.ErrorsTruncated = true
+		return
+	}
+	r.Errors = append(r.Errors, ImportError{Row: row, Code: code, Message: msg})
+}
+
+func (r *ImportResult) rejectGroup(g *importGroup, code, msg string) {
+	for _, row := range g.rows {
+		r.reject(row.n, code, msg)
+	}
+}
+
+// input turns a group of rows into an encounter, or says why it cannot.
+func (g *importGroup) input() (EncounterInput, string) {
+	first := g.rows[0].fields
+	for _, row := range g.rows[1:] {
+		for _, c := range encounterLevel {
+			if row.fields[c] != first[c] && !sameDate(c, row.fields[c], first[c]) {
+				if c == "patient_id" { // never echo a patient id
+					return EncounterInput{}, fmt.Sprintf("rows %d and %d of one encounter name different patients", g.rows[0].n, row.n)
+				}
+				return EncounterInput{}, fmt.Sprintf("row %d says %s is %q, row %d says %q; rows of one encounter must agree", row.n, c, row.fields[c], g.rows[0].n, first[c])
+			}
+		}
+	}
+	in := EncounterInput{
+		ExternalID: first["external_id"], ContractCode: first["contract_code"], SiteCode: first["site_code"],
+		PatientID: first["patient_id"], BeneficiaryCategory: first["beneficiary_category"], Kind: first["kind"],
+		Sex: optional(first["sex"]), PractitionerRef: optional(first["practitioner_ref"]), Corrects: optional(first["corrects"]),
+		Diagnoses: []string{},
+	}
+	var problems []string
+	if v := first["birth_year"]; v != "" {
+		y, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, "birth_year: must be a year such as 1990")
+		}
+		in.BirthYear = &y
+	}
+	if d, ok := parseImportDate(first["service_date"]); ok {
+		in.ServiceDate = d
+	} else if first["service_date"] != "" {
+		problems = append(problems, "service_date: must be a real date written YYYY-MM-DD or DD.MM.YYYY")
+	}
+	for _, d := range strings.FieldsFunc(first["diagnoses"], func(r rune) bool { return r == ';' || r == ',' }) {
+		in.Diagnoses = append(in.Diagnoses, strings.TrimSpace(d))
+	}
+	if first["referral_number"] != "" || first["referral_to_level"] != "" {
+		in.Referral = &Referral{Number: first["referral_number"], ToLevel: first["referral_to_level"], ToProviderCode: optional(first["referral_to_provider_code"])}
+	}
+	for _, row := range g.rows {
+		q, ok := parseImportQuantity(row.fields["quantity"])
+		if !ok {
+			problems = append(problems, fmt.Sprintf("row %d quantity: must be a decimal number such as 1.5 or 1,5", row.n))
+		}
+		in.Lines = append(in.Lines, LineInput{ServiceCode: row.fields["service_code"], Quantity: q})
+	}
+	if len(problems) > 0 {
+		return in, strings.Join(problems, "; ")
+	}
+	return in, ""
+}
+
+// sameDate reports whether column c holds dates and a and b are the same one, written two ways.
+func sameDate(c, a, b string) bool {
+	if c != "service_date" {
+		return false
+	}
+	da, oka := parseImportDate(a)
+	db, okb := parseImportDate(b)
+	return oka && okb && da.String() == db.String()
+}
+
+// parseImportDate reads a date as the API writes it (2025-03-15) or as a spreadsheet in
+// Bosnia and Herzegovina does (15.03.2025, 15.3.2025, with or without a final dot).
+func parseImportDate(v string) (trcledger.Date, bool) {
+	if d, err := trcledger.ParseDate(v); err == nil {
+		return d, true
+	}
+	t, err := time.Parse("2.1.2006", strings.TrimSuffix(v, "."))
+	if err != nil || t.Year() < 1900 {
+		return trcledger.Date{}, false
+	}
+	return trcledger.NewDate(t.Date()), true
+}
+
+// parseImportQuantity reads a decimal with a decimal point or a decimal comma (1.5 or 1,5);
+// no thousands separators, no exponent.
+func parseImportQuantity(v string) (decimal.Decimal, bool) {
+	if strings.Count(v, ",") == 1 && !strings.Contains(v, ".") {
+		v = strings.Replace(v, ",", ".", 1)
+	}
+	q, err := decimal.NewFromString(v)
+	if err != nil || strings.ContainsAny(v, "eE") {
+		return decimal.Zero, false
+	}
+	return q, true
+}
+
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
+}
+
+func describe(fields []trcledger.FieldError) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,13 @@
+package statements
+
+// Enumerations of statements (DESIGN.md section 5), declared once: the API's validator, its
+// OpenAPI enums and a test against the SQL CHECKs read these (with ReasonCodes in
+// statement_flow.go).
+var (
+	// StatementStatuses are the states of a statement, in the order of the state machine.
+	StatementStatuses = []string{StatusDraft, StatusSubmitted, StatusUnderReview, StatusReviewed, StatusPartiallyPaid, StatusPaid, StatusCancelled}
+	// Decisions a reviewer takes on a statement line.
+	Decisions = []string{"approve", "reject", "adjust"}
+	// LineFlags are what the submit checks mark a statement line with for the reviewer.
+	LineFlags = []string{"duplicate", "missing_referral", "quantity_limit", "late", "high_value"}
+)
