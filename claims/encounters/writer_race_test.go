@@ -1,4 +1,4 @@
-package claims_test
+package encounters_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
 )
 
 // holdExternalID inserts, in an open transaction, a bare posted encounter of DZ Bihać with ext,
 // copied from the encounter tpl. The caller commits or rolls back.
 func holdExternalID(t *testing.T, f *fixture, tpl, ext string) *sqlx.Tx {
 	t.Helper()
-	tx, err := f.db.Beginx()
+	tx, err := f.DB.Beginx()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func waitBlocked(t *testing.T, f *fixture) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var n int
-		if err := f.db.Get(&n, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO encounters%'`); err != nil {
+		if err := f.DB.Get(&n, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO encounters%'`); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -54,23 +54,23 @@ func waitBlocked(t *testing.T, f *fixture) {
 func TestLostRacesForExternalIDsBlameNoOtherJob(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	if _, err := f.svc.PostEncounter(f.clinic, visit("TPL"), key("tpl")); err != nil {
+	if _, err := f.Svc.PostEncounter(f.Clinic, visit("TPL"), key("tpl")); err != nil {
 		t.Fatal(err)
 	}
-	jobs := []claims.WriteTest{
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("R-1")}, Idem: key("r-1")},
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("R-2")}, Idem: key("r-2")},
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("R-3")}, Idem: key("r-3")},
-		{Caller: f.clinic, Ins: []claims.EncounterInput{visit("R-INNOCENT")}, Idem: key("r-innocent")},
+	jobs := []encounters.WriteTest{
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("R-1")}, Idem: key("r-1")},
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("R-2")}, Idem: key("r-2")},
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("R-3")}, Idem: key("r-3")},
+		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("R-INNOCENT")}, Idem: key("r-innocent")},
 	}
 	t1 := holdExternalID(t, f, "TPL", "R-1")
 	type result struct {
-		res []claims.WriteResult
+		res []encounters.WriteResult
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, err := f.svc.Write(context.Background(), jobs)
+		res, err := f.Svc.Write(context.Background(), jobs)
 		done <- result{res, err}
 	}()
 	waitBlocked(t, f) // attempt 1 waits on R-1
@@ -102,7 +102,7 @@ func TestLostRacesForExternalIDsBlameNoOtherJob(t *testing.T) {
 		}
 	}
 	var n int
-	if err := f.db.Get(&n, `SELECT count(*) FROM encounters WHERE external_id = 'R-INNOCENT'`); err != nil || n != 1 {
+	if err := f.DB.Get(&n, `SELECT count(*) FROM encounters WHERE external_id = 'R-INNOCENT'`); err != nil || n != 1 {
 		t.Errorf("R-INNOCENT written %d times (%v), want once", n, err)
 	}
 }

@@ -1,4 +1,4 @@
-package claims_test
+package encounters_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/claims/encounters"
 )
 
 // TestWritersTakeExternalIDsInOneOrder: two writer calls (two groups, or chunks of two
@@ -16,31 +16,31 @@ import (
 func TestWritersTakeExternalIDsInOneOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	if _, err := f.svc.PostEncounter(f.clinic, visit("TPL"), key("tpl")); err != nil {
+	if _, err := f.Svc.PostEncounter(f.Clinic, visit("TPL"), key("tpl")); err != nil {
 		t.Fatal(err)
 	}
-	jobs := func(exts ...string) []claims.WriteTest {
-		var out []claims.WriteTest
+	jobs := func(exts ...string) []encounters.WriteTest {
+		var out []encounters.WriteTest
 		for _, e := range exts {
-			out = append(out, claims.WriteTest{Caller: f.clinic, Ins: []claims.EncounterInput{visit(e)}})
+			out = append(out, encounters.WriteTest{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit(e)}})
 		}
 		return out
 	}
 	hold := holdExternalID(t, f, "TPL", "DL-Z")
 	var wg sync.WaitGroup
-	outs := make([][]claims.WriteResult, 2)
+	outs := make([][]encounters.WriteResult, 2)
 	errs := make([]error, 2)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		outs[0], errs[0] = f.svc.Write(context.Background(), jobs("DL-X", "DL-Z", "DL-Y"))
+		outs[0], errs[0] = f.Svc.Write(context.Background(), jobs("DL-X", "DL-Z", "DL-Y"))
 	}()
 	waitBlocked(t, f) // A has DL-X, waits on DL-Z
 	wg.Add(1)
-	go func() { defer wg.Done(); outs[1], errs[1] = f.svc.Write(context.Background(), jobs("DL-Y", "DL-X")) }()
+	go func() { defer wg.Done(); outs[1], errs[1] = f.Svc.Write(context.Background(), jobs("DL-Y", "DL-X")) }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		var n int
-		_ = f.db.Get(&n, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO encounters%'`)
+		_ = f.DB.Get(&n, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO encounters%'`)
 		if n >= 2 || time.Now().After(deadline) {
 			break
 		}
