@@ -2,7 +2,6 @@ package encounters
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -97,8 +96,9 @@ func (s *Service) post(ctx context.Context, ins []EncounterInput, idem Idempoten
 	}
 }
 
-// errStalePricing says a contract changed after its pricing was read, three times over.
-var errStalePricing = errors.New("the contract changed while the encounter was priced")
+// errStalePricing says a contract changed after its pricing was read, three times over: a 503,
+// since nothing was written and the same request may simply be sent again.
+var errStalePricing = trcledger.Errorf(trcledger.EUNAVAILABLE, "the contract's tariff or schedule was being changed while this was priced, and nothing was written; send the same request again with the same Idempotency-Key")
 
 // answer is a post's answer to its job's outcome.
 func (j *writeJob) answer() (*PostResult, error) {

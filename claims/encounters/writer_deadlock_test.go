@@ -26,7 +26,7 @@ func TestWritersTakeExternalIDsInOneOrder(t *testing.T) {
 		}
 		return out
 	}
-	hold := holdExternalID(t, f, "TPL", "DL-Z")
+	hold := holdExternalID(t, f, "DL-Z")
 	var wg sync.WaitGroup
 	outs := make([][]encounters.WriteResult, 2)
 	errs := make([]error, 2)

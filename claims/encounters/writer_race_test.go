@@ -11,8 +11,8 @@ import (
 )
 
 // holdExternalID inserts, in an open transaction, a bare posted encounter of DZ Bihać with ext,
-// copied from the encounter tpl. The caller commits or rolls back.
-func holdExternalID(t *testing.T, f *fixture, tpl, ext string) *sqlx.Tx {
+// copied from the encounter posted as TPL. The caller commits or rolls back.
+func holdExternalID(t *testing.T, f *fixture, ext string) *sqlx.Tx {
 	t.Helper()
 	tx, err := f.DB.Beginx()
 	if err != nil {
@@ -20,8 +20,8 @@ func holdExternalID(t *testing.T, f *fixture, tpl, ext string) *sqlx.Tx {
 	}
 	_, err = tx.Exec(`INSERT INTO encounters (id, provider_code, contract_id, site_code, external_id, patient_key, beneficiary_category,
 		service_date, kind, currency, total, content_hash, ledger_transaction_id, created_at)
-		SELECT gen_random_uuid(), provider_code, contract_id, site_code, $2, patient_key, beneficiary_category,
-		service_date, kind, currency, total, content_hash, ledger_transaction_id, created_at FROM encounters WHERE external_id = $1`, tpl, ext)
+		SELECT gen_random_uuid(), provider_code, contract_id, site_code, $1, patient_key, beneficiary_category,
+		service_date, kind, currency, total, content_hash, ledger_transaction_id, created_at FROM encounters WHERE external_id = 'TPL'`, ext)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestLostRacesForExternalIDsBlameNoOtherJob(t *testing.T) {
 		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("R-3")}, Idem: key("r-3")},
 		{Caller: f.Clinic, Ins: []encounters.EncounterInput{visit("R-INNOCENT")}, Idem: key("r-innocent")},
 	}
-	t1 := holdExternalID(t, f, "TPL", "R-1")
+	t1 := holdExternalID(t, f, "R-1")
 	type result struct {
 		res []encounters.WriteResult
 		err error
@@ -74,12 +74,12 @@ func TestLostRacesForExternalIDsBlameNoOtherJob(t *testing.T) {
 		done <- result{res, err}
 	}()
 	waitBlocked(t, f) // attempt 1 waits on R-1
-	t2 := holdExternalID(t, f, "TPL", "R-2")
+	t2 := holdExternalID(t, f, "R-2")
 	if err := t1.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	waitBlocked(t, f) // attempt 2 waits on R-2
-	t3 := holdExternalID(t, f, "TPL", "R-3")
+	t3 := holdExternalID(t, f, "R-3")
 	if err := t2.Commit(); err != nil {
 		t.Fatal(err)
 	}
