@@ -96,6 +96,11 @@ func errorStatuses(r route) []int {
 		out = append(out, 429)
 	}
 	out = append(out, 431, 500)
+	if strings.HasPrefix(r.Path, "/v1/encounters") && r.Method == "POST" {
+		// The writer answers 503 when nothing was written and the same request may be sent
+		// again: the server is shutting down, or the contract or the external ids kept changing.
+		out = append(out, 503)
+	}
 	slices.Sort(out)
 	return out
 }
