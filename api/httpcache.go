@@ -44,19 +44,6 @@ func compress(c *fiber.Ctx) error {
 	return nil
 }
 
-// revalidated lists the GET routes whose answers carry an ETag and answer 304 to a matching
-// If-None-Match: reference data that changes rarely, and the OpenAPI document.
-var revalidated = map[string]bool{
-	"/v1/openapi.json":                true,
-	"/v1/jurisdictions":               true,
-	"/v1/organizations":               true,
-	"/v1/organizations/:code":         true,
-	"/v1/sites":                       true,
-	"/v1/services":                    true,
-	"/v1/contracts/:code/tariffs":     true,
-	"/v1/contracts/:code/cost-shares": true,
-}
-
 // etag gives a 200 answer a weak ETag, a digest of its (uncompressed) body, lets the client
 // keep it (Cache-Control: no-cache, private where a token was needed) and answers 304 without
 // a body when If-None-Match names it. Weak, because the compressed and plain answers share it.

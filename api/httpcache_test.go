@@ -84,6 +84,15 @@ func TestReferenceDataRevalidates(t *testing.T) {
 			t.Errorf("%s with a stale tag: %d", c.path, r.status)
 		}
 	}
+	// Every route answered with an ETag documents If-None-Match and 304 (the route table says
+	// both, so they cannot drift apart).
+	doc := e.do("GET", "/v1/openapi.json", "", "").json["paths"].(map[string]any)
+	for _, p := range []string{"/v1/organizations/{code}", "/v1/sites"} {
+		op := doc[p].(map[string]any)["get"].(map[string]any)
+		if _, ok := op["responses"].(map[string]any)["304"]; !ok {
+			t.Errorf("OpenAPI: GET %s documents no 304", p)
+		}
+	}
 	before := e.do("GET", "/v1/services", "clinic", "").header.Get("ETag")
 	if r := e.do("POST", "/v1/services", "admin", `{"code":"NEW-01","name":"New","category":"primary_care","unit":"visit"}`); r.status != 201 {
 		t.Fatalf("add service: %s", r.raw)

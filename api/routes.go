@@ -112,7 +112,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/jurisdictions", Roles: adminOnly, Summary: "Add a jurisdiction", Body: jurisdictionRequest{}, Status: 201, Result: contracts.Jurisdiction{}, Handler: createJurisdiction(st)},
 		{Method: "GET", Path: "/v1/organizations", Roles: allRoles, Summary: "Providers and payers", ETag: true, Query: []param{{Name: "kind", Vocab: "organization_kind"}}, Status: 200, Result: list[contracts.Organization]{}, Handler: listOrganizations(st)},
 		{Method: "POST", Path: "/v1/organizations", Roles: adminOnly, Summary: "Add a provider or payer", Body: organizationRequest{}, Status: 201, Result: contracts.Organization{}, Handler: createOrganization(st)},
-		{Method: "GET", Path: "/v1/organizations/:code", Roles: allRoles, Summary: "One organization", Status: 200, Result: contracts.Organization{}, Handler: getOrganization(st)},
+		{Method: "GET", Path: "/v1/organizations/:code", Roles: allRoles, Summary: "One organization", ETag: true, Status: 200, Result: contracts.Organization{}, Handler: getOrganization(st)},
 		{Method: "GET", Path: "/v1/sites", Roles: allRoles, Summary: "Sites of care", ETag: true, Status: 200, Result: list[contracts.Site]{}, Handler: listSites(st)},
 		{Method: "POST", Path: "/v1/sites", Roles: adminOnly, Summary: "Add a site", Body: siteRequest{}, Status: 201, Result: contracts.Site{}, Handler: createSite(st)},
 		{Method: "GET", Path: "/v1/services", Roles: allRoles, Summary: "The service catalogue", ETag: true, Status: 200, Result: list[contracts.Service]{}, Handler: listServices(st)},

@@ -135,7 +135,9 @@ func NewServer(cfg Config) *Server {
 		if r.Roles != nil {
 			handlers = append(handlers, s.authenticate, perToken, allow(r.Roles...))
 		}
-		if r.Method == fiber.MethodGet && revalidated[r.Path] {
+		// The route table's ETag field both attaches the handler and documents If-None-Match
+		// and 304 in OpenAPI, so the two cannot drift apart.
+		if r.Method == fiber.MethodGet && r.ETag {
 			handlers = append(handlers, etag(r.Roles == nil))
 		}
 		s.App.Add(r.Method, r.Path, append(handlers, r.Handler)...)
