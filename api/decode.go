@@ -92,6 +92,23 @@ func (n Num) Decimal(f *trcledger.Fields, field string, required bool) (decimal.
 // as it is, so that the handler does not go on to check content.
 func decodeJSON(c *fiber.Ctx, dst any) error { return decodeBody(c.Body(), dst) }
 
+// escapesNUL reports whether a JSON text holds the escape \u0000 (a NUL character), reading
+// escapes in order so that an escaped backslash followed by "u0000" (the text \u0000, no NUL)
+// is not taken for one. Backslashes occur only inside strings in valid JSON; an invalid
+// document is refused later by the walk anyway.
+func escapesNUL(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if i+5 < len(b) && b[i+1] == 'u' && string(b[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // the escaped character, whatever it is, is not the start of another escape
+	}
+	return false
+}
+
 // decodeBody is decodeJSON on the bytes of a body.
 func decodeBody(body []byte, dst any) error {
 	body = bytes.TrimSpace(body)
@@ -104,7 +121,7 @@ func decodeBody(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return trcledger.Errorf(trcledger.EMALFORMED, "the request body is not valid UTF-8")
 	}
-	if bytes.Contains(body, []byte(`\u0000`)) {
+	if escapesNUL(body) {
 		return (&trcledger.Fields{}).AddErr("", "text must not contain NUL characters (\\u0000)")
 	}
 	// First a walk over the bytes that compares the document with dst's type: it finds every

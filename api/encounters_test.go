@@ -188,6 +188,10 @@ func TestTextThatPostgreSQLCannotStore(t *testing.T) {
 	e.do("POST", "/v1/encounters", "clinic", nul, "Idempotency-Key", "n1").isProblem(t, 422)
 	e.do("POST", "/v1/encounters", "clinic", strings.Replace(consultation, "LIPA-0001", "LIPA-\xff", 1), "Idempotency-Key", "n2").isProblem(t, 400)
 	e.do("POST", "/v1/sites", "admin", `{"code":"X1","name":"a\u0000b","kind":"trc","jurisdiction_code":"BA"}`).isProblem(t, 422)
+	// An escaped backslash followed by u0000 is the text \u0000, not a NUL.
+	if r := e.do("POST", "/v1/sites", "admin", `{"code":"X2","name":"C:\\u0000","kind":"trc","jurisdiction_code":"BA"}`); r.status != 201 || r.json["name"] != `C:\u0000` {
+		t.Errorf("a name holding an escaped backslash and u0000: %d %s, want 201", r.status, r.raw)
+	}
 	for _, path := range []string{"/v1/encounters?site_code=%00", "/v1/statements?period=%FF", "/v1/ledger/balances?account=%00",
 		"/v1/audit?actor=%00", "/v1/contracts/IOM-DZBIH-2024/quote?service_code=PZZ-01&site_code=%FF"} {
 		for _, who := range []string{"clinic", "admin", "finance"} {
