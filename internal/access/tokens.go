@@ -62,6 +62,13 @@ type Tokens struct {
 	// many requests costs one query a second, not one a request (see Authenticate).
 	knownMu sync.Mutex
 	known   map[[sha256.Size]byte]knownToken
+	// revocations counts the tokens revoked through this service (under knownMu): Authenticate
+	// reads it before it reads a row and caches the row only if it has not changed since, so
+	// that a row read just before a revocation committed is not kept after it.
+	revocations uint64
+
+	// afterRead, when set (tests), runs between reading a token's row and caching it.
+	afterRead func()
 }
 
 // knownToken is a live token's row as Authenticate read it, and when.
@@ -168,6 +175,7 @@ func (s *Tokens) mayBeLive(ctx context.Context, d [sha256.Size]byte) (bool, erro
 func (s *Tokens) remember(d []byte, live bool) {
 	if !live && len(d) == sha256.Size {
 		s.knownMu.Lock()
+		s.revocations++
 		delete(s.known, [sha256.Size]byte(d))
 		s.knownMu.Unlock()
 	}
@@ -300,6 +308,9 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 		}
 		return Principal{}, unauthorized
 	}
+	s.knownMu.Lock()
+	generation := s.revocations
+	s.knownMu.Unlock()
 	s.lookups.Add(1)
 	err := s.db.GetContext(ctx, &row, `
 		SELECT id, name, role, org_code, expires_at, revoked_at FROM api_tokens WHERE digest = $1`, d)
@@ -317,11 +328,18 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 	if row.OrgCode != nil {
 		p.OrgCode = *row.OrgCode
 	}
-	s.knownMu.Lock()
-	if len(s.known) >= maxKnownTokens { // a bound on memory; entries live a second anyway
-		clear(s.known)
+	if s.afterRead != nil {
+		s.afterRead()
 	}
-	s.known[[sha256.Size]byte(d)] = knownToken{p: p, expiresAt: row.ExpiresAt, readAt: time.Now()}
+	s.knownMu.Lock()
+	// A token revoked since the row was read may be this one: this request was decided before
+	// the revocation, but its row must not be kept for the next ones.
+	if s.revocations == generation {
+		if len(s.known) >= maxKnownTokens { // a bound on memory; entries live a second anyway
+			clear(s.known)
+		}
+		s.known[[sha256.Size]byte(d)] = knownToken{p: p, expiresAt: row.ExpiresAt, readAt: time.Now()}
+	}
 	s.knownMu.Unlock()
 	return p, nil
 }
