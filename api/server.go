@@ -52,9 +52,9 @@ type Config struct {
 	// BodyTimeout is how long reading the body may take once the headers are in (a streamed
 	// CSV import on a slow line); 0 means 5 minutes.
 	BodyTimeout time.Duration
-	// AuthFailures is how many failed authentications one client address may make in
-	// AuthFailureWindow before its authenticated requests are refused (429) for the rest of the
-	// window; 0 means 20 a minute.
+	// AuthFailures is about how many failed authentications one client address (IPv6: one
+	// /64) may make within AuthFailureWindow before its requests with tokens not known to be live
+	// are refused (429); 0 means 20 a minute, a negative number turns the throttle off.
 	AuthFailures      int
 	AuthFailureWindow time.Duration
 }

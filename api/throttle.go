@@ -2,6 +2,7 @@ package api
 
 import (
 	"math"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -21,79 +22,117 @@ const (
 	defaultAuthFailureSpan = time.Minute
 )
 
-// authThrottle counts failed authentications per client address in fixed windows: once an
-// address has failed max times in a window, every authenticated request from it is refused
-// (429 with Retry-After) until the window ends, whatever token it carries, so that a guesser
-// learns nothing more and costs nothing more. Memory is bounded: at most
-// maxThrottledAddresses addresses are tracked at once.
+// authThrottle counts failed authentications per client address (IPv6 addresses per /64, see
+// throttleKey) so as to stop guessing: once an address has failed about max times within the
+// last window, its requests are refused (429 with Retry-After) unless they carry a token known to
+// be live without a query (see authenticate), so that a guesser learns and costs nothing more
+// while the clients sharing its address keep working.
+//
+// The count is a sliding-window estimate over two maps, this window's and the previous one's:
+// the previous count weighs by the part of it still within the last window. When a window ends
+// the maps are swapped (the old previous one is dropped whole), so no failure ever sweeps a
+// table. Memory is bounded: each map tracks at most maxThrottledAddresses addresses; once this
+// window's is full, the failures of addresses it does not hold are counted together in one
+// overflow bucket until the swap, and every such address is refused (unless its token is live)
+// once the bucket is over the limit. A nil *authThrottle (AUTH_FAILURE_LIMIT=0) throttles nothing.
 type authThrottle struct {
 	max    int
 	window time.Duration
 	now    func() time.Time
 
-	mu    sync.Mutex
-	addrs map[string]*authFailures
-	// fullUntil is when the first tracked window ends while the map is full: until then a
-	// sweep would find nothing to drop, so none is tried.
-	fullUntil time.Time
-}
-
-type authFailures struct {
-	n     int
-	since time.Time // start of the window
+	mu        sync.Mutex
+	start     time.Time // when the current window began; zero before the first use
+	cur, prev map[string]int
+	// overCur and overPrev count, in this window and the previous one, the failures of
+	// addresses not tracked because cur was full.
+	overCur, overPrev int
 }
 
 func newAuthThrottle(max int, window time.Duration) *authThrottle {
-	return &authThrottle{max: max, window: window, now: time.Now, addrs: map[string]*authFailures{}}
+	if max <= 0 {
+		return nil
+	}
+	return &authThrottle{max: max, window: window, now: time.Now, cur: map[string]int{}}
 }
 
-// blocked returns how long addr must still wait, or 0 when it may try.
-func (t *authThrottle) blocked(addr string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f := t.addrs[addr]
-	if f == nil {
-		return 0
+// throttleKey is the bucket of a client address: an IPv6 address's /64 (one host usually has a
+// whole /64 to pick addresses from), any other address as it is.
+func throttleKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
 	}
-	now := t.now()
-	if now.Sub(f.since) >= t.window {
-		delete(t.addrs, addr)
-		return 0
-	}
-	if f.n < t.max {
-		return 0
-	}
-	return f.since.Add(t.window).Sub(now)
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
-// fail counts a failed authentication from addr.
-func (t *authThrottle) fail(addr string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	f := t.addrs[addr]
-	if f != nil && now.Sub(f.since) < t.window {
-		f.n++
+// rotate starts the window now falls in: this window's counts become the previous ones when
+// exactly one window has ended, and both are dropped when more have. O(1).
+func (t *authThrottle) rotate(now time.Time) {
+	if t.start.IsZero() {
+		t.start = now
 		return
 	}
-	if f == nil && len(t.addrs) >= maxThrottledAddresses {
-		if now.Before(t.fullUntil) {
-			return // full of live windows: this address goes uncounted rather than memory growing
-		}
-		first := now.Add(t.window)
-		for a, g := range t.addrs {
-			if now.Sub(g.since) >= t.window {
-				delete(t.addrs, a)
-			} else if end := g.since.Add(t.window); end.Before(first) {
-				first = end
-			}
-		}
-		if len(t.addrs) >= maxThrottledAddresses {
-			t.fullUntil = first
-			return
-		}
+	n := now.Sub(t.start) / t.window
+	if n <= 0 {
+		return
 	}
-	t.addrs[addr] = &authFailures{n: 1, since: now}
+	if n == 1 {
+		t.prev, t.overPrev = t.cur, t.overCur
+	} else {
+		t.prev, t.overPrev = nil, 0
+	}
+	t.cur, t.overCur = map[string]int{}, 0
+	t.start = t.start.Add(n * t.window)
+}
+
+// wait is how long a bucket with c failures in this window and p in the previous one must wait
+// until its estimate, p weighted by the part of the previous window still within the last
+// window plus c, is below max again (assuming no further failures); 0 when it is already.
+func (t *authThrottle) wait(c, p int, now time.Time) time.Duration {
+	elapsed := float64(now.Sub(t.start)) / float64(t.window) // in [0, 1)
+	w := float64(t.window)
+	switch {
+	case c >= t.max:
+		// At the end of this window c becomes the previous count and decays from there.
+		return time.Duration((1-elapsed)*w + (1-float64(t.max)/float64(c))*w)
+	case p > 0 && float64(p)*(1-elapsed)+float64(c) >= float64(t.max):
+		return time.Duration((1-float64(t.max-c)/float64(p))*w - elapsed*w)
+	}
+	return 0
+}
+
+// blocked returns how long the bucket key must still wait, or 0 when it may try.
+func (t *authThrottle) blocked(key string) time.Duration {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	t.rotate(now)
+	d := t.wait(t.cur[key], t.prev[key], now)
+	if _, tracked := t.cur[key]; !tracked && len(t.cur) >= maxThrottledAddresses {
+		d = max(d, t.wait(t.overCur, t.overPrev, now))
+	}
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// fail counts a failed authentication from the bucket key. O(1): at most two map operations.
+func (t *authThrottle) fail(key string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rotate(t.now())
+	if _, tracked := t.cur[key]; tracked || len(t.cur) < maxThrottledAddresses {
+		t.cur[key]++
+	} else {
+		t.overCur++
+	}
 }
 
 // refuse answers 429 with the whole seconds left in Retry-After.

@@ -55,6 +55,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	authFailures, err := authFailureLimit(getenv)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
@@ -109,6 +113,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 		// A client has this long for its request line and headers; the body then has 5 min.
 		HeaderTimeout: headerTimeout,
+		// About this many failed authentications a minute from one address (IPv6: one /64)
+		// before its unknown tokens are refused (429); off when AUTH_FAILURE_LIMIT=0.
+		AuthFailures: authFailures,
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listener(ln) }()
@@ -258,6 +265,24 @@ func intEnv(getenv func(string) string, name string, def int) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("%s must be a positive whole number, not %q", name, v)
+	}
+	return n, nil
+}
+
+// authFailureLimit reads AUTH_FAILURE_LIMIT, the failed authentications a minute one client
+// address may make (default 20), as api.Config.AuthFailures: 0 turns the throttle off, which
+// that field spells as a negative number.
+func authFailureLimit(getenv func(string) string) (int, error) {
+	v := getenv("AUTH_FAILURE_LIMIT")
+	if v == "" {
+		return 20, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("AUTH_FAILURE_LIMIT must be a whole number, 0 for no limit, not %q", v)
+	}
+	if n == 0 {
+		return -1, nil
 	}
 	return n, nil
 }

@@ -46,3 +46,19 @@ func TestHeaderTimeoutFromTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthFailureLimitFromTheEnvironment: AUTH_FAILURE_LIMIT sets the failed-login throttle; 0
+// turns it off (a negative api.Config.AuthFailures), nonsense is refused.
+func TestAuthFailureLimitFromTheEnvironment(t *testing.T) {
+	for v, want := range map[string]int{"": 20, "5": 5, "0": -1} {
+		n, err := authFailureLimit(func(string) string { return v })
+		if err != nil || n != want {
+			t.Errorf("AUTH_FAILURE_LIMIT=%q: %d %v, want %d", v, n, err, want)
+		}
+	}
+	for _, v := range []string{"-1", "many"} {
+		if _, err := authFailureLimit(func(string) string { return v }); err == nil || !strings.Contains(err.Error(), "AUTH_FAILURE_LIMIT") {
+			t.Errorf("AUTH_FAILURE_LIMIT=%q: %v, want an error naming it", v, err)
+		}
+	}
+}

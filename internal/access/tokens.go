@@ -344,6 +344,23 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 	return p, nil
 }
 
+// KnownLive reports, without a query, whether secret is a token this service already knows to
+// be live: its digest is in the loaded set of live digests or its row was read less than
+// knownTTL ago. False says nothing (the set may be stale); Authenticate still decides.
+func (s *Tokens) KnownLive(secret string) bool {
+	if !wellFormed(secret) {
+		return false
+	}
+	d := [sha256.Size]byte(digest(secret))
+	if _, ok := s.knownLive(d, s.now()); ok {
+		return true
+	}
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	_, ok := s.live[d]
+	return ok
+}
+
 // maxKnownTokens bounds the rows Authenticate keeps (far more than live tokens in practice).
 const maxKnownTokens = 10000
 
