@@ -138,6 +138,115 @@ trickle:
 	readResult(t, res).isProblem(t, 408)
 }
 
+// Item 4: only the CSV import gets the long body timeout; a slow body to a JSON route is cut
+// off after the short one (408).
+func TestOnlyTheImportGetsTheLongBodyTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *api.Config) { c.ShortBodyTimeout = time.Second })
+	addr := e.listen(t)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	// More than the 8 KiB fasthttp reads before any handler, then nothing.
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /v1/sites HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+		"Authorization: Bearer %s\r\nContent-Length: 100000\r\n\r\n{\"name\":\"%s", e.tokens["admin"], strings.Repeat("x", 9000))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("stalled JSON body: %v", err)
+	}
+	readResult(t, res).isProblem(t, 408)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a stalled JSON body was held %v with a short body timeout of 1s", d)
+	}
+
+	// The import, trickling for 2.5 s, still has the long timeout.
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = io.WriteString(pw, "external_id,contract_code,site_code,patient_id,beneficiary_category,service_date,kind,diagnoses,service_code,quantity\n")
+		for i := 0; i < 5; i++ {
+			time.Sleep(500 * time.Millisecond)
+			fmt.Fprintf(pw, "SB-%d,IOM-DZBIH-2024,TRC-LIPA,P-%d,unknown,2025-03-0%d,consultation,J06.9,PZZ-01,1\n", i, i, i+1)
+		}
+		_ = pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/encounters/import", pr)
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+e.tokens["clinic"])
+	res, err = clientFrom("127.0.0.1").Do(req)
+	if err != nil {
+		t.Fatalf("slow import: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"accepted":5`) {
+		t.Errorf("slow import with a short body timeout of 1s: %d %s", res.StatusCode, body)
+	}
+}
+
+// Item 4: a request without a valid token is answered 401 before its body is read, and its
+// connection closed: the server neither waits for nor holds the body of an unknown client.
+func TestUnauthenticatedBodiesAreNotWaitedFor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *api.Config) { c.ShortBodyTimeout = 20 * time.Second })
+	addr := e.listen(t)
+	for _, auth := range []string{"", "Authorization: Bearer " + unknownToken(1) + "\r\n"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+		start := time.Now()
+		fmt.Fprintf(conn, "POST /v1/sites HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s"+
+			"Content-Length: 100000\r\n\r\n{\"name\":\"%s", auth, strings.Repeat("x", 9000))
+		br := bufio.NewReader(conn)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", auth, err)
+		}
+		readResult(t, res).isProblem(t, 401)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%q: answered after %v", auth, d)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Errorf("%q: the connection was left open with an unread body", auth)
+		}
+		conn.Close()
+	}
+}
+
+// Item 4: one IPv4 address may hold at most MaxConnsPerIP connections; beyond, fasthttp answers
+// 429 and closes.
+func TestConnectionsPerAddressAreCapped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *api.Config) { c.MaxConnsPerIP = 2 })
+	addr := e.listen(t)
+	for i := 0; i < 2; i++ {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+	}
+	time.Sleep(100 * time.Millisecond) // both accepted
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if !strings.Contains(line, "429") {
+		t.Errorf("a third connection from one address: %q, want 429", line)
+	}
+	if res := get(t, clientFrom("127.0.0.2"), "http://"+addr+"/healthz", ""); res.StatusCode != 200 {
+		t.Errorf("another address: %d", res.StatusCode)
+	}
+}
+
 // Item 5: repeated failed authentications from one address are throttled (429 with
 // Retry-After) for tokens that are not known to be live; a live token from the same address
 // (a clinic behind the guesser's NAT) still works, and another address is not affected.

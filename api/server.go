@@ -49,9 +49,15 @@ type Config struct {
 	// HeaderTimeout is how long a client has to send the request line and headers (408 and
 	// the connection closed beyond it); 0 means 10 s. The body then has BodyTimeout.
 	HeaderTimeout time.Duration
-	// BodyTimeout is how long reading the body may take once the headers are in (a streamed
-	// CSV import on a slow line); 0 means 5 minutes.
+	// BodyTimeout is how long reading the body of a streamed route (the CSV import) may take
+	// once the headers are in, for a large file on a slow line; 0 means 5 minutes.
 	BodyTimeout time.Duration
+	// ShortBodyTimeout is how long reading the body of any other route may take once the
+	// headers are in (a JSON body of at most BodyLimit); 0 means 30 s.
+	ShortBodyTimeout time.Duration
+	// MaxConnsPerIP caps the open connections from one IPv4 address (fasthttp answers a
+	// plain-text 429 and closes beyond it); 0 means 64, a negative number no cap.
+	MaxConnsPerIP int
 	// AuthFailures is about how many failed authentications one client address (IPv6: one
 	// /64) may make within AuthFailureWindow before its requests with tokens not known to be live
 	// are refused (429); 0 means 20 a minute, a negative number turns the throttle off.
@@ -85,6 +91,12 @@ func NewServer(cfg Config) *Server {
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = 5 * time.Minute
 	}
+	if cfg.ShortBodyTimeout == 0 {
+		cfg.ShortBodyTimeout = 30 * time.Second
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = 64
+	}
 	if cfg.AuthFailures == 0 {
 		cfg.AuthFailures = defaultAuthFailures
 	}
@@ -112,8 +124,22 @@ func NewServer(cfg Config) *Server {
 		JSONEncoder:           encodeJSON,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
-	s.App.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-		return fasthttp.RequestConfig{ReadTimeout: cfg.BodyTimeout}
+	// Only a streamed route (the CSV import) gets the long body timeout; a client cannot hold
+	// a connection and a body for 5 minutes on any other route.
+	streamed := map[string]bool{}
+	for _, r := range s.routes() {
+		if r.Stream {
+			streamed[r.Method+" "+strings.ToLower(r.Path)] = true
+		}
+	}
+	s.App.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if streamed[string(h.Method())+" "+routeKey(h.RequestURI())] {
+			return fasthttp.RequestConfig{ReadTimeout: cfg.BodyTimeout}
+		}
+		return fasthttp.RequestConfig{ReadTimeout: cfg.ShortBodyTimeout}
+	}
+	if cfg.MaxConnsPerIP > 0 {
+		s.App.Server().MaxConnsPerIP = cfg.MaxConnsPerIP
 	}
 	s.App.Use(compress, s.requestContext, s.logRequests, recover.New(), securityHeaders, cleanInput, methodNotAllowed(s.routes()))
 	perToken := limiter.New(limiter.Config{
@@ -129,11 +155,15 @@ func NewServer(cfg Config) *Server {
 	})
 	for _, r := range s.routes() {
 		handlers := []fiber.Handler{}
-		if !r.Stream {
-			handlers = append(handlers, s.limitBody)
-		}
+		// Authentication, the per-token limit and the role come before the body is read: a
+		// client without a valid token is answered 401 (and the connection closed, see
+		// errorHandler) without the server waiting for, or holding, its body. fasthttp itself
+		// reads the first 8 KiB of a body before any handler runs.
 		if r.Roles != nil {
 			handlers = append(handlers, s.authenticate, perToken, allow(r.Roles...))
+		}
+		if !r.Stream {
+			handlers = append(handlers, s.limitBody)
 		}
 		// The route table's ETag field both attaches the handler and documents If-None-Match
 		// and 304 in OpenAPI, so the two cannot drift apart.
@@ -203,15 +233,31 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 	return nil
 }
 
+// routeKey is a request target's path as the router matches it: without the query, lower
+// case (routing is case-insensitive) and without a trailing slash (routing is not strict).
+func routeKey(uri []byte) string {
+	path, _, _ := strings.Cut(string(uri), "?")
+	if scheme, rest, ok := strings.Cut(path, "://"); ok && !strings.Contains(scheme, "/") {
+		path = "/" // absolute form: http://host/path
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			path = rest[i:]
+		}
+	}
+	if len(path) > 1 {
+		path = strings.TrimSuffix(path, "/")
+	}
+	return strings.ToLower(path)
+}
+
 // limitBody refuses (413) a body beyond the limit on routes that read the whole body.
 func (s *Server) limitBody(c *fiber.Ctx) error {
 	stream := c.Context().RequestBodyStream()
 	if stream == nil {
 		return c.Next()
 	}
-	buf, err := io.ReadAll(io.LimitReader(stream, int64(s.cfg.BodyLimit)+1))
+	buf, err := io.ReadAll(io.LimitReader(bodyReader{stream}, int64(s.cfg.BodyLimit)+1))
 	if err != nil {
-		return trcledger.Errorf(trcledger.EMALFORMED, "the request body could not be read")
+		return err // 408 when the body stopped arriving, 400 when the connection broke (bodyReader)
 	}
 	if len(buf) > s.cfg.BodyLimit {
 		return trcledger.Errorf(trcledger.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.BodyLimit)
