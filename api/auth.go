@@ -24,7 +24,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	scheme, secret, ok := strings.Cut(h, " ")
 	secret = strings.TrimSpace(secret)
 	bearer := ok && strings.EqualFold(scheme, "Bearer") && secret != ""
-	if wait := s.authFailures.blocked(addr); wait > 0 && !(bearer && s.cfg.Tokens.KnownLive(secret)) {
+	if wait := s.authFailures.blocked(addr); wait > 0 && (!bearer || !s.cfg.Tokens.KnownLive(secret)) {
 		return s.authFailures.refuse(c, wait)
 	}
 	if h == "" {
