@@ -230,6 +230,14 @@ func readFailure(err error, line int) error {
 		"the file could not be read past row %d (the upload was cut off?); rows before it may be imported: upload the whole file again, rows already imported are skipped", line)
 }
 
+// staleImport is the import's 503 when a contract changed while the encounter at row was
+// priced, three times over: chunks before it are committed, and an import takes no key.
+func staleImport(row int) error {
+	return trcledger.Errorf(trcledger.EUNAVAILABLE,
+		"the contract's tariff or schedule was being changed while row %d was priced, and it was not imported; "+
+			"rows before row %d were imported (and some after it may have been): send the whole file again, rows already imported are skipped", row, row)
+}
+
 // storing is a chunk being stored; done receives the outcome.
 type storing struct {
 	b    *importBatch
@@ -337,6 +345,9 @@ func (s *Service) priceBatch(ctx context.Context, b *importBatch) (err error) {
 			b.priced.rejectGroup(g, "invalid", describe(f.List()))
 			continue
 		}
+		if s.agePricing != nil {
+			s.agePricing(e)
+		}
 		b.good = append(b.good, e)
 		b.goodGroups = append(b.goodGroups, g)
 	}
@@ -369,7 +380,7 @@ func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
 			return nil
 		}
 		if attempt >= 3 {
-			return errStalePricing
+			return staleImport(stale[0].rows[0].n)
 		}
 		s.refs.drop()
 		again := &importBatch{groups: stale}

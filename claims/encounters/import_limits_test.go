@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims/encounters"
 )
 
@@ -75,5 +76,21 @@ func TestImportRejectsABlankExternalID(t *testing.T) {
 		if e.Row != 5+i || e.Code != "invalid" || !strings.Contains(e.Message, "external_id is required") {
 			t.Errorf("error %d = %+v, want row %d: external_id is required", i, e, 5+i)
 		}
+	}
+}
+
+// TestImportStalePricingSaysWhatWasImported: an encounter whose contract keeps changing while
+// it is priced stops the import with a 503 that says which rows were imported and that the
+// file is sent again as it is (an import takes no Idempotency-Key).
+func TestImportStalePricingSaysWhatWasImported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.Svc.SetImportChunk(1)
+	f.Svc.StaleImportPricing("LIPA-2025-0003") // rows 5-6 of the sample
+	_, err := f.Svc.Import(f.Clinic, strings.NewReader(sampleCSV(t)))
+	e := wantError(t, err, trcledger.EUNAVAILABLE, "")
+	if !strings.Contains(e.Message, "rows before row 5 were imported") || !strings.Contains(e.Message, "send the whole file again") ||
+		strings.Contains(e.Message, "Idempotency-Key") || strings.Contains(e.Message, "nothing was written") {
+		t.Errorf("503 = %q", e.Message)
 	}
 }
