@@ -199,7 +199,7 @@ func mergeBatchErr(f *trcledger.Fields, err error, at []int) error {
 // importEncounters reads the CSV file as a stream: the body itself (text/csv), or the first file
 // part of a multipart/form-data upload (curl -F file=@x.csv, a browser form). Any other body
 // is 415 saying what to send.
-func importEncounters(svc *encounters.Service) fiber.Handler {
+func importEncounters(svc *encounters.Service, limit int64) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		stream := c.Context().RequestBodyStream()
 		if stream == nil {
@@ -217,7 +217,7 @@ func importEncounters(svc *encounters.Service) fiber.Handler {
 				c.Context().SetConnectionClose()
 			}
 		}()
-		r := io.LimitReader(body, maxImportBytes)
+		r := encounters.LimitImport(body, limit)
 		mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 		if c.Get(fiber.HeaderContentType) == "" {
 			mediaType, err = "text/csv", nil
@@ -298,7 +298,8 @@ func fileOf(mr *multipart.Reader) (*multipart.Part, error) {
 	}
 }
 
-// maxImportBytes caps one CSV upload (about 8 million rows); it is read as a stream.
+// maxImportBytes caps one CSV upload (about 8 million rows) unless Config.ImportLimit says
+// otherwise; it is read as a stream.
 const maxImportBytes = 1 << 30
 
 func listEncounters(svc *encounters.Service) fiber.Handler {

@@ -217,8 +217,67 @@ func (s *Service) storeChunks(ctx context.Context, cancel context.CancelFunc, ch
 	return err
 }
 
-// readFailure turns a failure to read the body into EMALFORMED; other errors pass unchanged.
+// LimitImport returns r read up to max bytes: a body longer than that stops the import at the
+// row it reached, with ETOOLARGE (413), once the chunks before that row are stored. The row
+// the limit cuts, and the rows of the encounter it belongs to, are not imported.
+func LimitImport(r io.Reader, max int64) io.Reader { return &limitedBody{r: r, left: max, max: max} }
+
+type limitedBody struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 { // is there more? then the body is too large
+		var one [1]byte
+		for {
+			n, err := l.r.Read(one[:])
+			if n > 0 {
+				return 0, &tooLargeError{limit: l.max}
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// tooLargeError is a body beyond LimitImport's limit: reached is the row the limit cuts, from
+// the first row not imported (the first of the encounter that may go on in the cut row).
+type tooLargeError struct {
+	limit         int64
+	reached, from int
+}
+
+func (e *tooLargeError) Error() string { return fmt.Sprintf("the body is longer than %d bytes", e.limit) }
+
+// readFailure turns a failure to read the body into EMALFORMED, or ETOOLARGE for a body
+// beyond LimitImport's limit; other errors pass unchanged.
 func readFailure(err error, line int) error {
+	var tl *tooLargeError
+	if errors.As(err, &tl) {
+		if tl.reached == 0 {
+			tl.reached, tl.from = line+1, line+1
+		}
+		if tl.reached <= 1 {
+			return trcledger.Errorf(trcledger.ETOOLARGE, "the file is larger than %s, the most one upload may hold, and its header row was not read", byteSize(tl.limit))
+		}
+		open := ""
+		if tl.from < tl.reached {
+			open = fmt.Sprintf(" (rows %d to %d are of an encounter that may go on in row %d, so they were not imported either)", tl.from, tl.reached-1, tl.reached)
+		}
+		return trcledger.Errorf(trcledger.ETOOLARGE,
+			"the file is larger than %s, the most one upload may hold: it was read up to row %d and no further. "+
+				"Rows before row %d were imported (those with errors were not)%s; send the rows from row %d on as another file, "+
+				"under the same header row, and they are imported too: rows already imported are skipped, so sending the file in parts works",
+			byteSize(tl.limit), tl.reached, tl.from, open, tl.from)
+	}
 	var re *readError
 	if !errors.As(err, &re) {
 		return err
@@ -236,6 +295,19 @@ func staleImport(row int) error {
 	return trcledger.Errorf(trcledger.EUNAVAILABLE,
 		"the contract's tariff or schedule was being changed while row %d was priced, and it was not imported; "+
 			"rows before row %d were imported (and some after it may have been): send the whole file again, rows already imported are skipped", row, row)
+}
+
+// byteSize writes n bytes for a message: 1 GiB, 64 KiB, 1000 bytes.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // storing is a chunk being stored; done receives the outcome.
@@ -304,6 +376,14 @@ func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, 
 		}
 		return nil
 	})
+	if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
+		// The body goes on past the limit: what was read before the encounter the limit
+		// cuts is imported, as a body read to its end would be.
+		if serr := send(); serr != nil {
+			return serr
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -431,6 +511,13 @@ func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg str
 		row, rec, problem, err := cr.next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
+			tl.reached, tl.from = row+1, row+1 // the row the limit cuts
+			if cur != nil {
+				tl.from = cur.rows[0].n // the encounter read last may go on in that row
+			}
+			return err
 		}
 		if err != nil {
 			return err
