@@ -255,7 +255,9 @@ type tooLargeError struct {
 	reached, from int
 }
 
-func (e *tooLargeError) Error() string { return fmt.Sprintf("the body is longer than %d bytes", e.limit) }
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("the body is longer than %d bytes", e.limit)
+}
 
 // readFailure turns a failure to read the body into EMALFORMED, or ETOOLARGE for a body
 // beyond LimitImport's limit; other errors pass unchanged.
