@@ -205,7 +205,8 @@ func importEncounters(svc *encounters.Service, limit int64) fiber.Handler {
 		if stream == nil {
 			stream = bytes.NewReader(c.Body())
 		}
-		body := &eofReader{r: bodyReader{stream}}
+		br := &bodyReader{r: stream}
+		body := &eofReader{r: br}
 		defer func() {
 			// fasthttp would read what is left of a streamed body as the next request on the
 			// connection: drain a little (a multipart's closing boundary), else close it. A body
@@ -247,6 +248,11 @@ func importEncounters(svc *encounters.Service, limit int64) fiber.Handler {
 			return unsupportedImport()
 		}
 		res, err := svc.ImportFile(c.UserContext(), r, encounters.ImportOptions{Charset: charset})
+		var te *trcledger.Error
+		if br.timedOut && errors.As(err, &te) && te.Code == trcledger.EMALFORMED {
+			// The import has stopped reading (it returned): a 408, with how far it got.
+			return fiber.NewError(fiber.StatusRequestTimeout, bodyTimedOut+": "+te.Message)
+		}
 		if err != nil {
 			return err
 		}
