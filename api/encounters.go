@@ -238,8 +238,9 @@ func importEncounters(svc *encounters.Service, limit int64) fiber.Handler {
 				return err
 			}
 			r, charset = part, ""
-			if pt, pp, err := mime.ParseMediaType(part.Header.Get(fiber.HeaderContentType)); err == nil {
-				if !csvMediaTypes[pt] {
+			if ct := part.Header.Get(fiber.HeaderContentType); ct != "" { // none: read it as CSV
+				pt, pp, err := mime.ParseMediaType(ct)
+				if err != nil || !csvMediaTypes[pt] {
 					return unsupportedImport()
 				}
 				charset = pp["charset"]

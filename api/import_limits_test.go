@@ -46,3 +46,22 @@ func TestImportBeyondItsLimitIs413(t *testing.T) {
 		})
 	}
 }
+
+// TestImportRefusesAPartOfUnreadableType: a file part whose Content-Type cannot be parsed is
+// 415, like any type that is not CSV; a part without a Content-Type is still read as CSV.
+func TestImportRefusesAPartOfUnreadableType(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, ct := range []string{"@@@", "text/csv; charset", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; x=\"y"} {
+		contentType, body := form(t, nil, [4]string{"file", "march.csv", ct, sampleFile(t)})
+		r := e.upload(contentType, body)
+		r.isProblem(t, 415)
+		if d, _ := r.json["detail"].(string); !strings.Contains(d, "text/csv") {
+			t.Errorf("part of type %q: %s", ct, r.raw)
+		}
+	}
+	contentType, body := form(t, nil, [4]string{"file", "march.csv", "", sampleFile(t)})
+	if r := e.upload(contentType, body); r.status != 200 || r.json["accepted"] != 8.0 {
+		t.Errorf("a part without a Content-Type: %d %s", r.status, r.raw)
+	}
+}
