@@ -450,7 +450,7 @@ func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
 		if err := s.write(ctx, jobs); err != nil {
 			if errors.Is(err, errWriteRaced) { // its message is a post's: it names a key
 				return trcledger.Errorf(trcledger.EUNAVAILABLE,
-					"other requests were posting the same external ids at the same moment, and rows from row %d on were not imported; "+
+					"other requests were posting the same external ids at the same moment, and row %d and the rows after it in its chunk were not imported; "+
 						"rows before row %d were imported (and some after it may have been): send the whole file again, rows already imported are skipped",
 					groups[0].rows[0].n, groups[0].rows[0].n)
 			}
