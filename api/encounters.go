@@ -199,13 +199,14 @@ func mergeBatchErr(f *trcledger.Fields, err error, at []int) error {
 // importEncounters reads the CSV file as a stream: the body itself (text/csv), or the first file
 // part of a multipart/form-data upload (curl -F file=@x.csv, a browser form). Any other body
 // is 415 saying what to send.
-func importEncounters(svc *encounters.Service) fiber.Handler {
+func importEncounters(svc *encounters.Service, limit int64) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		stream := c.Context().RequestBodyStream()
 		if stream == nil {
 			stream = bytes.NewReader(c.Body())
 		}
-		body := &eofReader{r: bodyReader{stream}}
+		br := &bodyReader{r: stream}
+		body := &eofReader{r: br}
 		defer func() {
 			// fasthttp would read what is left of a streamed body as the next request on the
 			// connection: drain a little (a multipart's closing boundary), else close it. A body
@@ -217,7 +218,7 @@ func importEncounters(svc *encounters.Service) fiber.Handler {
 				c.Context().SetConnectionClose()
 			}
 		}()
-		r := io.LimitReader(body, maxImportBytes)
+		r := encounters.LimitImport(body, limit)
 		mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 		if c.Get(fiber.HeaderContentType) == "" {
 			mediaType, err = "text/csv", nil
@@ -237,8 +238,9 @@ func importEncounters(svc *encounters.Service) fiber.Handler {
 				return err
 			}
 			r, charset = part, ""
-			if pt, pp, err := mime.ParseMediaType(part.Header.Get(fiber.HeaderContentType)); err == nil {
-				if !csvMediaTypes[pt] {
+			if ct := part.Header.Get(fiber.HeaderContentType); ct != "" { // none: read it as CSV
+				pt, pp, err := mime.ParseMediaType(ct)
+				if err != nil || !csvMediaTypes[pt] {
 					return unsupportedImport()
 				}
 				charset = pp["charset"]
@@ -247,6 +249,11 @@ func importEncounters(svc *encounters.Service) fiber.Handler {
 			return unsupportedImport()
 		}
 		res, err := svc.ImportFile(c.UserContext(), r, encounters.ImportOptions{Charset: charset})
+		var te *trcledger.Error
+		if br.timedOut && errors.As(err, &te) && te.Code == trcledger.EMALFORMED {
+			// The import has stopped reading (it returned): a 408, with how far it got.
+			return fiber.NewError(fiber.StatusRequestTimeout, bodyTimedOut+": "+te.Message)
+		}
 		if err != nil {
 			return err
 		}
@@ -298,7 +305,8 @@ func fileOf(mr *multipart.Reader) (*multipart.Part, error) {
 	}
 }
 
-// maxImportBytes caps one CSV upload (about 8 million rows); it is read as a stream.
+// maxImportBytes caps one CSV upload (about 8 million rows) unless Config.ImportLimit says
+// otherwise; it is read as a stream.
 const maxImportBytes = 1 << 30
 
 func listEncounters(svc *encounters.Service) fiber.Handler {

@@ -436,3 +436,34 @@ func TestLiveTokensAreReadOnceASecond(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStalledImportIs408: an import whose body stops arriving after the handler has begun to
+// read it (past what fasthttp reads before calling it) is answered 408, as
+// docs/server-hardening.md says, not the 400 of a body that could not be read; the detail
+// says how far the file was read.
+func TestStalledImportIs408(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *api.Config) { c.HeaderTimeout = 400 * time.Millisecond; c.BodyTimeout = time.Second })
+	conn, err := net.Dial("tcp", e.listen(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	var body strings.Builder
+	body.WriteString("external_id,contract_code,site_code,patient_id,beneficiary_category,service_date,kind,diagnoses,service_code,quantity\n")
+	for i := 0; body.Len() < 64<<10; i++ { // more than fasthttp reads ahead of the handler
+		fmt.Fprintf(&body, "STALL-%d,IOM-DZBIH-2024,TRC-LIPA,P-%d,unknown,2025-03-01,consultation,J06.9,PZZ-01,1\n", i, i)
+	}
+	fmt.Fprintf(conn, "POST /v1/encounters/import HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"+
+		"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s", e.tokens["clinic"], 10*body.Len(), body.String())
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("stalled import: %v", err)
+	}
+	r := readResult(t, res)
+	r.isProblem(t, 408)
+	if d, _ := r.json["detail"].(string); !strings.Contains(d, "row") {
+		t.Errorf("408 detail does not say how far the file was read: %s", d)
+	}
+}

@@ -86,6 +86,9 @@ func errorStatuses(r route) []int {
 		out = append(out, 409)
 	}
 	out = append(out, 413)
+	if r.Stream {
+		out = append(out, 408) // the streamed body stopped arriving (the import names the row it reached)
+	}
 	if len(r.Consumes) > 0 {
 		out = append(out, 415)
 	}

@@ -42,8 +42,11 @@ type Config struct {
 	Ready  func(context.Context) error
 	Logger *slog.Logger
 	// BodyLimit caps a request body in bytes (413 beyond it); 0 means 2 MiB. The CSV import
-	// is streamed and capped separately (1 GiB).
+	// is streamed and capped separately (ImportLimit).
 	BodyLimit int
+	// ImportLimit caps a streamed CSV import in bytes; 0 means 1 GiB. A longer body is 413
+	// once the rows before the one the limit cuts are imported.
+	ImportLimit int64
 	// RateLimit is how many requests one token may make per second (429 beyond); 0 means 300.
 	RateLimit int
 	// HeaderTimeout is how long a client has to send the request line and headers (408 and
@@ -81,6 +84,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.BodyLimit == 0 {
 		cfg.BodyLimit = 2 << 20
+	}
+	if cfg.ImportLimit == 0 {
+		cfg.ImportLimit = maxImportBytes
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 300
@@ -255,7 +261,7 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	if stream == nil {
 		return c.Next()
 	}
-	buf, err := io.ReadAll(io.LimitReader(bodyReader{stream}, int64(s.cfg.BodyLimit)+1))
+	buf, err := io.ReadAll(io.LimitReader(&bodyReader{r: stream}, int64(s.cfg.BodyLimit)+1))
 	if err != nil {
 		return err // 408 when the body stopped arriving, 400 when the connection broke (bodyReader)
 	}

@@ -9,6 +9,16 @@ import (
 // file of a few rows spans several chunks.
 func (s *Service) SetImportChunk(n int) { s.importChunk = n }
 
+// StaleImportPricing makes every pricing of the encounter externalID in an import look older
+// than its contract, so that the writer finds it stale each time.
+func (s *Service) StaleImportPricing(externalID string) {
+	s.agePricing = func(e *Encounter) {
+		if e.ExternalID == externalID {
+			e.contractRev = e.contractRev.Add(-time.Second)
+		}
+	}
+}
+
 // AcceptedPosts is how many single posts the group committer has accepted so far.
 func (s *Service) AcceptedPosts() int64 { return s.group.accepted.Load() }
 

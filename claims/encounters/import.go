@@ -19,9 +19,7 @@ import (
 // ImportColumns are the columns of an import file, in the order of the sample file; the header
 // row names them, in any order. One row is one line; consecutive rows with the same external_id
 // are one encounter and repeat its encounter columns.
-var ImportColumns = []string{"external_id", "contract_code", "site_code", "patient_id", "beneficiary_category", "sex",
-	"birth_year", "service_date", "kind", "diagnoses", "referral_number", "referral_to_level", "referral_to_provider_code",
-	"practitioner_ref", "corrects", "service_code", "quantity"}
+var ImportColumns = importColumns[:]
 
 var requiredColumns = []string{"external_id", "contract_code", "site_code", "patient_id", "beneficiary_category", "service_date", "kind", "service_code", "quantity"}
 
@@ -51,25 +49,52 @@ const MaxImportErrors = 1000
 // importChunk is how many encounters are posted per database transaction.
 const importChunk = 2000
 
-// importChunkBytes caps the text of one chunk's rows, so that chunks of long rows stay small.
+// importChunkBytes caps what one chunk's rows take in memory: the text of each row plus
+// importRowOverhead, so that chunks of long rows, and chunks of many short ones, stay small.
 const importChunkBytes = 4 << 20
+
+// importRowOverhead is what a row kept for its encounter takes besides its text: its cells
+// (a string header each, ImportColumns of them) and its place in its group.
+const importRowOverhead = 384
+
+// importChunkRows caps the rows of one chunk, whatever they take.
+const importChunkRows = 20_000
 
 // importStorers is how many chunks of one import are stored at once. Two chunks meet as two
 // server processes would: the unique index on external ids decides, and every write takes its
 // keys in one order.
 const importStorers = 2
 
+// importRow is one data row: its number and its cells, indexed as ImportColumns (a column
+// the file does not have is empty). The cells share one string, the row's text.
 type importRow struct {
-	n      int
-	fields map[string]string
+	n     int
+	cells [len(importColumns)]string
 }
+
+// importColumns is ImportColumns as an array, so that a row's cells can be one.
+var importColumns = [...]string{"external_id", "contract_code", "site_code", "patient_id", "beneficiary_category", "sex",
+	"birth_year", "service_date", "kind", "diagnoses", "referral_number", "referral_to_level", "referral_to_provider_code",
+	"practitioner_ref", "corrects", "service_code", "quantity"}
+
+// columnIndex is the index of each column in importColumns.
+var columnIndex = func() map[string]int {
+	m := make(map[string]int, len(importColumns))
+	for i, c := range importColumns {
+		m[c] = i
+	}
+	return m
+}()
+
+// get returns the row's cell in column c (one of ImportColumns).
+func (r *importRow) get(c string) string { return r.cells[columnIndex[c]] }
 
 // importGroup is one encounter's rows. Rows beyond MaxLines are not kept: they are rejected as
 // they are read and counted in overflow, and the whole encounter is refused.
 type importGroup struct {
 	rows     []importRow
 	overflow int
-	size     int // bytes of text in rows
+	size     int // bytes the rows take: their text and importRowOverhead each
 }
 
 // ImportOptions say how to read an import file.
@@ -192,8 +217,69 @@ func (s *Service) storeChunks(ctx context.Context, cancel context.CancelFunc, ch
 	return err
 }
 
-// readFailure turns a failure to read the body into EMALFORMED; other errors pass unchanged.
+// LimitImport returns r read up to max bytes: a body longer than that stops the import at the
+// row it reached, with ETOOLARGE (413), once the chunks before that row are stored. The row
+// the limit cuts, and the rows of the encounter it belongs to, are not imported.
+func LimitImport(r io.Reader, max int64) io.Reader { return &limitedBody{r: r, left: max, max: max} }
+
+type limitedBody struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 { // is there more? then the body is too large
+		var one [1]byte
+		for {
+			n, err := l.r.Read(one[:])
+			if n > 0 {
+				return 0, &tooLargeError{limit: l.max}
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// tooLargeError is a body beyond LimitImport's limit: reached is the row the limit cuts, from
+// the first row not imported (the first of the encounter that may go on in the cut row).
+type tooLargeError struct {
+	limit         int64
+	reached, from int
+}
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("the body is longer than %d bytes", e.limit)
+}
+
+// readFailure turns a failure to read the body into EMALFORMED, or ETOOLARGE for a body
+// beyond LimitImport's limit; other errors pass unchanged.
 func readFailure(err error, line int) error {
+	var tl *tooLargeError
+	if errors.As(err, &tl) {
+		if tl.reached == 0 {
+			tl.reached, tl.from = line+1, line+1
+		}
+		if tl.reached <= 1 {
+			return trcledger.Errorf(trcledger.ETOOLARGE, "the file is larger than %s, the most one upload may hold, and its header row was not read", byteSize(tl.limit))
+		}
+		open := ""
+		if tl.from < tl.reached {
+			open = fmt.Sprintf(" (rows %d to %d are of an encounter that may go on in row %d, so they were not imported either)", tl.from, tl.reached-1, tl.reached)
+		}
+		return trcledger.Errorf(trcledger.ETOOLARGE,
+			"the file is larger than %s, the most one upload may hold: it was read up to row %d and no further. "+
+				"Rows before row %d were imported (those with errors were not)%s; send the rows from row %d on as another file, "+
+				"under the same header row, and they are imported too: rows already imported are skipped, so sending the file in parts works",
+			byteSize(tl.limit), tl.reached, tl.from, open, tl.from)
+	}
 	var re *readError
 	if !errors.As(err, &re) {
 		return err
@@ -203,6 +289,27 @@ func readFailure(err error, line int) error {
 	}
 	return trcledger.Errorf(trcledger.EMALFORMED,
 		"the file could not be read past row %d (the upload was cut off?); rows before it may be imported: upload the whole file again, rows already imported are skipped", line)
+}
+
+// staleImport is the import's 503 when a contract changed while the encounter at row was
+// priced, three times over: chunks before it are committed, and an import takes no key.
+func staleImport(row int) error {
+	return trcledger.Errorf(trcledger.EUNAVAILABLE,
+		"the contract's tariff or schedule was being changed while row %d was priced, and it was not imported; "+
+			"rows before row %d were imported (and some after it may have been): send the whole file again, rows already imported are skipped", row, row)
+}
+
+// byteSize writes n bytes for a message: 1 GiB, 64 KiB, 1000 bytes.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // storing is a chunk being stored; done receives the outcome.
@@ -231,7 +338,8 @@ func sharesExternalID(b *importBatch, inFlight []storing) bool {
 // it, and what pricing and storing it made of the rest.
 type importBatch struct {
 	groups  []*importGroup
-	size    int           // bytes of text in groups
+	size    int           // bytes the groups' rows take (importGroup.size)
+	rows    int           // rows in groups
 	scanned *ImportResult // malformed rows met while reading the chunk
 	priced  *ImportResult // the chunk's own outcome: accepted, skipped, rejected
 
@@ -264,11 +372,20 @@ func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, 
 	err := scanImport(cr, cols, func(row int, code, msg string) { b.scanned.reject(row, code, msg) }, func(g *importGroup) error {
 		b.groups = append(b.groups, g)
 		b.size += g.size
-		if len(b.groups) >= s.importChunk || b.size >= importChunkBytes {
+		b.rows += len(g.rows)
+		if len(b.groups) >= s.importChunk || b.size >= importChunkBytes || b.rows >= importChunkRows {
 			return send()
 		}
 		return nil
 	})
+	if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
+		// The body goes on past the limit: what was read before the encounter the limit
+		// cuts is imported, as a body read to its end would be.
+		if serr := send(); serr != nil {
+			return serr
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -292,7 +409,7 @@ func (s *Service) priceBatch(ctx context.Context, b *importBatch) (err error) {
 	for _, g := range b.groups {
 		if g.overflow > 0 {
 			b.priced.rejectGroup(g, "invalid", fmt.Sprintf("encounter %s has %d lines; an encounter may have at most %d",
-				g.rows[0].fields["external_id"], len(g.rows)+g.overflow, MaxLines))
+				g.rows[0].get("external_id"), len(g.rows)+g.overflow, MaxLines))
 			continue
 		}
 		in, problem := g.input()
@@ -309,6 +426,9 @@ func (s *Service) priceBatch(ctx context.Context, b *importBatch) (err error) {
 			denied.note(ctx, ref, in.ContractCode)
 			b.priced.rejectGroup(g, "invalid", describe(f.List()))
 			continue
+		}
+		if s.agePricing != nil {
+			s.agePricing(e)
 		}
 		b.good = append(b.good, e)
 		b.goodGroups = append(b.goodGroups, g)
@@ -328,6 +448,12 @@ func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
 			jobs[i] = newJob(ctx, []*Encounter{e}, "", Idempotency{}, false)
 		}
 		if err := s.write(ctx, jobs); err != nil {
+			if errors.Is(err, errWriteRaced) { // its message is a post's: it names a key
+				return trcledger.Errorf(trcledger.EUNAVAILABLE,
+					"other requests were posting the same external ids at the same moment, and row %d and the rows after it in its chunk were not imported; "+
+						"rows before row %d were imported (and some after it may have been): send the whole file again, rows already imported are skipped",
+					groups[0].rows[0].n, groups[0].rows[0].n)
+			}
 			return err
 		}
 		var stale []*importGroup
@@ -342,7 +468,7 @@ func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
 			return nil
 		}
 		if attempt >= 3 {
-			return errStalePricing
+			return staleImport(stale[0].rows[0].n)
 		}
 		s.refs.drop()
 		again := &importBatch{groups: stale}
@@ -381,11 +507,25 @@ func (r *ImportResult) count(j *writeJob, g *importGroup) {
 // (its consecutive rows with the same external_id) to emit. Every row that is not blank is
 // either in an encounter or rejected.
 func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg string), emit func(*importGroup) error) error {
+	at := make([]int, len(cols)) // where each column of the file goes in a row's cells; -1: nowhere
+	for i, c := range cols {
+		at[i] = -1
+		if j, ok := columnIndex[c]; ok {
+			at[i] = j
+		}
+	}
 	var cur *importGroup
 	for {
 		row, rec, problem, err := cr.next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
+			tl.reached, tl.from = row+1, row+1 // the row the limit cuts
+			if cur != nil {
+				tl.from = cur.rows[0].n // the encounter read last may go on in that row
+			}
+			return err
 		}
 		if err != nil {
 			return err
@@ -409,34 +549,40 @@ func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg str
 			reject(row, "malformed_row", "the row is not valid UTF-8 text or holds a NUL character")
 			continue
 		}
-		fields := make(map[string]string, len(cols))
-		size := 0
+		r := importRow{n: row}
+		size := importRowOverhead // the cells share the row's text, which is kept whole
 		unnamed := 0
-		for i, c := range cols {
-			v := strings.TrimSpace(rec[i])
-			if c == "" {
+		for i, v := range rec {
+			size += len(v)
+			v = strings.TrimSpace(v)
+			if at[i] < 0 {
 				if v != "" && unnamed == 0 {
 					unnamed = i + 1
 				}
 				continue
 			}
-			fields[c] = v
-			size += len(v)
+			r.cells[at[i]] = v
 		}
 		if unnamed > 0 {
 			reject(row, "malformed_row", fmt.Sprintf("column %d has no name in the header row but holds a value; name it or leave it empty", unnamed))
 			continue
 		}
-		if cur != nil && cur.rows[0].fields["external_id"] == fields["external_id"] {
+		id := r.get("external_id")
+		if id == "" {
+			// Not an encounter of its own, nor part of the one above or below.
+			reject(row, "invalid", "external_id is required: each row names its encounter's external_id")
+			continue
+		}
+		if cur != nil && cur.rows[0].get("external_id") == id {
 			if len(cur.rows)+cur.overflow >= MaxLines {
 				// Not kept: the encounter is refused, and a file of one encounter repeated
 				// without end must not fill the memory.
 				cur.overflow++
 				reject(row, "invalid", fmt.Sprintf("encounter %s has more than %d lines (from row %d); an encounter may have at most %d, so none of its rows is imported",
-					fields["external_id"], MaxLines, cur.rows[0].n, MaxLines))
+					id, MaxLines, cur.rows[0].n, MaxLines))
 				continue
 			}
-			cur.rows = append(cur.rows, importRow{n: row, fields: fields})
+			cur.rows = append(cur.rows, r)
 			cur.size += size
 			continue
 		}
@@ -445,7 +591,7 @@ func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg str
 				return err
 			}
 		}
-		cur = &importGroup{rows: []importRow{{n: row, fields: fields}}, size: size}
+		cur = &importGroup{rows: []importRow{r}, size: size}
 	}
 	if cur != nil {
 		return emit(cur)
@@ -514,48 +660,49 @@ func (r *ImportResult) rejectGroup(g *importGroup, code, msg string) {
 
 // input turns a group of rows into an encounter, or says why it cannot.
 func (g *importGroup) input() (EncounterInput, string) {
-	first := g.rows[0].fields
+	f0 := &g.rows[0]
+	first := func(c string) string { return f0.get(c) }
 	for _, row := range g.rows[1:] {
 		for _, c := range encounterLevel {
-			if row.fields[c] != first[c] && !sameDate(c, row.fields[c], first[c]) {
+			if v, w := row.get(c), first(c); v != w && !sameDate(c, v, w) {
 				if c == "patient_id" { // never echo a patient id
 					return EncounterInput{}, fmt.Sprintf("rows %d and %d of one encounter name different patients", g.rows[0].n, row.n)
 				}
-				return EncounterInput{}, fmt.Sprintf("row %d says %s is %q, row %d says %q; rows of one encounter must agree", row.n, c, row.fields[c], g.rows[0].n, first[c])
+				return EncounterInput{}, fmt.Sprintf("row %d says %s is %q, row %d says %q; rows of one encounter must agree", row.n, c, v, g.rows[0].n, w)
 			}
 		}
 	}
 	in := EncounterInput{
-		ExternalID: first["external_id"], ContractCode: first["contract_code"], SiteCode: first["site_code"],
-		PatientID: first["patient_id"], BeneficiaryCategory: first["beneficiary_category"], Kind: first["kind"],
-		Sex: optional(first["sex"]), PractitionerRef: optional(first["practitioner_ref"]), Corrects: optional(first["corrects"]),
+		ExternalID: first("external_id"), ContractCode: first("contract_code"), SiteCode: first("site_code"),
+		PatientID: first("patient_id"), BeneficiaryCategory: first("beneficiary_category"), Kind: first("kind"),
+		Sex: optional(first("sex")), PractitionerRef: optional(first("practitioner_ref")), Corrects: optional(first("corrects")),
 		Diagnoses: []string{},
 	}
 	var problems []string
-	if v := first["birth_year"]; v != "" {
+	if v := first("birth_year"); v != "" {
 		y, err := strconv.Atoi(v)
 		if err != nil {
 			problems = append(problems, "birth_year: must be a year such as 1990")
 		}
 		in.BirthYear = &y
 	}
-	if d, ok := parseImportDate(first["service_date"]); ok {
+	if d, ok := parseImportDate(first("service_date")); ok {
 		in.ServiceDate = d
-	} else if first["service_date"] != "" {
+	} else if first("service_date") != "" {
 		problems = append(problems, "service_date: must be a real date written YYYY-MM-DD or DD.MM.YYYY")
 	}
-	for _, d := range strings.FieldsFunc(first["diagnoses"], func(r rune) bool { return r == ';' || r == ',' }) {
+	for _, d := range strings.FieldsFunc(first("diagnoses"), func(r rune) bool { return r == ';' || r == ',' }) {
 		in.Diagnoses = append(in.Diagnoses, strings.TrimSpace(d))
 	}
-	if first["referral_number"] != "" || first["referral_to_level"] != "" {
-		in.Referral = &Referral{Number: first["referral_number"], ToLevel: first["referral_to_level"], ToProviderCode: optional(first["referral_to_provider_code"])}
+	if first("referral_number") != "" || first("referral_to_level") != "" {
+		in.Referral = &Referral{Number: first("referral_number"), ToLevel: first("referral_to_level"), ToProviderCode: optional(first("referral_to_provider_code"))}
 	}
 	for _, row := range g.rows {
-		q, ok := parseImportQuantity(row.fields["quantity"])
+		q, ok := parseImportQuantity(row.get("quantity"))
 		if !ok {
 			problems = append(problems, fmt.Sprintf("row %d quantity: must be a decimal number such as 1.5 or 1,5", row.n))
 		}
-		in.Lines = append(in.Lines, LineInput{ServiceCode: row.fields["service_code"], Quantity: q})
+		in.Lines = append(in.Lines, LineInput{ServiceCode: row.get("service_code"), Quantity: q})
 	}
 	if len(problems) > 0 {
 		return in, strings.Join(problems, "; ")

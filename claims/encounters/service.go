@@ -19,6 +19,9 @@ type Service struct {
 	refs         refCache
 	group        *committer
 	importChunk  int // encounters per transaction of an import
+	// agePricing, set by tests only, is called on each encounter an import has priced (to
+	// make it look priced before its contract changed).
+	agePricing func(*Encounter)
 }
 
 // NewService returns the encounters service and starts its group committer; key is the
