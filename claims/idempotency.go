@@ -376,8 +376,7 @@ type KeyedJob interface {
 // ClaimKeys records the keys of the writer's jobs with one statement. A job whose key was
 // recorded before is answered here (Replay: its stored answer, ECONFLICT idempotency_key_reused
 // for another request or idempotency_key_in_progress). A job whose key an earlier job of the
-// same call holds is returned as that job's follower, to be answered after it. tx is the acting
-// transaction (a *sqlx.Tx, or one seen through pg.Statements, which prepares the statement).
+// same call holds is returned as that job's follower, to be answered after it.
 func ClaimKeys[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []J) (map[J]J, error) {
 	followers := map[J]J{}
 	leaders := map[string]J{}
@@ -462,8 +461,8 @@ func answerRecorded[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []
 }
 
 // FinishKeys keeps the answers of the stored jobs' keys and gives back the keys of the jobs
-// that were not stored, so that a fixed retry can use them: one statement, in the acting
-// transaction tx (as for ClaimKeys). It returns only database failures.
+// that were not stored, so that a fixed retry can use them: one statement. It returns only
+// database failures.
 func FinishKeys[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []J) error {
 	var scopes, keys, freeScopes, freeKeys []string
 	var bodies [][]byte
