@@ -377,7 +377,7 @@ type KeyedJob interface {
 // recorded before is answered here (Replay: its stored answer, ECONFLICT idempotency_key_reused
 // for another request or idempotency_key_in_progress). A job whose key an earlier job of the
 // same call holds is returned as that job's follower, to be answered after it.
-func ClaimKeys[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []J) (map[J]J, error) {
+func ClaimKeys[J KeyedJob](ctx context.Context, tx *sqlx.Tx, jobs []J) (map[J]J, error) {
 	followers := map[J]J{}
 	leaders := map[string]J{}
 	var scopes, keys []string
@@ -430,7 +430,7 @@ func ClaimKeys[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []J) (m
 }
 
 // answerRecorded answers the jobs whose keys were recorded before (outcome replayed).
-func answerRecorded[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []J) error {
+func answerRecorded[J KeyedJob](ctx context.Context, tx *sqlx.Tx, jobs []J) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -440,7 +440,7 @@ func answerRecorded[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []
 		scopes[i], keys[i] = scope, idem.Key
 	}
 	var rows []keyRow
-	err := sqlx.SelectContext(ctx, tx, &rows, `SELECT k.scope, k.key, k.request_hash, k.response, k.keyed FROM idempotency_keys k
+	err := tx.SelectContext(ctx, &rows, `SELECT k.scope, k.key, k.request_hash, k.response, k.keyed FROM idempotency_keys k
 		JOIN unnest($1::text[], $2::text[]) AS r(scope, key) ON k.scope = r.scope AND k.key = r.key`, pq.Array(scopes), pq.Array(keys))
 	if err != nil {
 		return fmt.Errorf("find idempotency keys: %w", err)
@@ -463,7 +463,7 @@ func answerRecorded[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []
 // FinishKeys keeps the answers of the stored jobs' keys and gives back the keys of the jobs
 // that were not stored, so that a fixed retry can use them: one statement. It returns only
 // database failures.
-func FinishKeys[J KeyedJob](ctx context.Context, tx sqlx.ExtContext, jobs []J) error {
+func FinishKeys[J KeyedJob](ctx context.Context, tx *sqlx.Tx, jobs []J) error {
 	var scopes, keys, freeScopes, freeKeys []string
 	var bodies [][]byte
 	for _, j := range jobs {

@@ -6,14 +6,12 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/trcledger/trcledger/claims"
-	"github.com/trcledger/trcledger/internal/pg"
 )
 
 // Service posts, voids, imports and reads encounters. Its exported methods own their
 // transaction.
 type Service struct {
 	db           *sqlx.DB
-	stmts        *pg.Statements // the writer's statements, prepared (writer.go)
 	now          func() time.Time
 	pseudonymKey []byte
 	keys         *claims.Keys // idempotency keys and their answers, shared with statements
@@ -26,7 +24,7 @@ type Service struct {
 // NewService returns the encounters service and starts its group committer; key is the
 // PSEUDONYM_KEY, sealer may be nil. StopPosts (through claims/background) stops the committer.
 func NewService(db *sqlx.DB, now func() time.Time, key []byte, sealer claims.Sealer) *Service {
-	s := &Service{db: db, stmts: pg.NewStatements(db), now: now, pseudonymKey: key, keys: claims.NewKeys(db, key), sealer: sealer, importChunk: importChunk}
+	s := &Service{db: db, now: now, pseudonymKey: key, keys: claims.NewKeys(db, key), sealer: sealer, importChunk: importChunk}
 	s.startCommitter()
 	return s
 }

@@ -109,7 +109,7 @@ var errWriteRaced = trcledger.Errorf(trcledger.EUNAVAILABLE, "other requests wer
 func (s *Service) write(ctx context.Context, jobs []*writeJob) error {
 	var err error
 	for found, stalls := -1, 0; ; {
-		err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.writeTx(ctx, s.stmts.On(tx), jobs) })
+		err = pg.WithTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.writeTx(ctx, tx, jobs) })
 		var terr *trcledger.Error
 		if !errors.As(err, &terr) || terr.Reason != "duplicate_external_id" {
 			break
@@ -150,9 +150,8 @@ func countOutcome(jobs []*writeJob, o outcome) int {
 	return n
 }
 
-// writeTx is write's transaction: claim the keys, decide every job, write the stored ones. Its
-// statements are the Service's prepared ones (tx is the transaction seen through s.stmts).
-func (s *Service) writeTx(ctx context.Context, tx sqlx.ExtContext, jobs []*writeJob) error {
+// writeTx is write's transaction: claim the keys, decide every job, write the stored ones.
+func (s *Service) writeTx(ctx context.Context, tx *sqlx.Tx, jobs []*writeJob) error {
 	for _, j := range jobs {
 		j.reset()
 	}
@@ -184,7 +183,7 @@ func (s *Service) writeTx(ctx context.Context, tx sqlx.ExtContext, jobs []*write
 // decide looks at every live job at once (posted external ids, contract revisions,
 // corrections) and sets the outcome of each that cannot be stored. It returns the jobs to store,
 // their encounters' ids set, and their ledger transactions.
-func decide(ctx context.Context, tx sqlx.ExtContext, live []*writeJob, encs []*Encounter) ([]*writeJob, []*ledger.Transaction, error) {
+func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounter) ([]*writeJob, []*ledger.Transaction, error) {
 	if len(live) == 0 {
 		return nil, nil, nil
 	}
@@ -327,7 +326,7 @@ func duplicateError(encs []*Encounter, existing []postedEncounter, batch bool) e
 
 // lockContracts locks the contracts the encounters were priced on against tariff, cost-share
 // and status changes until commit, and returns their current revisions.
-func lockContracts(ctx context.Context, tx sqlx.ExtContext, encs []*Encounter) (map[int64]time.Time, error) {
+func lockContracts(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (map[int64]time.Time, error) {
 	seen := map[int64]bool{}
 	var ids []int64
 	for _, e := range encs {
@@ -340,7 +339,7 @@ func lockContracts(ctx context.Context, tx sqlx.ExtContext, encs []*Encounter) (
 		ID        int64     `db:"id"`
 		UpdatedAt time.Time `db:"updated_at"`
 	}
-	if err := sqlx.SelectContext(ctx, tx, &rows, `SELECT id, updated_at FROM contracts WHERE id = ANY($1) ORDER BY id FOR KEY SHARE`, pq.Array(ids)); err != nil {
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, updated_at FROM contracts WHERE id = ANY($1) ORDER BY id FOR KEY SHARE`, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("lock contracts: %w", err)
 	}
 	current := make(map[int64]time.Time, len(rows))
@@ -358,7 +357,7 @@ type correctedEncounter struct {
 }
 
 // correctedEncounters reads the encounters that the corrections among encs name.
-func correctedEncounters(ctx context.Context, tx sqlx.ExtContext, encs []*Encounter) (map[string]correctedEncounter, error) {
+func correctedEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (map[string]correctedEncounter, error) {
 	var ids []string
 	for _, e := range encs {
 		if e.Corrects != nil {
@@ -370,7 +369,7 @@ func correctedEncounters(ctx context.Context, tx sqlx.ExtContext, encs []*Encoun
 		return out, nil
 	}
 	var rows []correctedEncounter
-	if err := sqlx.SelectContext(ctx, tx, &rows, `SELECT id, provider_code, status FROM encounters WHERE id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, provider_code, status FROM encounters WHERE id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("find corrected encounters: %w", err)
 	}
 	for _, r := range rows {
@@ -400,7 +399,7 @@ func (j *writeJob) checkCorrections(corrected map[string]correctedEncounter) err
 
 // writeStored writes the stored jobs: ledger transactions, then encounters with everything
 // that hangs on them in one statement, then the audit rows; it sets each job's answer.
-func (s *Service) writeStored(ctx context.Context, tx sqlx.ExtContext, stored []*writeJob, txs []*ledger.Transaction) error {
+func (s *Service) writeStored(ctx context.Context, tx *sqlx.Tx, stored []*writeJob, txs []*ledger.Transaction) error {
 	if len(stored) == 0 {
 		return nil
 	}

@@ -143,7 +143,7 @@ WHERE src.claimable`
 
 // insertEncounters writes encounters (their ids and ledger transactions set), one statement
 // per table.
-func insertEncounters(ctx context.Context, tx sqlx.ExecerContext, encs []*Encounter, now time.Time) error {
+func insertEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now time.Time) error {
 	var ec encounterRows
 	var lc lineColumns
 	var sc shareColumns
