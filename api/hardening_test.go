@@ -218,35 +218,6 @@ func TestUnauthenticatedBodiesAreNotWaitedFor(t *testing.T) {
 	}
 }
 
-// Item 4: one IPv4 address may hold at most MaxConnsPerIP connections; beyond, fasthttp answers
-// 429 and closes.
-func TestConnectionsPerAddressAreCapped(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, func(c *api.Config) { c.MaxConnsPerIP = 2 })
-	addr := e.listen(t)
-	for i := 0; i < 2; i++ {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-	}
-	time.Sleep(100 * time.Millisecond) // both accepted
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	line, _ := bufio.NewReader(conn).ReadString('\n')
-	if !strings.Contains(line, "429") {
-		t.Errorf("a third connection from one address: %q, want 429", line)
-	}
-	if res := get(t, clientFrom("127.0.0.2"), "http://"+addr+"/healthz", ""); res.StatusCode != 200 {
-		t.Errorf("another address: %d", res.StatusCode)
-	}
-}
-
 // Item 5: repeated failed authentications from one address are throttled (429 with
 // Retry-After) for tokens that are not known to be live; a live token from the same address
 // (a clinic behind the guesser's NAT) still works, and another address is not affected.

@@ -59,10 +59,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	maxConns, err := maxConnsPerIP(getenv)
-	if err != nil {
-		return err
-	}
 	db, err := openDB(ctx, getenv)
 	if err != nil {
 		return err
@@ -120,8 +116,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		// About this many failed authentications a minute from one address (IPv6: one /64)
 		// before its unknown tokens are refused (429); off when AUTH_FAILURE_LIMIT=0.
 		AuthFailures: authFailures,
-		// Open connections from one IPv4 address; behind a proxy, raise it or set 0 (no cap).
-		MaxConnsPerIP: maxConns,
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listener(ln) }()
@@ -286,23 +280,6 @@ func authFailureLimit(getenv func(string) string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("AUTH_FAILURE_LIMIT must be a whole number, 0 for no limit, not %q", v)
-	}
-	if n == 0 {
-		return -1, nil
-	}
-	return n, nil
-}
-
-// maxConnsPerIP reads MAX_CONNS_PER_IP (default 64) as api.Config.MaxConnsPerIP: 0 means no
-// cap, which that field spells as a negative number.
-func maxConnsPerIP(getenv func(string) string) (int, error) {
-	v := getenv("MAX_CONNS_PER_IP")
-	if v == "" {
-		return 64, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("MAX_CONNS_PER_IP must be a whole number, 0 for no cap, not %q", v)
 	}
 	if n == 0 {
 		return -1, nil

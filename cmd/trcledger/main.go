@@ -33,8 +33,7 @@ commands:
 
 environment: DATABASE_URL (required), LISTEN_ADDR, PSEUDONYM_KEY (required unless
 TRCLEDGER_ENV=development), LOG_LEVEL (debug, info, warn, error), TRCLEDGER_ENV,
-HEADER_TIMEOUT (default 10s), AUTH_FAILURE_LIMIT (default 20 a minute, 0 for none),
-MAX_CONNS_PER_IP (default 64, 0 for none)`
+HEADER_TIMEOUT (default 10s), AUTH_FAILURE_LIMIT (default 20 a minute, 0 for none)`
 
 // run is the whole program, callable from tests: it returns when ctx is cancelled (serve) or
 // the command is done.

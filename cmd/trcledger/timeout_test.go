@@ -62,17 +62,3 @@ func TestAuthFailureLimitFromTheEnvironment(t *testing.T) {
 		}
 	}
 }
-
-// TestMaxConnsPerIPFromTheEnvironment: MAX_CONNS_PER_IP caps one address's connections; 0 lifts
-// the cap (a negative api.Config.MaxConnsPerIP), nonsense is refused.
-func TestMaxConnsPerIPFromTheEnvironment(t *testing.T) {
-	for v, want := range map[string]int{"": 64, "500": 500, "0": -1} {
-		n, err := maxConnsPerIP(func(string) string { return v })
-		if err != nil || n != want {
-			t.Errorf("MAX_CONNS_PER_IP=%q: %d %v, want %d", v, n, err, want)
-		}
-	}
-	if _, err := maxConnsPerIP(func(string) string { return "-3" }); err == nil || !strings.Contains(err.Error(), "MAX_CONNS_PER_IP") {
-		t.Errorf("MAX_CONNS_PER_IP=-3: %v, want an error naming it", err)
-	}
-}
