@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
@@ -202,6 +203,39 @@ type postedEncounter struct {
 
 // externalKey names a provider's external id in the maps of postedByExternalID.
 func externalKey(provider, externalID string) string { return provider + "\x00" + externalID }
+
+// postedByExternalID returns the posted encounters that hold the external ids of encs, keyed by
+// externalKey. It probes the partial unique index once per encounter: a plain join on unnest
+// lets the planner pick a hash join over every posted encounter when the statistics are young,
+// and the LIMIT keeps it from flattening the lateral lookup back into such a join.
+func postedByExternalID(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) (map[string]postedEncounter, error) {
+	out := map[string]postedEncounter{}
+	if len(encs) == 0 {
+		return out, nil
+	}
+	provs, exts := make([]string, len(encs)), make([]string, len(encs))
+	for i, e := range encs {
+		provs[i], exts[i] = e.ProviderCode, e.ExternalID
+	}
+	rows, err := q.QueryxContext(ctx, `
+		SELECT e.id, e.provider_code, e.external_id, e.content_hash FROM unnest($1::text[], $2::text[]) AS t(prov, ext)
+		CROSS JOIN LATERAL (SELECT e.id, e.provider_code, e.external_id, e.content_hash FROM encounters e
+			WHERE e.provider_code = t.prov AND e.external_id = t.ext AND e.status = 'posted' LIMIT 1) e`,
+		pq.Array(provs), pq.Array(exts))
+	if err != nil {
+		return nil, fmt.Errorf("find external ids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p postedEncounter
+		var prov, ext string
+		if err := rows.Scan(&p.id, &prov, &ext, &p.hash); err != nil {
+			return nil, fmt.Errorf("find external ids: %w", err)
+		}
+		out[externalKey(prov, ext)] = p
+	}
+	return out, rows.Err()
+}
 
 // Check validates and prices encounters as a post would, and writes nothing; it returns
 // EINVALID naming every bad field (batch: encounters[i].field).

@@ -2,10 +2,8 @@ package encounters
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -152,147 +150,66 @@ func countOutcome(jobs []*writeJob, o outcome) int {
 	return n
 }
 
-// writeTx is write's transaction: claim the keys and look up what decides every job in one
-// statement, decide, write the stored jobs and keep the keys' answers. Without corrections
-// among them, the writer's round trips are: BEGIN, that lookup, the ledger append, the
-// encounters (with their lines, audit rows and keys' answers), the shares, COMMIT.
+// writeTx is write's transaction: claim the keys, decide every job, write the stored ones.
 func (s *Service) writeTx(ctx context.Context, tx *sqlx.Tx, jobs []*writeJob) error {
 	for _, j := range jobs {
 		j.reset()
 	}
-	claim := claims.NewKeyClaim(jobs)
-	followers := claim.Followers()
-	var encs []*Encounter
-	for _, j := range jobs {
-		if followers[j] == nil {
-			encs = append(encs, j.encs...)
-		}
-	}
-	lk, err := lookup(ctx, tx, claim, encs)
+	followers, err := claims.ClaimKeys(ctx, tx, jobs)
 	if err != nil {
 		return err
 	}
-	if err := claim.Finish(ctx, tx); err != nil {
-		return err
-	}
 	var live []*writeJob
+	var encs []*Encounter
 	for _, j := range jobs {
 		if j.outcome == "" && followers[j] == nil {
 			live = append(live, j)
+			encs = append(encs, j.encs...)
 		}
 	}
-	stored, txs := decide(live, lk)
-	if err := s.writeStored(ctx, tx, jobs, stored, txs); err != nil {
+	stored, txs, err := decide(ctx, tx, live, encs)
+	if err != nil {
+		return err
+	}
+	if err := s.writeStored(ctx, tx, stored, txs); err != nil {
 		return err
 	}
 	for j, leader := range followers {
 		j.follow(leader)
 	}
-	return nil
-}
-
-// lookups is what decides the jobs: the posted encounters that hold their external ids (keyed
-// by externalKey), the current revisions of their contracts, and the encounters their
-// corrections name.
-type lookups struct {
-	posted    map[string]postedEncounter
-	current   map[int64]time.Time
-	corrected map[string]correctedEncounter
-}
-
-// lookupQuery claims the keys ($1-$3, claims.KeyClaimCTEs) and, in the same statement:
-//   - looks up the external ids that are posted already ($4, $5). It probes the partial unique
-//     index once per encounter: a plain join on unnest lets the planner pick a hash join over
-//     every posted encounter when the statistics are young, and the LIMIT keeps it from
-//     flattening the lateral lookup back into such a join;
-//   - locks the contracts ($6) against tariff, cost-share and status changes until commit, in id
-//     order and after the keys (the gate on claimed), and reads their revisions;
-//   - reads the encounters that corrections name ($7).
-//
-// Its rows are tagged. All its parts read one snapshot: an external id posted while the claim
-// waited for a key is not seen, and the unique index refuses it at insert (write starts again).
-const lookupQuery = `
-WITH ` + claims.KeyClaimCTEs + `, locked AS (
-	SELECT id, updated_at FROM contracts WHERE id = ANY($6::bigint[]) AND (SELECT count(*) FROM claimed) >= 0
-	ORDER BY id FOR KEY SHARE
-)
-` + claims.KeyClaimRows + `
-UNION ALL SELECT 'posted', e.id::text, e.provider_code, e.external_id, e.content_hash, NULL, NULL, NULL
-	FROM unnest($4::text[], $5::text[]) AS t(prov, ext)
-	CROSS JOIN LATERAL (SELECT e.id, e.provider_code, e.external_id, e.content_hash FROM encounters e
-		WHERE e.provider_code = t.prov AND e.external_id = t.ext AND e.status = 'posted' LIMIT 1) e
-UNION ALL SELECT 'contract', id::text, NULL, NULL, NULL, NULL, NULL, updated_at FROM locked
-UNION ALL SELECT 'corrected', id::text, provider_code, status::text, NULL, NULL, NULL, NULL FROM encounters WHERE id = ANY($7::uuid[])`
-
-// lookup runs lookupQuery for the claim and the encounters.
-func lookup(ctx context.Context, tx *sqlx.Tx, claim *claims.KeyClaim[*writeJob], encs []*Encounter) (*lookups, error) {
-	lk := &lookups{posted: map[string]postedEncounter{}, current: map[int64]time.Time{}, corrected: map[string]correctedEncounter{}}
-	provs, exts := make([]string, len(encs)), make([]string, len(encs))
-	seen := map[int64]bool{}
-	var contractIDs []int64
-	var corrects []string
-	for i, e := range encs {
-		provs[i], exts[i] = e.ProviderCode, e.ExternalID
-		if !seen[e.contractID] {
-			seen[e.contractID] = true
-			contractIDs = append(contractIDs, e.contractID)
-		}
-		if e.Corrects != nil {
-			corrects = append(corrects, *e.Corrects)
-		}
-	}
-	args := append(claim.Args(), pq.Array(provs), pq.Array(exts), pq.Array(contractIDs), pq.Array(corrects))
-	rows, err := tx.QueryContext(ctx, lookupQuery, args...)
-	if err != nil {
-		return nil, fmt.Errorf("claim keys and look up: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var tag string
-		var a, b, c sql.NullString
-		var h, r []byte
-		var f sql.NullBool
-		var t sql.NullTime
-		if err := rows.Scan(&tag, &a, &b, &c, &h, &r, &f, &t); err != nil {
-			return nil, fmt.Errorf("claim keys and look up: %w", err)
-		}
-		if claim.Row(tag, a.String, b.String, h, r, f.Bool) {
-			continue
-		}
-		switch tag {
-		case "posted":
-			lk.posted[externalKey(b.String, c.String)] = postedEncounter{id: a.String, hash: h}
-		case "contract":
-			id, err := strconv.ParseInt(a.String, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("claim keys and look up: contract id %q: %w", a.String, err)
-			}
-			lk.current[id] = t.Time
-		case "corrected":
-			lk.corrected[a.String] = correctedEncounter{ID: a.String, Provider: b.String, Status: c.String}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim keys and look up: %w", err)
-	}
-	return lk, nil
+	return claims.FinishKeys(ctx, tx, jobs)
 }
 
 // decide looks at every live job at once (posted external ids, contract revisions,
 // corrections) and sets the outcome of each that cannot be stored. It returns the jobs to store,
 // their encounters' ids set, and their ledger transactions.
-func decide(live []*writeJob, lk *lookups) ([]*writeJob, []*ledger.Transaction) {
+func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounter) ([]*writeJob, []*ledger.Transaction, error) {
+	if len(live) == 0 {
+		return nil, nil, nil
+	}
+	posted, err := postedByExternalID(ctx, tx, encs)
+	if err != nil {
+		return nil, nil, err
+	}
+	current, err := lockContracts(ctx, tx, encs)
+	if err != nil {
+		return nil, nil, err
+	}
+	corrected, err := correctedEncounters(ctx, tx, encs)
+	if err != nil {
+		return nil, nil, err
+	}
 	var stored []*writeJob
 	var txs []*ledger.Transaction
 	for _, j := range live {
-		if j.findDuplicates(lk.posted) {
+		if j.findDuplicates(posted) {
 			continue
 		}
-		if j.isStale(lk.current) {
+		if j.isStale(current) {
 			j.outcome = outcomeStale
 			continue
 		}
-		if err := j.checkCorrections(lk.corrected); err != nil {
+		if err := j.checkCorrections(corrected); err != nil {
 			j.outcome, j.err = outcomeInvalid, err
 			continue
 		}
@@ -303,12 +220,12 @@ func decide(live []*writeJob, lk *lookups) ([]*writeJob, []*ledger.Transaction) 
 		}
 		j.outcome = outcomeStored
 		for _, e := range j.encs {
-			lk.posted[externalKey(e.ProviderCode, e.ExternalID)] = postedEncounter{id: e.ID, hash: e.contentHash}
+			posted[externalKey(e.ProviderCode, e.ExternalID)] = postedEncounter{id: e.ID, hash: e.contentHash}
 		}
 		stored = append(stored, j)
 		txs = append(txs, jtxs...)
 	}
-	return stored, txs
+	return stored, txs, nil
 }
 
 // findDuplicates sets the outcome duplicate_external_id when an encounter's external id is
@@ -407,11 +324,58 @@ func duplicateError(encs []*Encounter, existing []postedEncounter, batch bool) e
 		Fields:  f.List(), Extra: map[string]any{"existing_id": first}}
 }
 
+// lockContracts locks the contracts the encounters were priced on against tariff, cost-share
+// and status changes until commit, and returns their current revisions.
+func lockContracts(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (map[int64]time.Time, error) {
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, e := range encs {
+		if !seen[e.contractID] {
+			seen[e.contractID] = true
+			ids = append(ids, e.contractID)
+		}
+	}
+	var rows []struct {
+		ID        int64     `db:"id"`
+		UpdatedAt time.Time `db:"updated_at"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, updated_at FROM contracts WHERE id = ANY($1) ORDER BY id FOR KEY SHARE`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("lock contracts: %w", err)
+	}
+	current := make(map[int64]time.Time, len(rows))
+	for _, r := range rows {
+		current[r.ID] = r.UpdatedAt
+	}
+	return current, nil
+}
+
 // correctedEncounter is an encounter a correction names.
 type correctedEncounter struct {
 	ID       string `db:"id"`
 	Provider string `db:"provider_code"`
 	Status   string `db:"status"`
+}
+
+// correctedEncounters reads the encounters that the corrections among encs name.
+func correctedEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (map[string]correctedEncounter, error) {
+	var ids []string
+	for _, e := range encs {
+		if e.Corrects != nil {
+			ids = append(ids, *e.Corrects)
+		}
+	}
+	out := map[string]correctedEncounter{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []correctedEncounter
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, provider_code, status FROM encounters WHERE id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("find corrected encounters: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
 }
 
 // checkCorrections requires that an encounter named in corrects is the same provider's and
@@ -433,12 +397,11 @@ func (j *writeJob) checkCorrections(corrected map[string]correctedEncounter) err
 	return f.Err()
 }
 
-// writeStored writes the stored jobs: ledger transactions, then encounters with their lines,
-// audit rows and the keys' answers (and the keys given back) in one statement, then the shares;
-// it sets each job's answer. Without a stored job it only gives the claimed keys back.
-func (s *Service) writeStored(ctx context.Context, tx *sqlx.Tx, jobs, stored []*writeJob, txs []*ledger.Transaction) error {
+// writeStored writes the stored jobs: ledger transactions, then encounters with everything
+// that hangs on them in one statement, then the audit rows; it sets each job's answer.
+func (s *Service) writeStored(ctx context.Context, tx *sqlx.Tx, stored []*writeJob, txs []*ledger.Transaction) error {
 	if len(stored) == 0 {
-		return claims.FinishKeys(ctx, tx, jobs)
+		return nil
 	}
 	now := s.now().UTC()
 	for _, t := range txs {
@@ -459,6 +422,12 @@ func (s *Service) writeStored(ctx context.Context, tx *sqlx.Tx, jobs, stored []*
 	for i, e := range encs {
 		e.LedgerTransactionID = txs[i].ID
 	}
+	if err := insertEncounters(ctx, tx, encs, now); err != nil {
+		return err
+	}
+	if err := access.RecordRows(ctx, tx, audit); err != nil {
+		return err
+	}
 	for _, j := range stored {
 		j.res = &PostResult{Encounters: j.encs}
 		if j.claimed { // the key keeps the answer; others are encoded by their caller, in parallel
@@ -469,6 +438,5 @@ func (s *Service) writeStored(ctx context.Context, tx *sqlx.Tx, jobs, stored []*
 			j.res.Body = body
 		}
 	}
-	keys, _ := claims.FinishKeysArgs(jobs)
-	return insertEncounters(ctx, tx, encs, now, access.AuditRowsArgs(audit), keys)
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/contracts"
-	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/pg"
 )
 
@@ -101,14 +100,12 @@ func (c *shareColumns) add(e *Encounter, l *contracts.PricedLine, pos int, sh *c
 	c.claimable = append(c.claimable, claims.Claimable(e.Currency, sh.Amount))
 }
 
-// The writer's two statements: encounters with the marks of the months written to
-// (report_dirty, for the transition report's refresher: claims/reports/report_months.go), their
-// lines, their audit rows and the answers of the claimed keys (and the keys given back); then
-// their shares with the claimable ones' rows in the claims queue (unclaimed_shares). The lines,
-// audit rows and keys take nothing from the encounters' insert, so each is planned as alone. One
-// statement for the shares as well was measured three times slower: the planner, which knows
-// nothing of the arrays, joined the shares to their input row by row.
-var insertEncountersQuery = `
+// The writer's three statements: encounters with the marks of the months written to
+// (report_dirty, for the transition report's refresher: claims/reports/report_months.go); their lines; their
+// shares with the claimable ones' rows in the claims queue (unclaimed_shares). One statement
+// for all three was measured three times slower: the planner, which knows nothing of the arrays,
+// joined the shares to their input row by row.
+const insertEncountersQuery = `
 WITH enc AS (
 	INSERT INTO encounters (id, provider_code, contract_id, site_code, external_id, patient_key, beneficiary_category,
 		sex, birth_year, service_date, kind, diagnoses, referral_number, referral_to_level, referral_to_provider,
@@ -122,13 +119,13 @@ WITH enc AS (
 		AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)
 	ORDER BY prov, ext -- every writer takes the external ids' index entries in one order: no deadlock
 	RETURNING service_date
-), lines AS (
-	INSERT INTO encounter_lines (encounter_id, line_no, service_code, quantity, unit_price, net, vat_rate, vat, amount, tariff_version_id, cost_share_rule_id)
-	SELECT * FROM unnest($23::uuid[], $24::int[], $25::text[], $26::numeric[], $27::numeric[], $28::numeric[], $29::numeric[],
-		$30::numeric[], $31::numeric[], $32::bigint[], $33::bigint[])
-	RETURNING 1
-), ` + access.AuditRowsCTE(34) + `, ` + claims.FinishKeysCTEs(40) + `
+)
 INSERT INTO report_dirty (period) SELECT DISTINCT to_char(service_date, 'YYYY-MM') FROM enc`
+
+const insertLinesQuery = `
+INSERT INTO encounter_lines (encounter_id, line_no, service_code, quantity, unit_price, net, vat_rate, vat, amount, tariff_version_id, cost_share_rule_id)
+SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[],
+	$8::numeric[], $9::numeric[], $10::bigint[], $11::bigint[])`
 
 const insertSharesQuery = `
 WITH src AS (
@@ -144,9 +141,9 @@ SELECT ins.id, ins.encounter_id, ins.provider_code, ins.payer_code, ins.service_
 FROM ins JOIN src ON src.enc = ins.encounter_id AND src.line = ins.line_no AND src.pos = ins.position
 WHERE src.claimable`
 
-// insertEncounters writes encounters (their ids and ledger transactions set) with their lines,
-// audit rows (access.AuditRowsArgs) and keys' answers (claims.FinishKeysArgs), then their shares.
-func insertEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now time.Time, audit, keys []any) error {
+// insertEncounters writes encounters (their ids and ledger transactions set), one statement
+// per table.
+func insertEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now time.Time) error {
 	var ec encounterRows
 	var lc lineColumns
 	var sc shareColumns
@@ -160,16 +157,16 @@ func insertEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now t
 			}
 		}
 	}
-	args := []any{
+	if _, err := tx.ExecContext(ctx, insertEncountersQuery,
 		pq.Array(ec.id), pq.Array(ec.provider), pq.Array(ec.contractID), pq.Array(ec.site), pq.Array(ec.externalID), pq.Array(ec.patientKey),
 		pq.Array(ec.beneficiary), pq.Array(ec.sex), pq.Array(ec.birthYear), pq.Array(ec.serviceDate), pq.Array(ec.kind), pq.Array(ec.diagnoses),
 		pq.Array(ec.referralNumber), pq.Array(ec.referralLevel), pq.Array(ec.referralProvider), pq.Array(ec.practitioner), pq.Array(ec.corrects),
-		pq.Array(ec.currency), pq.Array(ec.total), pq.ByteaArray(ec.contentHash), pq.Array(ec.ledgerID), now,
-		pq.Array(lc.encounter), pq.Array(lc.lineNo), pq.Array(lc.service), pq.Array(lc.quantity), pq.Array(lc.unitPrice), pq.Array(lc.net),
-		pq.Array(lc.vatRate), pq.Array(lc.vat), pq.Array(lc.amount), pq.Array(lc.tariffVersion), pq.Array(lc.rule),
+		pq.Array(ec.currency), pq.Array(ec.total), pq.ByteaArray(ec.contentHash), pq.Array(ec.ledgerID), now); err != nil {
+		return pg.Translate(err)
 	}
-	args = append(append(args, audit...), keys...)
-	if _, err := tx.ExecContext(ctx, insertEncountersQuery, args...); err != nil {
+	if _, err := tx.ExecContext(ctx, insertLinesQuery,
+		pq.Array(lc.encounter), pq.Array(lc.lineNo), pq.Array(lc.service), pq.Array(lc.quantity), pq.Array(lc.unitPrice), pq.Array(lc.net),
+		pq.Array(lc.vatRate), pq.Array(lc.vat), pq.Array(lc.amount), pq.Array(lc.tariffVersion), pq.Array(lc.rule)); err != nil {
 		return pg.Translate(err)
 	}
 	if _, err := tx.ExecContext(ctx, insertSharesQuery,
