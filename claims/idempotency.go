@@ -464,125 +464,6 @@ func answerRecorded[J KeyedJob](ctx context.Context, tx *sqlx.Tx, jobs []J) erro
 // that were not stored, so that a fixed retry can use them: one statement. It returns only
 // database failures.
 func FinishKeys[J KeyedJob](ctx context.Context, tx *sqlx.Tx, jobs []J) error {
-	args, ok := FinishKeysArgs(jobs)
-	if !ok {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, "WITH "+FinishKeysCTEs(1)+" SELECT (SELECT count(*) FROM answered), (SELECT count(*) FROM freed)", args...); err != nil {
-		return fmt.Errorf("store idempotent responses: %w", err)
-	}
-	return nil
-}
-
-// KeyClaim is ClaimKeys folded into a statement of the caller's, to save round trips: the
-// statement starts with the CTEs KeyClaimCTEs (parameters $1 to $3, Args), returns the rows of
-// KeyClaimRows among its own, hands every row to Row, and calls Finish. Its rows have the
-// columns (tag, a, b, c, h, r, f, t) of KeyClaimRows. A CTE of the caller that must run after the
-// keys are claimed (a lock: keys are locked first, in one order) gates on
-// "(SELECT count(*) FROM claimed) >= 0".
-type KeyClaim[J KeyedJob] struct {
-	followers map[J]J
-	leaders   map[string]J
-	recorded  map[string]*keyRow
-	scopes    []string
-	keys      []string
-	hashes    [][]byte
-}
-
-// KeyClaimCTEs claims the keys in key order (claimed) and reads the keys recorded before the
-// statement began (recorded). A key another transaction recorded while the statement waited
-// for it is in neither; Finish reads it again.
-const KeyClaimCTEs = `claimed AS (
-	INSERT INTO idempotency_keys (scope, key, request_hash, keyed)
-	SELECT *, true FROM unnest($1::text[], $2::text[], $3::bytea[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING
-	RETURNING scope, key
-), recorded AS (
-	SELECT k.scope, k.key, k.request_hash, k.response, k.keyed FROM idempotency_keys k
-	JOIN unnest($1::text[], $2::text[]) AS r(scope, key) ON k.scope = r.scope AND k.key = r.key
-)`
-
-// KeyClaimRows are the tagged rows of KeyClaimCTEs, first in the statement's UNION ALL so that
-// the claim runs before the rest.
-const KeyClaimRows = `SELECT 'claimed'::text AS tag, scope AS a, key AS b, NULL::text AS c, NULL::bytea AS h, NULL::bytea AS r,
-	NULL::bool AS f, NULL::timestamptz AS t FROM claimed
-UNION ALL SELECT 'recorded', scope, key, NULL, request_hash, response, keyed, NULL FROM recorded`
-
-// NewKeyClaim prepares the claim of the jobs' keys.
-func NewKeyClaim[J KeyedJob](jobs []J) *KeyClaim[J] {
-	c := &KeyClaim[J]{followers: map[J]J{}, leaders: map[string]J{}, recorded: map[string]*keyRow{}}
-	for _, j := range jobs {
-		scope, idem := j.IdempotencyKey()
-		if idem.Key == "" {
-			continue
-		}
-		k := scope + "\x00" + idem.Key
-		if l, ok := c.leaders[k]; ok {
-			c.followers[j] = l
-			continue
-		}
-		c.leaders[k] = j
-		c.scopes, c.keys, c.hashes = append(c.scopes, scope), append(c.keys, idem.Key), append(c.hashes, idem.RequestHash)
-	}
-	return c
-}
-
-// Args are the statement's parameters $1 to $3.
-func (c *KeyClaim[J]) Args() []any {
-	return []any{pq.Array(c.scopes), pq.Array(c.keys), pq.ByteaArray(c.hashes)}
-}
-
-// Followers are the jobs whose key an earlier job of the same call holds, with that job.
-func (c *KeyClaim[J]) Followers() map[J]J { return c.followers }
-
-// Row takes a row of KeyClaimRows; it reports false for a row of another tag.
-func (c *KeyClaim[J]) Row(tag, scope, key string, hash, response []byte, keyed bool) bool {
-	switch tag {
-	case "claimed":
-		if j, ok := c.leaders[scope+"\x00"+key]; ok {
-			j.SetClaimed()
-		}
-	case "recorded":
-		c.recorded[scope+"\x00"+key] = &keyRow{Scope: scope, Key: key, Hash: hash, Response: response, Keyed: keyed}
-	default:
-		return false
-	}
-	return true
-}
-
-// Finish answers the jobs whose keys were recorded before (outcome replayed), as ClaimKeys
-// does. A key recorded while the statement waited for it is read again, with one more statement.
-func (c *KeyClaim[J]) Finish(ctx context.Context, tx *sqlx.Tx) error {
-	var again []J
-	for k, j := range c.leaders {
-		if j.Claimed() {
-			continue
-		}
-		_, idem := j.IdempotencyKey()
-		if row := c.recorded[k]; row != nil {
-			j.Replay(row.answer(idem))
-		} else {
-			again = append(again, j)
-		}
-	}
-	return answerRecorded(ctx, tx, again)
-}
-
-// FinishKeysCTEs is FinishKeys as CTEs (answered, freed) of the caller's statement, with
-// parameters $n to $n+4 (FinishKeysArgs).
-func FinishKeysCTEs(n int) string {
-	return fmt.Sprintf(`answered AS (
-	UPDATE idempotency_keys k SET status = 201, response = r.body
-	FROM unnest($%d::text[], $%d::text[], $%d::bytea[]) AS r(scope, key, body) WHERE k.scope = r.scope AND k.key = r.key
-	RETURNING 1
-), freed AS (
-	DELETE FROM idempotency_keys k USING unnest($%d::text[], $%d::text[]) AS r(scope, key)
-	WHERE k.scope = r.scope AND k.key = r.key
-	RETURNING 1
-)`, n, n+1, n+2, n+3, n+4)
-}
-
-// FinishKeysArgs are the five parameters of FinishKeysCTEs, and whether there is anything to do.
-func FinishKeysArgs[J KeyedJob](jobs []J) ([]any, bool) {
 	var scopes, keys, freeScopes, freeKeys []string
 	var bodies [][]byte
 	for _, j := range jobs {
@@ -596,6 +477,23 @@ func FinishKeysArgs[J KeyedJob](jobs []J) ([]any, bool) {
 			freeScopes, freeKeys = append(freeScopes, scope), append(freeKeys, idem.Key)
 		}
 	}
-	return []any{pq.Array(scopes), pq.Array(keys), pq.ByteaArray(bodies), pq.Array(freeScopes), pq.Array(freeKeys)},
-		len(keys)+len(freeKeys) > 0
+	if len(keys)+len(freeKeys) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		WITH answered AS (
+			UPDATE idempotency_keys k SET status = 201, response = r.body
+			FROM unnest($1::text[], $2::text[], $3::bytea[]) AS r(scope, key, body) WHERE k.scope = r.scope AND k.key = r.key
+			RETURNING 1
+		), freed AS (
+			DELETE FROM idempotency_keys k USING unnest($4::text[], $5::text[]) AS r(scope, key)
+			WHERE k.scope = r.scope AND k.key = r.key
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM answered), (SELECT count(*) FROM freed)`,
+		pq.Array(scopes), pq.Array(keys), pq.ByteaArray(bodies), pq.Array(freeScopes), pq.Array(freeKeys))
+	if err != nil {
+		return fmt.Errorf("store idempotent responses: %w", err)
+	}
+	return nil
 }

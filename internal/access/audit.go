@@ -125,29 +125,17 @@ func RecordRows(ctx context.Context, ext sqlx.ExtContext, rows []AuditRow) error
 	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := ext.ExecContext(ctx, "WITH "+AuditRowsCTE(1)+" SELECT 1", AuditRowsArgs(rows)...); err != nil {
-		return fmt.Errorf("insert audit entries: %w", err)
-	}
-	return nil
-}
-
-// AuditRowsCTE is RecordRows as a CTE (audited) of another statement, with the six parameters
-// $n to $n+5 of AuditRowsArgs: the writer of encounters folds its audit rows into the statement
-// that writes the encounters.
-func AuditRowsCTE(n int) string {
-	return fmt.Sprintf(`audited AS (
-	INSERT INTO audit_log (actor, role, action, object_type, object_id, request_id)
-	SELECT * FROM unnest($%d::text[], $%d::text[], $%d::text[], $%d::text[], $%d::text[], $%d::text[])
-	RETURNING 1
-)`, n, n+1, n+2, n+3, n+4, n+5)
-}
-
-// AuditRowsArgs are the parameters of AuditRowsCTE.
-func AuditRowsArgs(rows []AuditRow) []any {
 	n := len(rows)
 	actors, roles, actions, types, objects, reqs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, r := range rows {
 		actors[i], roles[i], actions[i], types[i], objects[i], reqs[i] = r.Principal.TokenID, r.Principal.Role, r.Action, r.ObjectType, r.ObjectID, r.RequestID
 	}
-	return []any{pq.Array(actors), pq.Array(roles), pq.Array(actions), pq.Array(types), pq.Array(objects), pq.Array(reqs)}
+	_, err := ext.ExecContext(ctx, `
+		INSERT INTO audit_log (actor, role, action, object_type, object_id, request_id)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+		pq.Array(actors), pq.Array(roles), pq.Array(actions), pq.Array(types), pq.Array(objects), pq.Array(reqs))
+	if err != nil {
+		return fmt.Errorf("insert audit entries: %w", err)
+	}
+	return nil
 }
