@@ -9,10 +9,11 @@ import (
 	"github.com/trcledger/trcledger/claims/encounters"
 )
 
-// TestKeyRecordedWhileTheClaimWaitsReplays: the writer claims the keys and reads the keys
-// recorded before in one statement, so in one snapshot. A key that another transaction records
-// while the claim waits for it is not in that snapshot; the writer reads it again after the
-// statement and replays its answer (not 409 idempotency_key_in_progress), and writes nothing.
+// TestKeyRecordedWhileTheClaimWaitsReplays: a post whose key another transaction records while
+// the writer's claim waits for it replays that answer (not 409 idempotency_key_in_progress) and
+// writes nothing. The keys' answers must be read by a statement that sees that commit: a
+// statement that claims the keys and reads their answers in one snapshot does not (tried on
+// 2026-12-01, docs/benchmark.md), and needs to read them again.
 func TestKeyRecordedWhileTheClaimWaitsReplays(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
