@@ -10,12 +10,12 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/trcledger/trcledger/internal/memtest"
 )
 
 func sampleFile(t *testing.T) string {
@@ -110,60 +110,6 @@ func TestImportTakesAMultipartUpload(t *testing.T) {
 	}
 }
 
-// peakHeap runs f and returns how far the heap in use rose above where it stood before,
-// sampled every few milliseconds. Run it in a test that is not parallel.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	base := m.HeapInuse
-	var peak atomic.Uint64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	f()
-	close(stop)
-	<-done
-	if peak.Load() < base {
-		return 0
-	}
-	return peak.Load() - base
-}
-
-// repeated streams s n times without holding more than s.
-type repeated struct {
-	s   string
-	n   int
-	off int
-}
-
-func (r *repeated) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, io.EOF
-	}
-	k := copy(p, r.s[r.off:])
-	r.off += k
-	if r.off == len(r.s) {
-		r.off, r.n = 0, r.n-1
-	}
-	return k, nil
-}
-
 // TestImportMemoryStaysBounded sends a 90 MB file through a socket, as text/csv and as a
 // multipart upload: a 50 MB cell, one encounter repeated 300,000 times, then the sample. The
 // sample is imported, every other row is rejected, and the server's heap stays small.
@@ -187,8 +133,8 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 	const repeats = 300_000
 	fileLen := int64(len(header) + len(hugeRow) + chunks*len(chunk) + len(hugeEnd) + repeats*len(repeatRow) + len(rows))
 	file := func() io.Reader {
-		return io.MultiReader(strings.NewReader(header+hugeRow), &repeated{s: chunk, n: chunks}, strings.NewReader(hugeEnd),
-			&repeated{s: repeatRow, n: repeats}, strings.NewReader(rows))
+		return io.MultiReader(strings.NewReader(header+hugeRow), &memtest.Repeated{S: chunk, N: chunks}, strings.NewReader(hugeEnd),
+			&memtest.Repeated{S: repeatRow, N: repeats}, strings.NewReader(rows))
 	}
 	var prefix bytes.Buffer
 	w := multipart.NewWriter(&prefix)
@@ -213,7 +159,7 @@ func TestImportMemoryStaysBounded(t *testing.T) {
 	} {
 		var status int
 		var res map[string]any
-		grew := peakHeap(func() {
+		grew := memtest.PeakHeap(func() {
 			req, err := http.NewRequest("POST", "http://"+ln.Addr().String()+"/v1/encounters/import", tc.body())
 			if err != nil {
 				t.Fatal(err)

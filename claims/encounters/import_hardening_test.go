@@ -3,71 +3,16 @@ package encounters_test
 import (
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/trcledger/trcledger/internal/memtest"
 
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims/encounters"
 )
-
-// peakHeap runs f and returns how far the heap in use rose above where it stood before,
-// sampled every few milliseconds. Run it in a test that is not parallel.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	base := m.HeapInuse
-	var peak atomic.Uint64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	f()
-	close(stop)
-	<-done
-	if peak.Load() < base {
-		return 0
-	}
-	return peak.Load() - base
-}
-
-// repeated streams s n times without holding more than s.
-type repeated struct {
-	s   string
-	n   int
-	off int
-}
-
-func (r *repeated) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, io.EOF
-	}
-	k := copy(p, r.s[r.off:])
-	r.off += k
-	if r.off == len(r.s) {
-		r.off, r.n = 0, r.n-1
-	}
-	return k, nil
-}
 
 // stream is a file made of parts, each a string or a reader, read as a stream.
 func stream(parts ...any) io.Reader {
@@ -102,7 +47,7 @@ const (
 func TestImportRefusesAnEncounterPastItsLineLimit(t *testing.T) {
 	f := newFixture(t)
 	head, rows := sampleParts(t)
-	res, err := f.Svc.Import(f.Clinic, stream(head, strings.Join(rows[:3], ""), &repeated{s: repeatRow, n: encounters.MaxLines + 3}, strings.Join(rows[3:], "")))
+	res, err := f.Svc.Import(f.Clinic, stream(head, strings.Join(rows[:3], ""), &memtest.Repeated{S: repeatRow, N: encounters.MaxLines + 3}, strings.Join(rows[3:], "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +67,8 @@ func TestImportRefusesAnEncounterPastItsLineLimit(t *testing.T) {
 
 	const n = 300_000
 	var big *encounters.ImportResult
-	grew := peakHeap(func() {
-		big, err = f.Svc.Import(f.Clinic, stream(head, &repeated{s: repeatRow, n: n}))
+	grew := memtest.PeakHeap(func() {
+		big, err = f.Svc.Import(f.Clinic, stream(head, &memtest.Repeated{S: repeatRow, N: n}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -154,8 +99,8 @@ func TestImportCapsACell(t *testing.T) {
 
 	huge := "LIPA-2025-0009,IOM-DZBIH-2024,TRC-LIPA,SFA-2025-00090,irregular_migrant,M,1994,2025-03-03,consultation,J06.9,,,,\""
 	chunk := strings.Repeat("x", 64<<10)
-	grew := peakHeap(func() {
-		res, err = f.Svc.Import(f.Clinic, stream(head, huge, &repeated{s: chunk, n: 800}, "\",,PZZ-01,1\n", "LIPA-2025-0010"+rows[0][len("LIPA-2025-0001"):]))
+	grew := memtest.PeakHeap(func() {
+		res, err = f.Svc.Import(f.Clinic, stream(head, huge, &memtest.Repeated{S: chunk, N: 800}, "\",,PZZ-01,1\n", "LIPA-2025-0010"+rows[0][len("LIPA-2025-0001"):]))
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trcledger/trcledger/internal/memtest"
+
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims/encounters"
 )
@@ -39,7 +41,7 @@ func TestImportChunkCountsItsRows(t *testing.T) {
 	head := strings.Join(encounters.ImportColumns, ",") + "\n"
 	var res *encounters.ImportResult
 	var err error
-	grew := peakHeap(func() {
+	grew := memtest.PeakHeap(func() {
 		res, err = f.Svc.Import(f.Clinic, stream(head, &shortRows{encounters: 2000, lines: encounters.MaxLines}))
 	})
 	if err != nil {
