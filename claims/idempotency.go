@@ -1,12 +1,10 @@
 package claims
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -204,15 +202,7 @@ func (k *Keys) Once(ctx context.Context, scope string, idem Idempotency, status 
 // one (api/json.go encodeJSON): without HTML escaping, so that a note "a<b" is not "a\u003cb",
 // and without the newline json.Encoder ends with. A replay is then the bytes the live answer is.
 // It fails (without a code) only when v cannot be encoded.
-func EncodeAnswer(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+func EncodeAnswer(v any) ([]byte, error) { return trcledger.MarshalJSON(v) }
 
 // Answered is the result of a keyed action: res under a key, else v as JSON. It fails (without
 // a code) only when v cannot be encoded.
