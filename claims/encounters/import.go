@@ -507,13 +507,7 @@ func (r *ImportResult) count(j *writeJob, g *importGroup) {
 // (its consecutive rows with the same external_id) to emit. Every row that is not blank is
 // either in an encounter or rejected.
 func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg string), emit func(*importGroup) error) error {
-	at := make([]int, len(cols)) // where each column of the file goes in a row's cells; -1: nowhere
-	for i, c := range cols {
-		at[i] = -1
-		if j, ok := columnIndex[c]; ok {
-			at[i] = j
-		}
-	}
+	at := cellsAt(cols)
 	var cur *importGroup
 	for {
 		row, rec, problem, err := cr.next()
@@ -534,45 +528,12 @@ func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg str
 			reject(row, "malformed_row", problem)
 			continue
 		}
-		if len(rec) > len(cols) && blank(rec[len(cols):]) {
-			rec = rec[:len(cols)] // empty cells right of the table, as Excel may write them
-		}
-		if len(rec) != len(cols) {
-			msg := fmt.Sprintf("the row has %d cells; the header row names %d columns", len(rec), len(cols))
-			if len(rec) > len(cols) && cr.comma == ',' {
-				msg += ` (in a file separated by commas, a decimal comma must be in quotes: "1,5")`
-			}
-			reject(row, "malformed_row", msg)
-			continue
-		}
-		if !cleanRecord(rec) {
-			reject(row, "malformed_row", "the row is not valid UTF-8 text or holds a NUL character")
-			continue
-		}
-		r := importRow{n: row}
-		size := importRowOverhead // the cells share the row's text, which is kept whole
-		unnamed := 0
-		for i, v := range rec {
-			size += len(v)
-			v = strings.TrimSpace(v)
-			if at[i] < 0 {
-				if v != "" && unnamed == 0 {
-					unnamed = i + 1
-				}
-				continue
-			}
-			r.cells[at[i]] = v
-		}
-		if unnamed > 0 {
-			reject(row, "malformed_row", fmt.Sprintf("column %d has no name in the header row but holds a value; name it or leave it empty", unnamed))
+		r, size, code, msg := rowOf(cr, row, rec, cols, at)
+		if code != "" {
+			reject(row, code, msg)
 			continue
 		}
 		id := r.get("external_id")
-		if id == "" {
-			// Not an encounter of its own, nor part of the one above or below.
-			reject(row, "invalid", "external_id is required: each row names its encounter's external_id")
-			continue
-		}
 		if cur != nil && cur.rows[0].get("external_id") == id {
 			if len(cur.rows)+cur.overflow >= MaxLines {
 				// Not kept: the encounter is refused, and a file of one encounter repeated
@@ -597,6 +558,59 @@ func scanImport(cr *csvReader, cols []string, reject func(row int, code, msg str
 		return emit(cur)
 	}
 	return nil
+}
+
+// cellsAt says where each column of the file goes in a row's cells; -1: nowhere (a column the
+// import does not read).
+func cellsAt(cols []string) []int {
+	at := make([]int, len(cols))
+	for i, c := range cols {
+		at[i] = -1
+		if j, ok := columnIndex[c]; ok {
+			at[i] = j
+		}
+	}
+	return at
+}
+
+// rowOf checks the shape of the record read as row and places its cells: the row and what it
+// costs toward its chunk's cap, or the code and message the row is rejected with.
+func rowOf(cr *csvReader, row int, rec, cols []string, at []int) (importRow, int, string, string) {
+	if len(rec) > len(cols) && blank(rec[len(cols):]) {
+		rec = rec[:len(cols)] // empty cells right of the table, as Excel may write them
+	}
+	if len(rec) != len(cols) {
+		msg := fmt.Sprintf("the row has %d cells; the header row names %d columns", len(rec), len(cols))
+		if len(rec) > len(cols) && cr.comma == ',' {
+			msg += ` (in a file separated by commas, a decimal comma must be in quotes: "1,5")`
+		}
+		return importRow{}, 0, "malformed_row", msg
+	}
+	if !cleanRecord(rec) {
+		return importRow{}, 0, "malformed_row", "the row is not valid UTF-8 text or holds a NUL character"
+	}
+	r := importRow{n: row}
+	size := importRowOverhead // the cells share the row's text, which is kept whole
+	unnamed := 0
+	for i, v := range rec {
+		size += len(v)
+		v = strings.TrimSpace(v)
+		if at[i] < 0 {
+			if v != "" && unnamed == 0 {
+				unnamed = i + 1
+			}
+			continue
+		}
+		r.cells[at[i]] = v
+	}
+	if unnamed > 0 {
+		return importRow{}, 0, "malformed_row", fmt.Sprintf("column %d has no name in the header row but holds a value; name it or leave it empty", unnamed)
+	}
+	if r.get("external_id") == "" {
+		// Not an encounter of its own, nor part of the one above or below.
+		return importRow{}, 0, "invalid", "external_id is required: each row names its encounter's external_id"
+	}
+	return r, size, "", ""
 }
 
 func cleanRecord(rec []string) bool {
