@@ -26,6 +26,10 @@ const (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Format and Args are what Message was made from, so that the web application can show it
+	// in the reader's language (the API answers Message, in English).
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
 }
 
 // Error is the one error type of trcledger. Code is the class; Reason is the machine-readable
@@ -97,7 +101,11 @@ type Fields struct {
 // Add records a problem with field; a field already recorded is left as it is. Once the list
 // holds MaxFieldErrors fields, further problems are only counted (see Full).
 func (f *Fields) Add(field, format string, args ...any) {
-	if f.seen[field] {
+	f.add(FieldError{Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args})
+}
+
+func (f *Fields) add(fe FieldError) {
+	if f.seen[fe.Field] {
 		return
 	}
 	f.total++
@@ -107,8 +115,8 @@ func (f *Fields) Add(field, format string, args ...any) {
 	if f.seen == nil {
 		f.seen = map[string]bool{}
 	}
-	f.seen[field] = true
-	f.list = append(f.list, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	f.seen[fe.Field] = true
+	f.list = append(f.list, fe)
 }
 
 // Full reports whether more problems were found than the list holds: validation may stop, the
@@ -134,11 +142,10 @@ func (f *Fields) Merge(prefix string, other []FieldError) {
 			f.total += len(other) - i // counted without comparing them with those listed
 			return
 		}
-		name := fe.Field
 		if prefix != "" {
-			name = prefix + "." + fe.Field
+			fe.Field = prefix + "." + fe.Field
 		}
-		f.Add(name, "%s", fe.Message)
+		f.add(fe)
 	}
 }
 

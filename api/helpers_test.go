@@ -50,7 +50,7 @@ func newEnv(t *testing.T, options ...func(*api.Config)) *env {
 	}
 	journal := ledger.New(db)
 	cfg := api.Config{
-		Contracts: st, Tokens: tok, Ready: db.PingContext, Journal: journal,
+		Contracts: st, Tokens: tok, Users: access.NewUsers(db, time.Now), Ready: db.PingContext, Journal: journal,
 		Encounters: encounters.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
 		Statements: statements.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
 		Reports:    reports.NewService(db),

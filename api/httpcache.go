@@ -23,7 +23,8 @@ var compressor = fasthttp.CompressHandlerBrotliLevel(func(*fasthttp.RequestCtx) 
 func compressible(contentType []byte) bool {
 	ct, _, _ := strings.Cut(string(contentType), ";")
 	switch strings.TrimSpace(ct) {
-	case fiber.MIMEApplicationJSON, "application/problem+json", "text/csv":
+	case fiber.MIMEApplicationJSON, "application/problem+json", "text/csv",
+		fiber.MIMETextHTML, "text/css", fiber.MIMEApplicationJavaScript, "text/javascript", "image/svg+xml":
 		return true
 	}
 	return false

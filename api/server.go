@@ -38,6 +38,8 @@ type Config struct {
 	Reports    *reports.Service
 	Journal    *ledger.Journal
 	Tokens     *access.Tokens
+	// Users are people's accounts for the web application.
+	Users *access.Users
 	// Ready reports whether the database answers (for /readyz).
 	Ready  func(context.Context) error
 	Logger *slog.Logger

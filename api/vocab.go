@@ -20,6 +20,7 @@ import (
 // OpenAPI enums and the test against the SQL CHECK constraints all read them from here.
 var vocabularies = map[string][]string{
 	"role":                 access.Roles,
+	"locale":               access.Locales,
 	"organization_kind":    contracts.OrganizationKinds,
 	"payer_type":           contracts.PayerTypes,
 	"level":                contracts.ProviderLevels,

@@ -20,6 +20,8 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 	type check struct{ column, vocab string }
 	same := map[string]check{ // the CHECK lists exactly the vocabulary
 		"api_tokens_role_check":                       {"role", "role"},
+		"users_role_check":                            {"role", "role"},
+		"users_locale_check":                          {"locale", "locale"},
 		"contracts_status_check":                      {"status", "contract_status"},
 		"cost_share_rules_beneficiary_category_check": {"beneficiary_category", "beneficiary_category"},
 		"cost_share_rules_service_category_check":     {"service_category", "category"},
@@ -39,6 +41,7 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 	}
 	subset := map[string]check{ // the CHECK names some values of the vocabulary
 		"api_tokens_binding_check": {"role", "role"},
+		"users_binding_check":      {"role", "role"},
 		"encounters_void_check":    {"status", "encounter_status"},
 	}
 	// Vocabularies with no list in SQL: currencies are checked against the column's pattern below;

@@ -32,12 +32,17 @@ export TRCLEDGER_ENV=${TRCLEDGER_ENV:-development}
 go build -o var/bin/trcledger ./cmd/trcledger
 var/bin/trcledger migrate
 tokens=var/demo-tokens
-before=$(cat "$tokens" 2>/dev/null || true)
-var/bin/trcledger seed-demo --tokens-file "$ROOT/$tokens"
-# seed-demo shows new tokens itself; when it seeded nothing, show the ones from the first run.
-if [[ -f $tokens && $(<"$tokens") == "$before" ]]; then
+users=var/demo-users
+before=$(cat "$tokens" "$users" 2>/dev/null || true)
+var/bin/trcledger seed-demo --tokens-file "$ROOT/$tokens" --users-file "$ROOT/$users"
+# seed-demo shows new tokens and users itself; when it seeded nothing, show the first run's.
+if [[ -f $tokens && -f $users && $(cat "$tokens" "$users") == "$before" ]]; then
 	echo "--- demo tokens ($tokens) ---"
 	cat "$tokens"
+	echo "--- demo users ($users): role, organization, username, language, password ---"
+	cat "$users"
 	echo "---"
 fi
+listen=${LISTEN_ADDR:-:8080}
+echo "web application: http://localhost:${listen##*:}/ (sign in with a demo user above)"
 exec var/bin/trcledger serve

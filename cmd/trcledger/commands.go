@@ -27,6 +27,7 @@ import (
 	"github.com/trcledger/trcledger/internal/demo"
 	"github.com/trcledger/trcledger/internal/pg"
 	"github.com/trcledger/trcledger/ledger"
+	"github.com/trcledger/trcledger/web"
 )
 
 func openDB(ctx context.Context, getenv func(string) string) (*sqlx.DB, error) {
@@ -100,14 +101,18 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	} else if n > 0 {
 		log.Info("rekeyed legacy idempotency keys", "keys", n)
 	}
+	contractsStore := contracts.NewStore(db, time.Now)
+	statementsSvc := statements.NewService(db, time.Now, key, journal)
+	tokens, users := access.NewTokens(db, time.Now), access.NewUsers(db, time.Now)
 	srv := api.NewServer(api.Config{
 		RateLimit:  rate,
-		Contracts:  contracts.NewStore(db, time.Now),
+		Contracts:  contractsStore,
 		Encounters: encountersSvc,
-		Statements: statements.NewService(db, time.Now, key, journal),
+		Statements: statementsSvc,
 		Reports:    reportsSvc,
 		Journal:    journal,
-		Tokens:     access.NewTokens(db, time.Now),
+		Tokens:     tokens,
+		Users:      users,
 		Ready:      db.PingContext,
 		Logger:     log,
 
@@ -117,6 +122,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		// before its unknown tokens are refused (429); off when AUTH_FAILURE_LIMIT=0.
 		AuthFailures: authFailures,
 	})
+	// The web application for people, at / beside the API at /v1, over the same services.
+	web.Register(srv.App, web.Config{Contracts: contractsStore, Encounters: encountersSvc, Statements: statementsSvc,
+		Reports: reportsSvc, Journal: journal, Tokens: tokens, Users: users, Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
@@ -193,6 +201,7 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 func seedDemo(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("seed-demo", flag.ContinueOnError)
 	tokensFile := fs.String("tokens-file", "", "also write the demo tokens to this file")
+	usersFile := fs.String("users-file", "", "also write the demo users' passwords to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -202,23 +211,48 @@ func seedDemo(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer db.Close()
 	tokens, err := demo.Seed(ctx, contracts.NewStore(db, time.Now), access.NewTokens(db, time.Now))
-	if errors.Is(err, demo.ErrSeeded) {
-		fmt.Fprintln(stdout, "demo data is already loaded; nothing to do")
-		return nil
+	switch {
+	case errors.Is(err, demo.ErrSeeded):
+		fmt.Fprintln(stdout, "demo data is already loaded")
+	case err != nil:
+		return err
+	default:
+		var b strings.Builder
+		for _, t := range tokens {
+			fmt.Fprintf(&b, "%-9s %-8s %s\n", t.Role, t.Org, t.Secret)
+		}
+		fmt.Fprintln(stdout, "demo data loaded; one token per role (shown once):")
+		fmt.Fprint(stdout, b.String())
+		if err := writeSecrets(*tokensFile, b.String()); err != nil {
+			return err
+		}
 	}
-	if err != nil {
+	// Demo users are seeded on their own, so a demo database from before the web application
+	// gets them once.
+	users, err := demo.SeedUsers(ctx, access.NewUsers(db, time.Now))
+	switch {
+	case errors.Is(err, demo.ErrSeeded):
+		fmt.Fprintln(stdout, "demo users are already there; nothing more to do")
+		return nil
+	case err != nil:
 		return err
 	}
 	var b strings.Builder
-	for _, t := range tokens {
-		fmt.Fprintf(&b, "%-9s %-8s %s\n", t.Role, t.Org, t.Secret)
+	for _, u := range users {
+		fmt.Fprintf(&b, "%-9s %-8s %-13s %-8s %s\n", u.Role, u.Org, u.Username, u.Locale, u.Password)
 	}
-	fmt.Fprintln(stdout, "demo data loaded; one token per role (shown once):")
+	fmt.Fprintln(stdout, "demo users for the web application (role, organization, username, language, password; shown once):")
 	fmt.Fprint(stdout, b.String())
-	if *tokensFile != "" {
-		if err := os.WriteFile(*tokensFile, []byte(b.String()), 0o600); err != nil {
-			return fmt.Errorf("write tokens file: %w", err)
-		}
+	return writeSecrets(*usersFile, b.String())
+}
+
+// writeSecrets writes demo secrets to path (readable by the owner only); "" writes nothing.
+func writeSecrets(path, text string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
