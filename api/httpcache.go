@@ -24,7 +24,7 @@ func compressible(contentType []byte) bool {
 	ct, _, _ := strings.Cut(string(contentType), ";")
 	switch strings.TrimSpace(ct) {
 	case fiber.MIMEApplicationJSON, "application/problem+json", "text/csv",
-		fiber.MIMETextHTML, "text/css", fiber.MIMEApplicationJavaScript, "text/javascript", "image/svg+xml":
+		fiber.MIMETextHTML, "text/css", fiber.MIMETextJavaScript, "application/javascript", "image/svg+xml":
 		return true
 	}
 	return false

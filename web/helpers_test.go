@@ -49,7 +49,7 @@ var demoLogins = map[string][3]string{
 
 func passwordOf(username string) string { return username + "-password-1" }
 
-func newSite(t *testing.T, options ...func(*web.Config)) *site {
+func newSite(t *testing.T) *site {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
@@ -72,9 +72,6 @@ func newSite(t *testing.T, options ...func(*web.Config)) *site {
 		Statements: statements.NewService(db, time.Now, key, journal),
 		Reports:    reports.NewService(db),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	for _, o := range options {
-		o(&cfg)
 	}
 	return serve(t, &site{t: t, db: db, users: users, cfg: cfg})
 }

@@ -47,7 +47,7 @@ var baseFuncs = template.FuncMap{
 	"datetime":   func(t time.Time) string { return "" },
 	"month":      func(p string) string { return p },
 	"money":      func(d decimal.Decimal) string { return "" },
-	"number":     func(d decimal.Decimal, places int) string { return "" },
+	"number":     func(d decimal.Decimal, places int32) string { return "" },
 	"langname":   i18n.Name,
 	"lower":      strings.ToLower,
 	"add":        func(a, b int) int { return a + b },
@@ -55,7 +55,6 @@ var baseFuncs = template.FuncMap{
 	"derefs":     func(s *string) string { return deref(s) },
 	"hasprefix":  strings.HasPrefix,
 	"moneyc":     func(d decimal.Decimal, currency string) string { return "" },
-	"attr":       func(s string) template.HTMLAttr { return template.HTMLAttr(template.HTMLEscapeString(s)) },
 	"fielderror": func(v view, field string) string { return v.Errors[field] },
 }
 
@@ -145,7 +144,7 @@ func funcsFor(tr i18n.Translator) template.FuncMap {
 		"month":    tr.Month,
 		"money":    func(d decimal.Decimal) string { return tr.Money(d, "BAM") },
 		"moneyc":   tr.Money,
-		"number":   func(d decimal.Decimal, places int) string { return tr.Number(d, int32(places)) },
+		"number":   tr.Number,
 	}
 }
 

@@ -130,8 +130,8 @@ func TestSignOutEndsTheSessionAndEverywhereEndsAll(t *testing.T) {
 	pa, pb := a.signIn("reviewer"), b.signIn("reviewer")
 	_ = pb
 	p := a.post("/logout", pa, url.Values{})
-	if !strings.HasPrefix(p.url, "/login") {
-		t.Fatalf("after sign-out: %s", p.url)
+	if !strings.HasPrefix(p.url, "/login") || a.cookie("trc_session") != nil {
+		t.Fatalf("after sign-out: %s, cookie %v", p.url, a.cookie("trc_session"))
 	}
 	if p := a.get("/review"); !strings.HasPrefix(p.url, "/login") {
 		t.Fatalf("signed out but %s opens", p.url)

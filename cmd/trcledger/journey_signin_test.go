@@ -21,8 +21,9 @@ func TestJourneySignIn(t *testing.T) {
 		{"admin", "/admin", "bs"},
 	} {
 		j.signIn(c.user)
-		if got := j.location(); !strings.HasPrefix(got, c.path) {
-			t.Errorf("%s landed on %s, want %s", c.user, got, c.path)
+		j.waitFor("the role's page", func() bool { return strings.HasPrefix(j.location(), c.path) })
+		if h1 := j.text("main h1"); h1 == "" {
+			t.Errorf("%s: the page has no heading", c.user)
 		}
 		if got := j.attr("html", "lang"); got != c.lang {
 			t.Errorf("%s: <html lang=%q>, want %q", c.user, got, c.lang)

@@ -106,11 +106,11 @@ func Screenshot(t *testing.T, ctx context.Context, name string) string {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
 	dir := ArtifactDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())+"-"+name+".png")
-	if err := os.WriteFile(file, buf, 0o644); err != nil {
+	if err := os.WriteFile(file, buf, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return file
