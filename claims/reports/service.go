@@ -5,7 +5,7 @@ import (
 )
 
 // Service answers the transition report and the reconciliation, and keeps the report months
-// (RefreshReports, RunReports). It writes only report_months and report_dirty.
+// (RefreshReports, RunReports). It writes only report_months, report_changes and report_dirty.
 type Service struct {
 	db *sqlx.DB
 }
