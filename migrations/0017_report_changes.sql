@@ -21,7 +21,7 @@ CREATE TABLE report_changes (
     sign          smallint    NOT NULL,
     encounter_ids uuid[]      NOT NULL,
     marked_at     timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT report_changes_sign_check CHECK (sign IN (1, -1))
+    CONSTRAINT report_changes_sign_check CHECK (abs(sign) = 1) -- 1 posted, -1 voided
 );
 CREATE INDEX report_changes_period_idx ON report_changes (period);
 CREATE TRIGGER report_changes_no_truncate BEFORE TRUNCATE ON report_changes FOR EACH STATEMENT EXECUTE FUNCTION refuse_truncate();

@@ -27,7 +27,7 @@ func TestFoldedReportMonthsEqualFullRecompute(t *testing.T) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.Svc.Reports.FoldAlways()
+			f.Svc.FoldAlways()
 			w := &foldWorld{t: t, f: f, r: rand.New(rand.NewPCG(seed, 11))}
 			for round := 0; round < 4; round++ {
 				for i := 0; i < 25; i++ {
