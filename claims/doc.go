@@ -13,10 +13,10 @@
 // This package holds only what encounters and statements both write with, so that neither
 // imports the other and neither imports reports: the Idempotency type and the keyed-answer
 // machinery (Keys, ClaimKeys, FinishKeys; every statement on idempotency_keys is in
-// idempotency.go), the pseudonymisation of patient ids, the report-month marks that writers add
-// (MarkReportMonth), the claims lock of a provider and payer, and small shared values (ids,
+// idempotency.go), the pseudonymisation of patient ids, the report changes that writers record
+// (RecordReportChange), the claims lock of a provider and payer, and small shared values (ids,
 // months, the statement currency).
 //
-// Tables it writes: idempotency_keys (for both services) and report_dirty (in the writers'
+// Tables it writes: idempotency_keys (for both services) and report_changes (in the writers'
 // transactions). It reads nothing else.
 package claims

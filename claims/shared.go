@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/trcledger/trcledger"
 )
@@ -64,16 +65,25 @@ func LockClaims(ctx context.Context, tx *sqlx.Tx, provider string, payers []stri
 	return nil
 }
 
-// The transition report keeps each month's rows computed in report_months (migration 0010):
-// writers mark the months they change in report_dirty, the refresher of package reports
-// recomputes marked months, and its TransitionReport reads the kept rows of unmarked months and
-// aggregates marked ones live.
+// The transition report keeps each month's rows computed in report_months (migrations 0010 and
+// 0017): writers record the encounters they post or void in report_changes, the refresher of
+// package reports folds what they add or take away into the kept rows (and recomputes whole the
+// months marked in report_dirty), and its TransitionReport reads the kept rows of the other
+// months and aggregates those with changes or marks live.
 
-// MarkReportMonth marks the month of day as changed, in the writer's transaction. It returns
-// only database failures.
-func MarkReportMonth(ctx context.Context, tx *sqlx.Tx, day trcledger.Date) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO report_dirty (period) VALUES (to_char($1::date, 'YYYY-MM'))`, day); err != nil {
-		return fmt.Errorf("mark the report month: %w", err)
+// Signs of a report change: the encounters were posted, or voided.
+const (
+	ReportPosted = 1
+	ReportVoided = -1
+)
+
+// RecordReportChange records, in the writer's transaction, that the encounters ids of the
+// month of day were posted (ReportPosted) or voided (ReportVoided). It returns only database
+// failures.
+func RecordReportChange(ctx context.Context, tx *sqlx.Tx, day trcledger.Date, sign int, ids ...string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_changes (period, sign, encounter_ids) VALUES (to_char($1::date, 'YYYY-MM'), $2, $3::uuid[])`,
+		day, sign, pq.Array(ids)); err != nil {
+		return fmt.Errorf("record the report change: %w", err)
 	}
 	return nil
 }

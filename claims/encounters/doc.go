@@ -4,9 +4,10 @@
 // writes its chunks through the same writer. See docs/writer.md.
 //
 // Tables it writes: encounters, encounter_lines, line_shares, unclaimed_shares (the claims
-// queue), report_dirty (through claims.MarkReportMonth), idempotency_keys (through
-// claims.Keys), audit_log (through internal/access) and the ledger (through ledger.Journal). A
-// void also takes its lines off draft statements (statement_lines, statements.claimed).
+// queue), report_changes (the encounters posted and voided, for the kept report months),
+// idempotency_keys (through claims.Keys), audit_log (through internal/access) and the ledger
+// (through ledger.Journal). A void also takes its lines off draft statements (statement_lines,
+// statements.claimed).
 //
 // Tables it only reads: contracts, tariff_versions, tariff_items, cost_share_rules,
 // organizations, sites and services (the reference data, cached for 2 s in refdata.go).

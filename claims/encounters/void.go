@@ -113,8 +113,8 @@ func findForVoid(ctx context.Context, tx *sqlx.Tx, p access.Principal, id string
 	return e, nil
 }
 
-// writeVoid voids e, locked, in tx: takes its shares off the claims queue, marks its report
-// month, appends the reversing ledger transaction and sets the encounter voided with reason. It
+// writeVoid voids e, locked, in tx: takes its shares off the claims queue, records it in its
+// report month's changes, appends the reversing ledger transaction and sets the encounter voided with reason. It
 // returns the reversal's ledger transaction id.
 func (s *Service) writeVoid(ctx context.Context, tx *sqlx.Tx, e *Encounter, reason string) (int64, error) {
 	// Its shares no longer wait for a statement (the claims lock keeps one from taking them now).
@@ -124,7 +124,7 @@ func (s *Service) writeVoid(ctx context.Context, tx *sqlx.Tx, e *Encounter, reas
 	if err != nil {
 		return 0, fmt.Errorf("take the encounter's shares off the claims queue: %w", err)
 	}
-	if err := claims.MarkReportMonth(ctx, tx, e.ServiceDate); err != nil {
+	if err := claims.RecordReportChange(ctx, tx, e.ServiceDate, claims.ReportVoided, e.ID); err != nil {
 		return 0, err
 	}
 	orig, err := ledger.Load(ctx, tx, e.LedgerTransactionID)

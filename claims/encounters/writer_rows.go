@@ -100,8 +100,9 @@ func (c *shareColumns) add(e *Encounter, l *contracts.PricedLine, pos int, sh *c
 	c.claimable = append(c.claimable, claims.Claimable(e.Currency, sh.Amount))
 }
 
-// The writer's three statements: encounters with the marks of the months written to
-// (report_dirty, for the transition report's refresher: claims/reports/report_months.go); their lines; their
+// The writer's three statements: encounters with the report changes of the months written to
+// (report_changes, one row per month, for the transition report's refresher:
+// claims/reports/report_months.go); their lines; their
 // shares with the claimable ones' rows in the claims queue (unclaimed_shares). One statement
 // for all three was measured three times slower: the planner, which knows nothing of the arrays,
 // joined the shares to their input row by row.
@@ -118,9 +119,10 @@ WITH enc AS (
 		$17::uuid[], $18::text[], $19::numeric[], $20::bytea[], $21::bigint[])
 		AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)
 	ORDER BY prov, ext -- every writer takes the external ids' index entries in one order: no deadlock
-	RETURNING service_date
+	RETURNING id, service_date
 )
-INSERT INTO report_dirty (period) SELECT DISTINCT to_char(service_date, 'YYYY-MM') FROM enc`
+INSERT INTO report_changes (period, sign, encounter_ids)
+SELECT to_char(service_date, 'YYYY-MM'), 1, array_agg(id) FROM enc GROUP BY 1`
 
 const insertLinesQuery = `
 INSERT INTO encounter_lines (encounter_id, line_no, service_code, quantity, unit_price, net, vat_rate, vat, amount, tariff_version_id, cost_share_rule_id)

@@ -9,3 +9,7 @@ func SuppressSmallCounts(rows map[string][]TransitionRow, by string, cantonOf ma
 	}
 	suppressSmallCounts(rows, by, sites)
 }
+
+// FoldAlways makes the refresher fold every month's changes, however many, rather than
+// recompute a month whose changes are a large part of it: the tests compare the two.
+func (s *Service) FoldAlways() { s.foldAlways = true }

@@ -228,8 +228,8 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 	groupings := suppressionGroupings(f.By)
 	var rows map[string][]TransitionRow
 	var sites []siteCanton
-	// One snapshot for the kept rows and the live ones: a month is either kept, or marked and
-	// aggregated here, never both or neither.
+	// One snapshot for the kept rows and the live ones: a month is either kept, or changed (or
+	// marked) and aggregated here, never both or neither.
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
 		rows, sites = map[string][]TransitionRow{}, nil
@@ -238,7 +238,9 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 		}
 		first, last := from.Format("2006-01"), until.AddDate(0, -1, 0).Format("2006-01")
 		var dirty []string
-		if err := tx.SelectContext(ctx, &dirty, `SELECT DISTINCT period FROM report_dirty WHERE period >= $1 AND period <= $2 ORDER BY period`, first, last); err != nil {
+		if err := tx.SelectContext(ctx, &dirty, `
+			SELECT period FROM report_dirty WHERE period >= $1 AND period <= $2
+			UNION SELECT period FROM report_changes WHERE period >= $1 AND period <= $2 ORDER BY period`, first, last); err != nil {
 			return fmt.Errorf("transition report: changed months: %w", err)
 		}
 		if len(dirty) > 0 {
