@@ -67,6 +67,8 @@ func (a *app) pages() []page {
 	out = append(out, a.reviewPages()...)
 	out = append(out, a.financePages()...)
 	out = append(out, a.adminPages()...)
+	out = append(out, a.correctionPages()...) // repricing, closed months (corrections.go)
+	out = append(out, a.appealPages()...)     // appeals, re-routed shares (appeals.go)
 	return out
 }
 
