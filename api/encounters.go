@@ -15,6 +15,7 @@ import (
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/internal/metrics"
 )
 
 type referralRequest struct {
@@ -199,7 +200,7 @@ func mergeBatchErr(f *trcledger.Fields, err error, at []int) error {
 // importEncounters reads the CSV file as a stream: the body itself (text/csv), or the first file
 // part of a multipart/form-data upload (curl -F file=@x.csv, a browser form). Any other body
 // is 415 saying what to send.
-func importEncounters(svc *encounters.Service, limit int64) fiber.Handler {
+func importEncounters(svc *encounters.Service, limit int64, m *metrics.Metrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		stream := c.Context().RequestBodyStream()
 		if stream == nil {
@@ -249,6 +250,9 @@ func importEncounters(svc *encounters.Service, limit int64) fiber.Handler {
 			return unsupportedImport()
 		}
 		res, err := svc.ImportFile(c.UserContext(), r, encounters.ImportOptions{Charset: charset})
+		if res != nil { // also what an import cut short (413, 408) stored before it stopped
+			m.Imported(res.Accepted, res.Skipped, res.Rejected)
+		}
 		var te *trcledger.Error
 		if br.timedOut && errors.As(err, &te) && te.Code == trcledger.EMALFORMED {
 			// The import has stopped reading (it returned): a 408, with how far it got.

@@ -25,6 +25,7 @@ import (
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
+	"github.com/trcledger/trcledger/internal/metrics"
 	"github.com/trcledger/trcledger/ledger"
 )
 
@@ -65,6 +66,8 @@ type Config struct {
 	// are refused (429); 0 means 20 a minute, a negative number turns the throttle off.
 	AuthFailures      int
 	AuthFailureWindow time.Duration
+	// Metrics, when set, counts every request (API and pages) and the imports' outcomes.
+	Metrics *metrics.Metrics
 }
 
 // Server holds the Fiber app and what its handlers need.
@@ -221,6 +224,7 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	s.cfg.Metrics.Request(routePath(c), c.Method(), c.Response().StatusCode(), time.Since(start))
 	p, _ := c.Locals("principal").(access.Principal)
 	s.log.Info("request",
 		"request_id", requestID(c),

@@ -263,3 +263,16 @@ func addDailyTotals(ctx context.Context, tx *sqlx.Tx, totals dayTotals) error {
 	}
 	return nil
 }
+
+// SealLag returns the age of the oldest transaction not yet sealed into the hash chain, or 0
+// when every transaction is sealed (for the sealer-lag metric).
+func (j *Journal) SealLag(ctx context.Context) (time.Duration, error) {
+	var secs float64
+	err := j.db.GetContext(ctx, &secs, `
+		SELECT coalesce(extract(epoch FROM now() - min(t.created_at)), 0)::float8
+		FROM ledger_unsealed_transactions() u JOIN ledger_transactions t ON t.id = u.id`)
+	if err != nil {
+		return 0, fmt.Errorf("read seal lag: %w", err)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}

@@ -158,6 +158,9 @@ func (c *committer) write(group []*groupJob) {
 		jobs[i] = g.writeJob
 	}
 	err := c.writeSafely(jobs)
+	if f := c.svc.onGroup.Load(); f != nil && err == nil {
+		(*f)(len(group))
+	}
 	for _, g := range group {
 		g.done <- err
 	}

@@ -1,6 +1,7 @@
 package encounters
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,7 +23,13 @@ type Service struct {
 	// agePricing, set by tests only, is called on each encounter an import has priced (to
 	// make it look priced before its contract changed).
 	agePricing func(*Encounter)
+	// onGroup, when set, is told the size of every group the committer writes (metrics).
+	onGroup atomic.Pointer[func(posts int)]
 }
+
+// OnGroupCommit sets f to be told the number of single posts of every group commit (for the
+// group-commit-size metric). Call it before the server takes posts.
+func (s *Service) OnGroupCommit(f func(posts int)) { s.onGroup.Store(&f) }
 
 // NewService returns the encounters service and starts its group committer; key is the
 // PSEUDONYM_KEY, sealer may be nil. StopPosts (through claims/background) stops the committer.

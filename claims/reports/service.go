@@ -1,6 +1,10 @@
 package reports
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/jmoiron/sqlx"
 )
 
@@ -21,4 +25,17 @@ type Service struct {
 // NewService returns the reports service.
 func NewService(db *sqlx.DB) *Service {
 	return &Service{db: db, recomputeAbove: 0.5}
+}
+
+// RefreshLag returns the age of the oldest change (or mark) not yet folded into the kept report
+// months, or 0 when they are up to date (for the report-refresh-lag metric).
+func (s *Service) RefreshLag(ctx context.Context) (time.Duration, error) {
+	var secs float64
+	err := s.db.GetContext(ctx, &secs, `
+		SELECT coalesce(extract(epoch FROM now() - least(
+			(SELECT min(marked_at) FROM report_changes), (SELECT min(marked_at) FROM report_dirty))), 0)::float8`)
+	if err != nil {
+		return 0, fmt.Errorf("read report refresh lag: %w", err)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/trcledger/trcledger/contracts"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
+	"github.com/trcledger/trcledger/internal/metrics"
 	"github.com/trcledger/trcledger/internal/pg"
 	"github.com/trcledger/trcledger/ledger"
 	"github.com/trcledger/trcledger/web"
@@ -104,6 +105,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	contractsStore := contracts.NewStore(db, time.Now)
 	statementsSvc := statements.NewService(db, time.Now, key, journal)
 	tokens, users := access.NewTokens(db, time.Now), access.NewUsers(db, time.Now)
+	// Prometheus metrics: requests, group commits, imports, lags, the pool and the runtime.
+	m := metrics.New(db.DB, metrics.Lags{Sealer: journal.SealLag, Reports: reportsSvc.RefreshLag})
+	encountersSvc.OnGroupCommit(m.GroupCommitted)
 	srv := api.NewServer(api.Config{
 		RateLimit:  rate,
 		Contracts:  contractsStore,
@@ -121,7 +125,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		// About this many failed authentications a minute from one address (IPv6: one /64)
 		// before its unknown tokens are refused (429); off when AUTH_FAILURE_LIMIT=0.
 		AuthFailures: authFailures,
+		Metrics:      m,
 	})
+	metricsAddr, err := serveMetrics(ctx, getenv("METRICS_ADDR"), srv.App, m, log)
+	if err != nil {
+		return err
+	}
+	if metricsAddr != "" {
+		fmt.Fprintf(stdout, "trcledger metrics on %s\n", metricsAddr)
+	}
 	// The web application for people, at / beside the API at /v1, over the same services.
 	web.Register(srv.App, web.Config{Contracts: contractsStore, Encounters: encountersSvc, Statements: statementsSvc,
 		Reports: reportsSvc, Journal: journal, Tokens: tokens, Users: users, Logger: log})
