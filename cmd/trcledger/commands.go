@@ -103,6 +103,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	contractsStore := contracts.NewStore(db, time.Now)
 	statementsSvc := statements.NewService(db, time.Now, key, journal)
+	// The place of issue printed on statement PDFs; unset: the provider's jurisdiction (docs/pdf-statement.md).
+	statementsSvc.SetIssuePlace(getenv("STATEMENT_ISSUE_PLACE"))
 	tokens, users := access.NewTokens(db, time.Now), access.NewUsers(db, time.Now)
 	srv := api.NewServer(api.Config{
 		RateLimit:  rate,
