@@ -48,4 +48,3 @@ func (s *Service) ExportCSV(ctx context.Context, id string, w io.Writer) error {
 	cw.Flush()
 	return cw.Error()
 }
-
