@@ -39,3 +39,23 @@ func TestFormats(t *testing.T) {
 		t.Errorf("Number = %q", got)
 	}
 }
+
+func TestToCyrillic(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ljekar nije odobrio":                       "Љекар није одобрио",
+		"Džemper NJEGOV, NACRT":                     "Џемпер ЊЕГОВ, НАЦРТ",
+		"%d stavki od %[2]s":                        "%d ставки од %[2]s",
+		"Iznos: %s KM, 100%% plaćeno":               "Износ: %s КМ, 100%% плаћено",
+		"mora biti ICD-10 šifra, npr. J06.9":        "мора бити ICD-10 шифра, нпр. J06.9",
+		"jedno od: asylum_seeker, refugee, unknown": "једно од: asylum_seeker, refugee, unknown",
+		"obavezno, npr. payable:IOM:DZ-BIHAC":       "обавезно, нпр. payable:IOM:DZ-BIHAC",
+		"mora biti F, M ili X; approve ili reject":  "мора бити F, M или X; approve или reject",
+		"vreme, npr. 2026-12-31T23:59:59Z (UTF-8)":  "време, нпр. 2026-12-31T23:59:59Z (UTF-8)",
+		"u obliku GGGG-MM, u shares[%d], items[%d]": "у облику ГГГГ-ММ, у shares[%d], items[%d]",
+		"MKB-10 šifra, npr. J06.9, R50.9; PZZ-01":   "МКБ-10 шифра, нпр. J06.9, R50.9; PZZ-01",
+	} {
+		if got := ToCyrillic(in); got != want {
+			t.Errorf("ToCyrillic(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
