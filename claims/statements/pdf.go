@@ -356,8 +356,11 @@ func (p *statementPDF) lines() {
 
 // quantityPlaces is how many decimals a quantity shows: as many as it has (1, 1,5, 2,25).
 func quantityPlaces(q decimal.Decimal) int32 {
-	_, frac, _ := strings.Cut(q.String(), ".")
-	return int32(len(frac))
+	trimmed, err := decimal.NewFromString(q.String()) // String drops trailing zeros: 1.5000 is 1.5
+	if err != nil {
+		return 0
+	}
+	return max(0, -trimmed.Exponent())
 }
 
 // totals writes the statement's totals: lines, claimed, approved, rejected, paid, outstanding.

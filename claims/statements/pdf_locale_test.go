@@ -90,7 +90,7 @@ func watermarkPixels(t *testing.T, pdf []byte) int {
 
 // artifactDir is where the rendered statements go for a person to look at: $TEST_ARTIFACTS, else
 // var/test-artifacts at the repository's root.
-func artifactDir(t *testing.T) string {
+func artifactDir() string {
 	if d := os.Getenv("TEST_ARTIFACTS"); d != "" {
 		return d
 	}
@@ -167,7 +167,7 @@ func TestPDFInTheReadersLanguage(t *testing.T) {
 		t.Run(c.loc, func(t *testing.T) {
 			reviewed := samplePDF(t, sampleStatement(StatusReviewed), c.loc)
 			draft := samplePDF(t, sampleStatement(StatusDraft), c.loc)
-			if dir := artifactDir(t); os.MkdirAll(dir, 0o755) == nil {
+			if dir := artifactDir(); os.MkdirAll(dir, 0o755) == nil {
 				_ = os.WriteFile(filepath.Join(dir, "statement-"+c.loc+".pdf"), reviewed, 0o644)
 				_ = os.WriteFile(filepath.Join(dir, "statement-draft-"+c.loc+".pdf"), draft, 0o644)
 			}
