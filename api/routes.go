@@ -156,7 +156,9 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/statements/:id/complete-review", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Fix the totals once every line is decided", Idempotency: idemOptional, Status: 200, Result: statements.Statement{}, Handler: statementAction(sm, (*statements.Service).CompleteReview, (*statements.Service).CompleteReviewKeyed)},
 		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Idempotency: idemRequired, Status: 201, Result: statements.PaymentResult{}, Handler: recordPayment(sm)},
 		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Produces: "text/csv", Status: 200, Handler: exportCSV(sm)},
-		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF", Produces: "application/pdf", Status: 200, Handler: exportPDF(sm)},
+		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF, in the reader's language",
+			Query:    []param{{Name: "lang", Description: "the language to print in; without it the best of Accept-Language, else bs", Vocab: "locale"}},
+			Produces: "application/pdf", Status: 200, Handler: exportPDF(sm)},
 
 		{Method: "GET", Path: "/v1/reports/transition", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer's shares", Summary: "Cost by month and payer type, the state's share, encounters, patients (counts below 5 suppressed, with complementary suppression)",
 			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "by", Description: "how to group each month; none by default", Vocab: "by"}}, Status: 200, Result: reports.TransitionReport{}, Handler: transitionReport(rp)},

@@ -12,6 +12,7 @@ import (
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/claims/statements"
+	"github.com/trcledger/trcledger/internal/locale"
 )
 
 type statementRequest struct {
@@ -219,13 +220,26 @@ func exportCSV(svc *statements.Service) fiber.Handler {
 	}
 }
 
+// exportPDF prints the statement in the language the lang query parameter names, else the
+// best one Accept-Language names, else bs (docs/pdf-statement.md).
 func exportPDF(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var buf bytes.Buffer
-		id := pathParam(c, "id")
-		if err := svc.ExportPDF(c.UserContext(), id, &buf); err != nil {
+		var f trcledger.Fields
+		lang := query(c, "lang")
+		checkVocab(&f, "lang", "locale", lang)
+		if err := f.Err(); err != nil {
 			return err
 		}
+		if lang == "" {
+			lang = locale.Negotiate(c.Get(fiber.HeaderAcceptLanguage))
+			c.Vary(fiber.HeaderAcceptLanguage)
+		}
+		var buf bytes.Buffer
+		id := pathParam(c, "id")
+		if err := svc.ExportPDFIn(c.UserContext(), id, lang, &buf); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentLanguage, lang)
 		c.Set(fiber.HeaderContentType, "application/pdf")
 		c.Set(fiber.HeaderContentDisposition, `attachment; filename="statement-`+id+`.pdf"`)
 		return c.Send(buf.Bytes())

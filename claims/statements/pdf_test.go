@@ -43,7 +43,7 @@ func FuzzPDFStatement(f *testing.F) {
 			Lines: []StatementLine{{ID: 1, ExternalID: record, ServiceCode: code, Quantity: decimal.NewFromInt(1), Amount: amount,
 				Flags: []string{flag, record}, Decision: &decision, ApprovedAmount: &amount}}}
 		var buf bytes.Buffer
-		if err := writeStatementPDF(st, map[string]string{code: name, "IOM": record}, &buf); err != nil {
+		if err := writeStatementPDF(pdfDoc{st: st, locale: "sr-Cyrl", names: map[string]string{code: name, "IOM": record}, services: map[string]string{code: name}, place: record}, &buf); err != nil {
 			t.Fatalf("render: %v", err)
 		}
 		if !bytes.HasPrefix(buf.Bytes(), []byte("%PDF-")) {

@@ -15,6 +15,8 @@ type Service struct {
 	now    func() time.Time
 	keys   *claims.Keys // idempotency keys and their answers, shared with encounters
 	sealer claims.Sealer
+
+	issuePlace string // the place of issue printed on statements; "" for the provider's jurisdiction
 }
 
 // NewService returns the statements service; key is the PSEUDONYM_KEY (it keys the stored

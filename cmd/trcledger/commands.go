@@ -104,6 +104,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	contractsStore := contracts.NewStore(db, time.Now)
 	statementsSvc := statements.NewService(db, time.Now, key, journal)
+	// The place of issue printed on statement PDFs; unset: the provider's jurisdiction (docs/pdf-statement.md).
+	statementsSvc.SetIssuePlace(getenv("STATEMENT_ISSUE_PLACE"))
 	tokens, users := access.NewTokens(db, time.Now), access.NewUsers(db, time.Now)
 	// Prometheus metrics: requests, group commits, imports, lags, the pool and the runtime.
 	m := metrics.New(db.DB, metrics.Lags{Sealer: journal.SealLag, Reports: reportsSvc.RefreshLag})

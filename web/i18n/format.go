@@ -1,12 +1,12 @@
 package i18n
 
 import (
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
+	"github.com/trcledger/trcledger/internal/locale"
 )
 
 // bih is the time zone dates and times are shown in.
@@ -19,15 +19,7 @@ var bih = func() *time.Location {
 }()
 
 // Date writes d as 15.03.2025. in the local locales and 2025-03-15 in English; "" for a zero date.
-func (tr Translator) Date(d trcledger.Date) string {
-	if d.IsZero() {
-		return ""
-	}
-	if tr.Local() {
-		return d.Time().Format("02.01.2006.")
-	}
-	return d.String()
-}
+func (tr Translator) Date(d trcledger.Date) string { return locale.Date(tr.Locale, d) }
 
 // Time writes t in Sarajevo's time: 15.03.2025. 14:05 (local) or 2025-03-15 14:05 (English).
 func (tr Translator) Time(t time.Time) string {
@@ -57,40 +49,11 @@ func (tr Translator) Month(period string) string {
 // Number writes a decimal with exactly places decimals, grouped by thousands: 1.234,56 in the
 // local locales and 1,234.56 in English. Rounding is half away from zero, for display only.
 func (tr Translator) Number(d decimal.Decimal, places int32) string {
-	s := d.Round(places).StringFixed(places)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	group, point := ",", "."
-	if tr.Local() {
-		group, point = ".", ","
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteString("−")
-	}
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteString(group)
-		}
-		b.WriteRune(r)
-	}
-	if frac != "" {
-		b.WriteString(point)
-		b.WriteString(frac)
-	}
-	return b.String()
+	return locale.Number(tr.Locale, d, places)
 }
 
 // Money writes an amount in convertible marks: 1.234,56 KM (КМ in Cyrillic); another currency
 // keeps its ISO code.
 func (tr Translator) Money(d decimal.Decimal, currency string) string {
-	unit := currency
-	if currency == "" || currency == "BAM" {
-		unit = "KM"
-		if tr.Locale == "sr-Cyrl" {
-			unit = "КМ"
-		}
-	}
-	return tr.Number(d, 2) + "\u00a0" + unit
+	return locale.Money(tr.Locale, d, currency)
 }

@@ -12,9 +12,8 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"strings"
 
-	"golang.org/x/text/language"
+	"github.com/trcledger/trcledger/internal/locale"
 )
 
 //go:embed locales
@@ -119,30 +118,9 @@ func Problems(locale string) []string {
 func Supported(locale string) bool { return slices.Contains(Locales, locale) }
 
 // Negotiate picks the locale for an Accept-Language header: the best of ours it names, else
-// Default. Plain "sr" (and sr-RS, sr-BA) read as Serbian Latin, sr-Cyrl as Cyrillic.
-func Negotiate(acceptLanguage string) string {
-	if len(acceptLanguage) > 1000 {
-		acceptLanguage = acceptLanguage[:1000]
-	}
-	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
-	if err != nil || len(tags) == 0 {
-		return Default
-	}
-	for _, t := range tags { // the first tag that names one of our languages decides
-		base, _ := t.Base()
-		script, conf := t.Script()
-		switch base.String() {
-		case "bs", "hr", "en":
-			return base.String()
-		case "sr":
-			if conf == language.Exact && script.String() == "Cyrl" {
-				return "sr-Cyrl"
-			}
-			return "sr-Latn"
-		}
-	}
-	return Default
-}
+// Default. Plain "sr" (and sr-RS, sr-BA) read as Serbian Latin, sr-Cyrl as Cyrillic
+// (locale.Negotiate, which the printed statement shares).
+func Negotiate(acceptLanguage string) string { return locale.Negotiate(acceptLanguage) }
 
 // Name is each locale's own name, for the language switcher.
 func Name(locale string) string {
@@ -197,4 +175,4 @@ func (tr Translator) Problem(format string, args []any, english string) string {
 }
 
 // Local reports whether the locale writes dates and amounts the local way (not en).
-func (tr Translator) Local() bool { return !strings.HasPrefix(tr.Locale, "en") }
+func (tr Translator) Local() bool { return locale.Local(tr.Locale) }

@@ -1,0 +1,4 @@
+package statements
+
+// PDFToText is pdfToText for the tests of package statements_test.
+var PDFToText = pdfToText
