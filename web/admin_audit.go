@@ -28,7 +28,9 @@ type adminActor struct {
 type adminAuditEntry struct {
 	access.AuditEntry
 	ActorName string
-	Detail    string
+	// Detail is the entry's detail (JSON, cut at 300 characters); Short its first line's
+	// beginning, shown until the reader opens it.
+	Detail, Short string
 }
 
 type adminAuditData struct {
@@ -110,10 +112,7 @@ func (a *app) adminAudit(c *fiber.Ctx) error {
 			if detail == "null" {
 				detail = ""
 			}
-			if len(detail) > 300 {
-				detail = detail[:300] + "…"
-			}
-			d.Entries = append(d.Entries, adminAuditEntry{AuditEntry: e, ActorName: name, Detail: detail})
+			d.Entries = append(d.Entries, adminAuditEntry{AuditEntry: e, ActorName: name, Detail: adminCut(detail, 300), Short: adminCut(detail, 48)})
 		}
 		q := url.Values{}
 		for _, n := range adminAuditFields {
@@ -141,4 +140,13 @@ func adminCursorProblem(err error) error {
 		return e
 	}
 	return nil
+}
+
+// adminCut returns s cut to at most n characters, with an ellipsis when it was cut.
+func adminCut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }

@@ -115,7 +115,7 @@ type adminContractData struct {
 type adminVersion struct {
 	Version       int
 	EffectiveFrom trcledger.Date
-	EffectiveTo   *trcledger.Date
+	LastDay       *trcledger.Date // the day before EffectiveTo: periods are shown with their last day
 	PointValue    string
 	Items         []adminItemView
 }
@@ -130,7 +130,7 @@ func adminPlaces(d decimal.Decimal, least int32) int32 {
 }
 
 func adminVersionView(tr i18n.Translator, v contracts.TariffVersion, currency string) adminVersion {
-	out := adminVersion{Version: v.Version, EffectiveFrom: v.EffectiveFrom, EffectiveTo: v.EffectiveTo}
+	out := adminVersion{Version: v.Version, EffectiveFrom: v.EffectiveFrom, LastDay: adminLastDay(v.EffectiveTo)}
 	if v.PointValue != nil {
 		out.PointValue = tr.Number(*v.PointValue, adminPlaces(*v.PointValue, 2)) + "\u00a0" + adminUnit(tr, currency)
 	}
@@ -158,11 +158,21 @@ func adminUnit(tr i18n.Translator, currency string) string {
 	return unit
 }
 
+// adminLastDay is the last day of a period that ends before to (nil: open).
+func adminLastDay(to *trcledger.Date) *trcledger.Date {
+	if to == nil {
+		return nil
+	}
+	d := to.AddDays(-1)
+	return &d
+}
+
 // adminRule is a cost-share rule as the table shows it.
 type adminRule struct {
 	contracts.CostShareRule
-	Scope  string
-	Shares string
+	LastDay *trcledger.Date
+	Scope   string
+	Shares  string
 }
 
 func (a *app) adminLoadContract(c *fiber.Ctx) (*contracts.Contract, error) {
@@ -215,7 +225,7 @@ func (a *app) adminContract(c *fiber.Ctx) error {
 		d.Versions = append(d.Versions, adminVersionView(tr, v, ct.Currency))
 	}
 	for _, r := range rules {
-		d.Rules = append(d.Rules, adminRule{CostShareRule: r, Scope: adminScope(tr, r), Shares: adminShares(tr, r.Shares)})
+		d.Rules = append(d.Rules, adminRule{CostShareRule: r, LastDay: adminLastDay(r.EffectiveTo), Scope: adminScope(tr, r), Shares: adminShares(tr, r.Shares)})
 	}
 	v := view{Title: "admin.contract.title", Data: d}
 	switch c.Query("added") {
@@ -301,7 +311,7 @@ var adminPalette = []string{"#0b5394", "#1e6b34", "#8a5300", "#6a1b9a", "#a4161a
 const (
 	tlWidth   = 1000.0
 	tlLeft    = 230.0
-	tlRight   = 990.0
+	tlRight   = 950.0
 	tlTop     = 34.0
 	tlLaneH   = 64.0
 	tlBarH    = 50.0
@@ -367,6 +377,11 @@ func adminDrawTimeline(tr i18n.Translator, ct *contracts.Contract, rules []contr
 	}
 	if !today.Before(from) && today.Before(to) {
 		tl.Today = &adminTick{X: x(today), Label: tr.T("admin.timeline.today")}
+	}
+	for i := range tl.Ticks { // the last label would stand beyond the edge: its line is enough
+		if tl.Ticks[i].X > tlWidth-35 {
+			tl.Ticks[i].Label = ""
+		}
 	}
 	// One lane per scope, the rule without scope first, then the most general.
 	type laneKey struct {
