@@ -175,21 +175,19 @@ func adminErrors(c *fiber.Ctx, err error) (map[string]string, string, int, error
 	return out, problem, status, nil
 }
 
-// adminTranslate says a field message in the reader's language: from the shared problems
-// catalogue when it has the message, else from the admin catalogue (admin.problem.*), else in
-// English.
+// adminTranslate says a field message in the reader's language: from the admin catalogue
+// (admin.problem.*, worded for the admin's forms: "choose an organization" rather than "is
+// required for role clinic") when it has the message, else from the shared problems catalogue,
+// else in English.
 func adminTranslate(tr i18n.Translator, f trcledger.FieldError) string {
 	format := f.Format
 	if format == "" {
 		format = f.Message
 	}
-	if msg := tr.Problem(f.Format, f.Args, f.Message); msg != f.Message {
-		return msg
-	}
 	if fn, ok := adminProblems[format]; ok {
 		return fn(tr, f.Args)
 	}
-	return f.Message
+	return tr.Problem(f.Format, f.Args, f.Message)
 }
 
 type adminProblemFunc func(tr i18n.Translator, args []any) string
