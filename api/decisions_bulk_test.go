@@ -71,8 +71,8 @@ func TestBulkApprovalOfUnflaggedLines(t *testing.T) {
 	for body, fields := range map[string][]string{
 		`{}`: {"decisions"},
 		`{"decisions":[{"line_id":` + plainIDs[0] + `,"decision":"approve"}],"bulk":{"decision":"approve","where":"unflagged"}}`: {"bulk"},
-		`{"bulk":{"decision":"reject","where":"unflagged"}}`:                                                                   {"bulk.decision"},
-		`{"bulk":{"decision":"approve","where":"flagged"}}`:                                                                    {"bulk.where"},
+		`{"bulk":{"decision":"reject","where":"unflagged"}}`:                                                                     {"bulk.decision"},
+		`{"bulk":{"decision":"approve","where":"flagged"}}`:                                                                      {"bulk.where"},
 		`{"bulk":{}}`: {"bulk.decision", "bulk.where"},
 		`{"bulk":{"decision":"approve","where":"unflagged","note":"x"}}`: {"bulk.note"},
 	} {
