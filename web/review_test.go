@@ -243,6 +243,9 @@ func TestReviewCompleteReview(t *testing.T) {
 	if p.status != 200 || !strings.Contains(p.url, "saved=1") || !strings.Contains(p.body, "3 od 3 odlučeno") {
 		t.Fatalf("reject: %d at %s", p.status, p.url)
 	}
+	if !strings.Contains(p.body, `<span class="badge decision-reject">Odbij</span>`) || !strings.Contains(p.body, "<div>Prekoračena količina</div>") {
+		t.Errorf("the page does not show the rejection and its reason")
+	}
 	c = v.get("/review/statements/" + ours.ID + "/complete")
 	if !strings.Contains(c.body, `id="complete-form"`) {
 		t.Fatalf("no confirmation form once every line is decided")

@@ -29,7 +29,7 @@
     tr.classList.add('current');
     if (focus !== false) {
       tr.focus();
-      tr.scrollIntoView({ block: 'nearest' });
+      tr.scrollIntoView({ block: 'nearest', inline: 'start' });
     }
   }
 
