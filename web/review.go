@@ -94,22 +94,22 @@ var reviewProblems = map[string]string{
 // name without its prefix (decisions[0].reason_code -> reason_code). Any error but EINVALID is
 // returned for the caller to handle.
 func reviewFieldErrors(c *fiber.Ctx, err error, prefix string) (map[string]string, error) {
+	byField, ferr := fieldErrors(c, err)
+	if ferr != nil {
+		return nil, ferr
+	}
+	out := make(map[string]string, len(byField))
+	for field, msg := range byField {
+		out[strings.TrimPrefix(field, prefix)] = msg
+	}
 	var e *trcledger.Error
-	if !errors.As(err, &e) || e.Code != trcledger.EINVALID {
-		return nil, err
-	}
-	tr := tr(c)
-	out := map[string]string{}
-	for _, f := range e.Fields {
-		name := strings.TrimPrefix(f.Field, prefix)
-		if key, ok := reviewProblems[f.Format]; ok {
-			out[name] = tr.T(key, f.Args...)
-		} else {
-			out[name] = tr.Problem(f.Format, f.Args, f.Message)
+	if errors.As(err, &e) {
+		tr := tr(c)
+		for _, f := range e.Fields {
+			if key, ok := reviewProblems[f.Format]; ok {
+				out[strings.TrimPrefix(f.Field, prefix)] = tr.T(key, f.Args...)
+			}
 		}
-	}
-	if len(out) == 0 {
-		out[""] = tr.T("common.error.invalid")
 	}
 	return out, nil
 }

@@ -187,7 +187,7 @@ func (a *app) loadStatement(c *fiber.Ctx, id string, q url.Values, errs map[stri
 		sv.Filter[k] = q.Get(k)
 	}
 	filters := lineQuery(q, false)
-	sv.Filtered = len(filters) > 0 && !(len(filters) == 1 && filters.Has("lines_limit"))
+	sv.Filtered = len(filters) > 1 || len(filters) == 1 && !filters.Has("lines_limit")
 	if sv.FilterErrors {
 		filters = url.Values{}
 	}
@@ -402,7 +402,7 @@ func (a *app) renderComplete(c *fiber.Ctx, problem string) error {
 			cv.Approved = cv.Approved.Add(l.ApprovedAmount.Decimal)
 		}
 	}
-	cv.Rejected = st.Claimed.Decimal.Sub(cv.Approved)
+	cv.Rejected = st.Claimed.Sub(cv.Approved)
 	cv.AlreadyDone = !statements.Allowed(st.Status, statements.ActionDecide)
 	cv.CanComplete = statements.Allowed(st.Status, statements.ActionComplete) && cv.Undecided == 0
 	return a.renderView(c, "review/complete", view{Title: "review.complete.title", Data: cv, Problem: problem})
