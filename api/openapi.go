@@ -328,6 +328,7 @@ var typeVocab = map[string]string{
 	"ClaimsEncounter.kind":            "kind",
 	"ClaimsEncounter.status":          "encounter_status",
 	"ClaimsStatement.status":          "statement_status",
+	"ClaimsDecided.status":            "statement_status",
 	"ClaimsReconciliationItem.status": "statement_status",
 }
 

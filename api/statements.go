@@ -29,8 +29,17 @@ type decisionRequest struct {
 	Note           *string `json:"note" validate:"omitempty,max=1000"`
 }
 
+// decisionsRequest holds either decisions, line by line, or one bulk decision.
 type decisionsRequest struct {
-	Decisions []decisionRequest `json:"decisions" validate:"required,min=1,max=5000,dive"`
+	Decisions []decisionRequest `json:"decisions" validate:"omitempty,min=1,max=5000,dive"`
+	Bulk      *bulkRequest      `json:"bulk"`
+}
+
+// bulkRequest is one decision on every undecided line that where selects:
+// {"decision": "approve", "where": "unflagged"}.
+type bulkRequest struct {
+	Decision string `json:"decision" validate:"required,vocab=bulk_decision"`
+	Where    string `json:"where" validate:"required,vocab=bulk_where"`
 }
 
 type paymentRequest struct {
@@ -136,6 +145,9 @@ func statementAction(svc *statements.Service, act func(*statements.Service, cont
 	}
 }
 
+// decideLines records decisions line by line, or one bulk decision ({"bulk": {"decision":
+// "approve", "where": "unflagged"}}: every undecided line without a flag); either answers the
+// statement with how many lines the request decided.
 func decideLines(svc *statements.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req decisionsRequest
@@ -143,6 +155,15 @@ func decideLines(svc *statements.Service) fiber.Handler {
 		f := fieldsOf(err)
 		if f == nil {
 			return err
+		}
+		switch {
+		case req.Bulk != nil && req.Decisions != nil:
+			f.Add("bulk", "send either decisions or bulk, not both")
+		case req.Bulk == nil && req.Decisions == nil && !f.Has("decisions") && !f.Has("bulk"):
+			f.Add("decisions", "is required (or bulk)")
+		}
+		if req.Bulk != nil {
+			return decideBulk(c, svc, f, statements.BulkDecision{Decision: req.Bulk.Decision, Where: req.Bulk.Where})
 		}
 		ds := make([]statements.Decision, len(req.Decisions))
 		for i, d := range req.Decisions {
@@ -175,8 +196,28 @@ func decideLines(svc *statements.Service) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(st)
+		return c.JSON(statements.Decided{Statement: *st, Decided: len(ds)})
 	}
+}
+
+// decideBulk is decideLines for a bulk decision.
+func decideBulk(c *fiber.Ctx, svc *statements.Service, f *trcledger.Fields, b statements.BulkDecision) error {
+	idem := optionalIdempotency(c, f)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if idem.Key != "" {
+		res, err := svc.DecideBulkKeyed(c.UserContext(), pathParam(c, "id"), b, idem)
+		if err != nil {
+			return err
+		}
+		return sendAnswer(c, fiber.StatusOK, res)
+	}
+	d, err := svc.DecideBulk(c.UserContext(), pathParam(c, "id"), b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
 }
 
 func recordPayment(svc *statements.Service) fiber.Handler {

@@ -39,6 +39,8 @@ var vocabularies = map[string][]string{
 	"decision":             statements.Decisions,
 	"reason_code":          statements.ReasonCodes,
 	"flag":                 statements.LineFlags,
+	"bulk_decision":        statements.BulkDecisions,
+	"bulk_where":           statements.BulkSelections,
 	"by":                   reports.ReportGroupings,
 }
 

@@ -87,6 +87,7 @@ type Statement struct {
 	Outstanding  trcledger.Amount  `json:"outstanding" db:"-"`
 	ContentHash  *string           `json:"content_hash" db:"content_hash"`
 	LineCount    int               `json:"line_count" db:"line_count"`
+	DecidedCount int               `json:"decided_count" db:"decided_count"` // lines with a decision, of LineCount
 	CreatedAt    trcledger.Time    `json:"created_at" db:"created_at"`
 	UpdatedAt    trcledger.Time    `json:"updated_at" db:"updated_at"`
 	SubmittedAt  *trcledger.Time   `json:"submitted_at" db:"submitted_at"`
@@ -112,7 +113,8 @@ func (st *Statement) finish() {
 const statementColumns = `s.id, s.number, s.provider_code, s.payer_code, s.period, s.status, s.currency, s.claimed,
 	s.approved, s.rejected, s.paid, encode(s.content_hash, 'hex') AS content_hash, s.created_at, s.updated_at,
 	s.submitted_at, s.reviewed_at, s.cancelled_at,
-	(SELECT count(*) FROM statement_lines l WHERE l.statement_id = s.id AND l.live) AS line_count`
+	(SELECT count(*) FROM statement_lines l WHERE l.statement_id = s.id AND l.live) AS line_count,
+	(SELECT count(*) FROM statement_lines l WHERE l.statement_id = s.id AND l.live AND l.decision IS NOT NULL) AS decided_count`
 
 // compactCode drops the dashes of a code for a statement number: DZ-BIHAC -> DZBIHAC.
 func compactCode(code string) string { return strings.ReplaceAll(code, "-", "") }
@@ -370,9 +372,16 @@ func readStatement(ctx context.Context, q sqlx.ExtContext, id string) (*Statemen
 // loadStatementLines loads the statement's lines, all of them, or with a page the page.Limit
 // lines after line page.After and page.More set when there are more.
 func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statement, page ...*linePage) error {
-	after, limit := int64(0), sql.NullInt64{}
+	after, limit, lf := int64(0), sql.NullInt64{}, LineFilter{}
 	if len(page) > 0 {
-		after, limit = page[0].After, sql.NullInt64{Int64: int64(page[0].Limit) + 1, Valid: true}
+		after, limit, lf = page[0].After, sql.NullInt64{Int64: int64(page[0].Limit) + 1, Valid: true}, page[0].Filter
+	}
+	amount := func(d *decimal.Decimal) *string {
+		if d == nil {
+			return nil
+		}
+		s := d.String()
+		return &s
 	}
 	st.Lines = []StatementLine{}
 	err := sqlx.SelectContext(ctx, q, &st.Lines, `
@@ -384,7 +393,12 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
 		JOIN encounters e ON e.id = sh.encounter_id
 		WHERE l.statement_id = $1 AND (l.live OR $2) AND l.id > $3
-		ORDER BY l.id LIMIT $4`, st.ID, st.Status == StatusCancelled, after, limit)
+		  AND ($5 = '' OR ($5 = 'none' AND cardinality(l.flags) = 0) OR ($5 = 'any' AND cardinality(l.flags) > 0) OR $5 = ANY (l.flags))
+		  AND ($6 = '' OR el.service_code = $6) AND ($7 = '' OR e.site_code = $7)
+		  AND ($8 = '' OR ($8 = 'none' AND l.decision IS NULL) OR l.decision = $8)
+		  AND ($9::numeric IS NULL OR l.amount >= $9::numeric) AND ($10::numeric IS NULL OR l.amount <= $10::numeric)
+		ORDER BY l.id LIMIT $4`, st.ID, st.Status == StatusCancelled, after, limit,
+		lf.Flag, lf.ServiceCode, lf.SiteCode, lf.Decision, amount(lf.MinAmount), amount(lf.MaxAmount))
 	if err != nil {
 		return fmt.Errorf("load statement lines: %w", err)
 	}

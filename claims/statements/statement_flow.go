@@ -50,6 +50,13 @@ var ReasonCodes = []string{"duplicate", "not_covered", "missing_referral", "not_
 // transaction too). Under an idempotency key the key is claimed in that transaction, and a replay
 // answers the first answer's JSON (res.Replayed) without acting; see once.
 func (s *Service) transition(ctx context.Context, id, action string, who func(access.Principal, *Statement) bool, fn func(tx *sqlx.Tx, st *Statement) error, idem claims.Idempotency) (*Statement, *claims.PostResult, error) {
+	return s.transitionAnswer(ctx, id, action, who, fn, idem, nil)
+}
+
+// transitionAnswer is transition whose keyed answer is answer(statement) (nil: the statement),
+// for an action that answers more than the statement (decisions: how many lines it decided).
+func (s *Service) transitionAnswer(ctx context.Context, id, action string, who func(access.Principal, *Statement) bool, fn func(tx *sqlx.Tx, st *Statement) error,
+	idem claims.Idempotency, answer func(*Statement) any) (*Statement, *claims.PostResult, error) {
 	scope, idem := s.keys.ActionIdempotency(ctx, action, id, idem)
 	var out *Statement
 	res, err := s.keys.Once(ctx, scope, idem, 200, func(tx *sqlx.Tx) error {
@@ -72,7 +79,12 @@ func (s *Service) transition(ctx context.Context, id, action string, who func(ac
 		}
 		out, err = readStatement(ctx, tx, id)
 		return err
-	}, func() any { return out })
+	}, func() any {
+		if answer != nil {
+			return answer(out)
+		}
+		return out
+	})
 	if err != nil {
 		return nil, nil, access.RecordDenied(ctx, s.db, err)
 	}
@@ -214,7 +226,8 @@ func (s *Service) decide(ctx context.Context, id string, ds []Decision, idem cla
 	if len(ds) == 0 {
 		return nil, nil, (&trcledger.Fields{}).AddErr("decisions", "send at least one decision")
 	}
-	return s.transition(ctx, id, ActionDecide, mayReview, func(tx *sqlx.Tx, st *Statement) error {
+	answer := func(st *Statement) any { return &Decided{Statement: *st, Decided: len(ds)} }
+	return s.transitionAnswer(ctx, id, ActionDecide, mayReview, func(tx *sqlx.Tx, st *Statement) error {
 		var amounts []struct {
 			ID     int64           `db:"id"`
 			Amount decimal.Decimal `db:"amount"`
@@ -260,26 +273,34 @@ func (s *Service) decide(ctx context.Context, id string, ds []Decision, idem cla
 		if err := f.Err(); err != nil {
 			return err
 		}
-		p := access.PrincipalFrom(ctx)
-		now := s.now().UTC()
-		_, err := tx.ExecContext(ctx, `
+		return s.recordDecisions(ctx, tx, st.ID, ids, decisions, approved, reasons, notes)
+	}, idem, answer)
+}
+
+// recordDecisions writes decisions on the lines ids of statement id (approved amounts as
+// decimal text, reasons and notes nil where none): each line's verdict with who and when, a
+// row of statement_decisions per line, and the statement under review. Decide and DecideBulk
+// record through it alike.
+func (s *Service) recordDecisions(ctx context.Context, tx *sqlx.Tx, id string, ids []int64, decisions, approved []string, reasons, notes []*string) error {
+	p := access.PrincipalFrom(ctx)
+	now := s.now().UTC()
+	_, err := tx.ExecContext(ctx, `
 			UPDATE statement_lines l SET decision = d.decision, approved_amount = d.approved, reason_code = d.reason,
 				note = d.note, decided_by = $6, decided_at = $7
 			FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::text[], $5::text[]) AS d(id, decision, approved, reason, note)
 			WHERE l.id = d.id`, pq.Array(ids), pq.Array(decisions), pq.Array(approved), pq.Array(reasons), pq.Array(notes), p.Name+" ("+p.TokenID+")", now)
-		if err != nil {
-			return pg.Translate(err)
-		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO statement_decisions (statement_id, line_id, decision, approved_amount, reason_code, note, decided_by, decided_role, decided_at, request_id)
-			SELECT $1, * , $7, $8, $9, $10 FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::text[], $6::text[])`,
-			st.ID, pq.Array(ids), pq.Array(decisions), pq.Array(approved), pq.Array(reasons), pq.Array(notes), p.Name+" ("+p.TokenID+")", p.Role, now, access.RequestID(ctx))
-		if err != nil {
-			return pg.Translate(err)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE statements SET status = 'under_review', updated_at = $2 WHERE id = $1`, st.ID, now)
+	if err != nil {
 		return pg.Translate(err)
-	}, idem)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO statement_decisions (statement_id, line_id, decision, approved_amount, reason_code, note, decided_by, decided_role, decided_at, request_id)
+		SELECT $1, * , $7, $8, $9, $10 FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::text[], $6::text[])`,
+		id, pq.Array(ids), pq.Array(decisions), pq.Array(approved), pq.Array(reasons), pq.Array(notes), p.Name+" ("+p.TokenID+")", p.Role, now, access.RequestID(ctx))
+	if err != nil {
+		return pg.Translate(err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE statements SET status = 'under_review', updated_at = $2 WHERE id = $1`, id, now)
+	return pg.Translate(err)
 }
 
 // checkDecision validates one decision against the claimed amount and returns the approved amount.

@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/internal/access"
@@ -18,14 +22,45 @@ const MaxStatementLinesPage = 1000
 type LinesPage struct {
 	Limit  int
 	Cursor string
+	Filter LineFilter
+}
+
+// LineFilter narrows the lines of a page; empty fields match every line. Flag is one of
+// LineFlags, or FlagNone (lines without a flag) or FlagAny (lines with one); Decision is one of
+// Decisions or DecisionNone (undecided lines); MinAmount and MaxAmount bound the line's
+// claimed amount (the payer's share), both inclusive.
+type LineFilter struct {
+	Flag, ServiceCode, SiteCode, Decision string
+	MinAmount, MaxAmount                  *decimal.Decimal
+}
+
+// Values of LineFilter beyond the vocabularies.
+const (
+	FlagNone     = "none"
+	FlagAny      = "any"
+	DecisionNone = "none"
+)
+
+// check adds the filter's bad fields to f.
+func (lf LineFilter) check(f *trcledger.Fields) {
+	if lf.Flag != "" && lf.Flag != FlagNone && lf.Flag != FlagAny && !slices.Contains(LineFlags, lf.Flag) {
+		f.Add("flag", "must be one of %s", strings.Join(append([]string{FlagNone, FlagAny}, LineFlags...), ", "))
+	}
+	if lf.Decision != "" && lf.Decision != DecisionNone && !slices.Contains(Decisions, lf.Decision) {
+		f.Add("decision", "must be one of %s", strings.Join(append([]string{DecisionNone}, Decisions...), ", "))
+	}
+	if lf.MinAmount != nil && lf.MaxAmount != nil && lf.MinAmount.GreaterThan(*lf.MaxAmount) {
+		f.Add("max_amount", "must not be below min_amount")
+	}
 }
 
 // linePage is a page of lines as loadStatementLines reads it: the Limit lines with ids above
-// After, and More set when lines follow them.
+// After that pass Filter, and More set when such lines follow them.
 type linePage struct {
-	After int64
-	Limit int
-	More  bool
+	After  int64
+	Limit  int
+	More   bool
+	Filter LineFilter
 }
 
 // FindStatementPage returns the statement as FindStatementByID does, with one page of its
@@ -40,6 +75,8 @@ func (s *Service) FindStatementPage(ctx context.Context, id string, p LinesPage)
 	} else if p.Limit < 1 || p.Limit > MaxStatementLinesPage {
 		f.Add("lines_limit", "must be a whole number from 1 to %d", MaxStatementLinesPage)
 	}
+	p.Filter.check(&f)
+	page.Filter = p.Filter
 	if p.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
 		n, perr := strconv.ParseInt(string(b), 10, 64)
