@@ -40,6 +40,9 @@ var vocabularies = map[string][]string{
 	"reason_code":          statements.ReasonCodes,
 	"flag":                 statements.LineFlags,
 	"by":                   reports.ReportGroupings,
+	"appeal_status":        statements.AppealStatuses,
+	"appeal_outcome":       statements.AppealOutcomes,
+	"appeal_reason":        statements.AppealReasons,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).
