@@ -169,6 +169,9 @@ func TestRejectedShareIsReroutedToTheFallbackPayer(t *testing.T) {
 	if len(usk.Items) != 1 || usk.Items[0].Rerouted.String() != "19.00" || usk.Items[0].Total.String() != "36.00" {
 		t.Errorf("ZZO USK's transition report: %+v", usk.Items)
 	}
+	if lines[0].ReroutedTo == nil || *lines[0].ReroutedTo != demo.PayerIOM || lines[2].ReroutedTo != nil {
+		t.Errorf("ZZO USK's lines do not say where the rejected amount went: %v %v", lines[0].ReroutedTo, lines[2].ReroutedTo)
+	}
 	// What was re-routed is paid by the fallback: it is not appealed. Line 3 is.
 	_, _, err = f.Svc.FileAppeal(f.Clinic, st.ID, statements.AppealInput{LineID: lines[0].ID, Reason: "eligibility_confirmed"}, claimstest.Key(""))
 	wantCode(t, err, trcledger.ESTATE, "line_rerouted")

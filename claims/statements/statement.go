@@ -59,9 +59,11 @@ type StatementLine struct {
 	Diagnoses           pq.StringArray    `json:"diagnoses,omitempty" db:"diagnoses"`
 
 	// RerouteID and ReroutedFrom are set on a line flagged rerouted: the re-routed claim and the
-	// payer whose rejection moved it here (docs/appeals-and-rerouting.md).
+	// payer whose rejection moved it here; ReroutedTo on a rejected line whose rejected amount
+	// went to the share's fallback payer (docs/appeals-and-rerouting.md).
 	RerouteID    *int64  `json:"reroute_id,omitempty" db:"reroute_id"`
 	ReroutedFrom *string `json:"rerouted_from,omitempty" db:"rerouted_from"`
+	ReroutedTo   *string `json:"rerouted_to,omitempty" db:"rerouted_to"`
 }
 
 // Payment is money paid against a reviewed statement.
@@ -385,7 +387,8 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		SELECT l.id, sh.encounter_id, e.external_id, sh.line_no, el.service_code, sh.service_date, e.site_code, e.patient_key,
 		       e.beneficiary_category, el.quantity, el.amount AS line_amount, sh.basis_points, l.amount, l.flags, l.decision,
 		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses,
-		       l.reroute_id, (SELECT rs.payer_code FROM rerouted_shares rs WHERE rs.id = l.reroute_id) AS rerouted_from
+		       l.reroute_id, (SELECT rs.payer_code FROM rerouted_shares rs WHERE rs.id = l.reroute_id) AS rerouted_from,
+		       (SELECT rs.fallback_payer_code FROM rerouted_shares rs WHERE rs.line_id = l.id) AS rerouted_to
 		FROM statement_lines l
 		JOIN line_shares sh ON sh.id = l.share_id
 		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
