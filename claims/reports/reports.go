@@ -94,9 +94,10 @@ type TransitionRow struct {
 	// Rerouted is what reviews moved from these shares' payers to their fallback payers
 	// (included in Total and ByPayerType as the schedule split it); ReroutedFrom splits it by
 	// the type of the payer that rejected it, ReroutedTo by the type of the one that took it.
-	Rerouted     trcledger.Amount `json:"rerouted"`
-	ReroutedFrom PayerTypeAmounts `json:"rerouted_from"`
-	ReroutedTo   PayerTypeAmounts `json:"rerouted_to"`
+	// All three are left out of a row nothing was re-routed from.
+	Rerouted     trcledger.Amount `json:"rerouted,omitzero"`
+	ReroutedFrom PayerTypeAmounts `json:"rerouted_from,omitzero"`
+	ReroutedTo   PayerTypeAmounts `json:"rerouted_to,omitzero"`
 }
 
 // TransitionReport follows the transfer of the cost of care from IOM to the state, month by month.
