@@ -45,6 +45,7 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"api_tokens_binding_check": {"role", "role"},
 		"users_binding_check":      {"role", "role"},
 		"encounters_void_check":    {"status", "encounter_status"},
+		"appeals_decided_check":    {"status", "appeal_status"},
 	}
 	// Vocabularies with no list in SQL: currencies are checked against the column's pattern below;
 	// referral levels, line flags and report groupings live in columns without a CHECK.

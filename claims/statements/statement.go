@@ -62,8 +62,8 @@ type StatementLine struct {
 	// payer whose rejection moved it here; ReroutedTo on a rejected line whose rejected amount
 	// went to the share's fallback payer (docs/appeals-and-rerouting.md).
 	RerouteID    *int64  `json:"reroute_id,omitempty" db:"reroute_id"`
-	ReroutedFrom *string `json:"rerouted_from,omitempty" db:"rerouted_from"`
-	ReroutedTo   *string `json:"rerouted_to,omitempty" db:"rerouted_to"`
+	ReroutedFrom *string `json:"rerouted_from_payer_code,omitempty" db:"rerouted_from"`
+	ReroutedTo   *string `json:"rerouted_to_payer_code,omitempty" db:"rerouted_to"`
 }
 
 // Payment is money paid against a reviewed statement.
