@@ -31,8 +31,8 @@ func (a *app) clinicRecordPages() []page {
 	}
 }
 
-// recParam returns a path parameter as a string of its own (Fiber reuses its buffers).
-func recParam(c *fiber.Ctx, name string) string { return strings.Clone(c.Params(name)) }
+// recID returns the path's id parameter as a string of its own (Fiber reuses its buffers).
+func recID(c *fiber.Ctx) string { return strings.Clone(c.Params("id")) }
 
 // recQuery returns a trimmed query parameter as a string of its own.
 func recQuery(c *fiber.Ctx, name string) string {

@@ -144,7 +144,7 @@ type payerTotal struct {
 // totals by payer, diagnoses (where access.CanSeeDiagnoses lets the reader see them: the
 // service leaves them out otherwise) and its status. Another provider's encounter is 404.
 func (a *app) clinicEncounter(c *fiber.Ctx) error {
-	e, err := a.cfg.Encounters.FindEncounterByID(c.UserContext(), recParam(c, "id"))
+	e, err := a.cfg.Encounters.FindEncounterByID(c.UserContext(), recID(c))
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ type voidView struct {
 
 // clinicVoidForm is the confirmation page of a void: what is voided, and the reason.
 func (a *app) clinicVoidForm(c *fiber.Ctx) error {
-	e, err := a.cfg.Encounters.FindEncounterByID(c.UserContext(), recParam(c, "id"))
+	e, err := a.cfg.Encounters.FindEncounterByID(c.UserContext(), recID(c))
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (a *app) clinicVoidForm(c *fiber.Ctx) error {
 // the form.
 func (a *app) clinicVoid(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	id := recParam(c, "id")
+	id := recID(c)
 	reason := recForm(c, "reason")
 	// The service checks the reason too; asked here first, the message is in the reader's language.
 	var err error
@@ -290,7 +290,7 @@ type correctView struct {
 // clinicCorrectForm shows the correction form filled in from the encounter. The patient's id
 // is never stored, only its pseudonym, so the form asks for it again.
 func (a *app) clinicCorrectForm(c *fiber.Ctx) error {
-	e, err := a.cfg.Encounters.FindEncounterByID(c.UserContext(), recParam(c, "id"))
+	e, err := a.cfg.Encounters.FindEncounterByID(c.UserContext(), recID(c))
 	if err != nil {
 		return err
 	}
@@ -437,7 +437,7 @@ func readCorrection(c *fiber.Ctx, id string) (correctionForm, encounters.Encount
 // be posted; every problem is shown next to its field.
 func (a *app) clinicCorrect(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	id := recParam(c, "id")
+	id := recID(c)
 	e, err := a.cfg.Encounters.FindEncounterByID(ctx, id)
 	if err != nil {
 		return err
@@ -507,8 +507,11 @@ func (a *app) clinicCorrect(c *fiber.Ctx) error {
 	var posted struct {
 		ID string `json:"id"`
 	}
-	if err := json.Unmarshal(res.Body, &posted); err != nil || posted.ID == "" {
-		return fmt.Errorf("read the correction's answer: %v", err)
+	if err := json.Unmarshal(res.Body, &posted); err != nil {
+		return fmt.Errorf("read the correction's answer: %w", err)
+	}
+	if posted.ID == "" {
+		return errors.New("read the correction's answer: no id")
 	}
 	return c.Redirect("/clinic/encounters/"+posted.ID+"?done=corrected", fiber.StatusSeeOther)
 }

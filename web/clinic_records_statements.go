@@ -54,13 +54,12 @@ type statementView struct {
 	Services map[string]string
 	Next     string
 	First    string
-	Offset   int // lines before this page (for numbering)
 }
 
 // clinicStatement shows a statement of the clinic with a page of its lines: each line's flags,
 // decision, approved amount, reason and note. Another provider's statement is 404.
 func (a *app) clinicStatement(c *fiber.Ctx) error {
-	id := recParam(c, "id")
+	id := recID(c)
 	cursor := recQuery(c, "cursor")
 	st, err := a.cfg.Statements.FindStatementPage(c.UserContext(), id, statements.LinesPage{Limit: statementLinesPageSize, Cursor: cursor})
 	if fe, ferr := fieldErrors(c, err); ferr != nil {
@@ -82,7 +81,7 @@ func (a *app) clinicStatement(c *fiber.Ctx) error {
 // the reader's session. It is written to memory first, so that a statement the reader may not
 // see is a 404 page, not half a file.
 func (a *app) clinicStatementCSV(c *fiber.Ctx) error {
-	id := recParam(c, "id")
+	id := recID(c)
 	var buf bytes.Buffer
 	if err := a.cfg.Statements.ExportCSV(c.UserContext(), id, &buf); err != nil {
 		return err
@@ -94,7 +93,7 @@ func (a *app) clinicStatementCSV(c *fiber.Ctx) error {
 
 // clinicStatementPDF downloads the printable statement through the same export as the API.
 func (a *app) clinicStatementPDF(c *fiber.Ctx) error {
-	id := recParam(c, "id")
+	id := recID(c)
 	var buf bytes.Buffer
 	if err := a.cfg.Statements.ExportPDF(c.UserContext(), id, &buf); err != nil {
 		return err

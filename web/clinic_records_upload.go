@@ -127,9 +127,7 @@ func recordSize(r *encounters.ImportResult) int {
 	return n
 }
 
-type uploadView struct {
-	MaxBytes string
-}
+type uploadView struct{}
 
 // clinicUploadForm is the page of the monthly CSV upload.
 func (a *app) clinicUploadForm(c *fiber.Ctx) error {
@@ -272,7 +270,7 @@ type uploadResultView struct {
 
 // clinicUploadResult shows what an upload of this session made of its file.
 func (a *app) clinicUploadResult(c *fiber.Ctx) error {
-	u := uploads.get(uploadOwner(c), recParam(c, "id"), time.Now())
+	u := uploads.get(uploadOwner(c), recID(c), time.Now())
 	if u == nil {
 		return recNotFound()
 	}
@@ -288,7 +286,7 @@ func (a *app) clinicUploadResult(c *fiber.Ctx) error {
 // as it wrote them (the patient_id cell empty: a raw patient id is never given back). UTF-8
 // with a BOM, separated by ";" outside English, as Excel reads them.
 func (a *app) clinicUploadReport(c *fiber.Ctx) error {
-	u := uploads.get(uploadOwner(c), recParam(c, "id"), time.Now())
+	u := uploads.get(uploadOwner(c), recID(c), time.Now())
 	if u == nil {
 		return recNotFound()
 	}

@@ -736,8 +736,6 @@ func (r *ImportResult) merge(o *ImportResult) {
 	r.ErrorsTruncated = r.ErrorsTruncated || o.ErrorsTruncated
 }
 
-func (r *ImportResult) reject(row int, code, msg string) { r.rejectCells(row, nil, code, msg) }
-
 // rejectCells counts a rejected row and lists it (with its kept cells) up to MaxImportErrors.
 func (r *ImportResult) rejectCells(row int, cells []string, code, msg string) {
 	r.Rejected++
