@@ -91,11 +91,22 @@ func (a *app) clinicStatementCSV(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-// clinicStatementPDF downloads the printable statement through the same export as the API.
+// clinicStatementPDF downloads the printable statement through the same export as the API,
+// printed in the reader's language.
 func (a *app) clinicStatementPDF(c *fiber.Ctx) error {
 	id := recID(c)
+	loc := locale(c)
+	if !slices.Contains(statements.PDFLocales, loc) {
+		loc = ""
+	}
 	var buf bytes.Buffer
-	if err := a.cfg.Statements.ExportPDF(c.UserContext(), id, &buf); err != nil {
+	var err error
+	if loc == "" {
+		err = a.cfg.Statements.ExportPDF(c.UserContext(), id, &buf)
+	} else {
+		err = a.cfg.Statements.ExportPDFIn(c.UserContext(), id, loc, &buf)
+	}
+	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/pdf")

@@ -308,8 +308,8 @@ func TestClinicUploadsTheMonthlyCSV(t *testing.T) {
 	}
 	// A file that is no import file: the reason next to the file field.
 	p = v.recUpload(form, "book.csv", "text/csv", []byte("name;amount\r\nx;1\r\n"), true)
-	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="err-file"`) || !strings.Contains(p.body, "unknown column") {
-		t.Errorf("a file with a bad header: %d", p.status)
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="err-file"`) || !strings.Contains(p.body, "nepoznata kolona") {
+		t.Errorf("a file with a bad header: %d\n%s", p.status, p.body)
 	}
 	p = v.post("/clinic/upload", form, url.Values{"file": {"x"}})
 	if p.status != http.StatusUnsupportedMediaType || !strings.Contains(p.body, `id="err-file"`) {
