@@ -21,16 +21,16 @@ import (
 	"github.com/trcledger/trcledger/contracts"
 )
 
-// encountersPageSize is how many encounters one page of the list shows.
-const encountersPageSize = 50
+// clinicEncountersPage is how many encounters one page of the list shows.
+const clinicEncountersPage = 50
 
-// encounterFilterView is the list's filter form as the reader filled it in.
-type encounterFilterView struct {
+// clinicEncounterFilter is the list's filter form as the reader filled it in.
+type clinicEncounterFilter struct {
 	From, To, Site, Status, ExternalID, Contract string
 }
 
-type encountersView struct {
-	Filter    encounterFilterView
+type clinicEncountersView struct {
+	Filter    clinicEncounterFilter
 	Sites     []contracts.Site
 	Contracts []contracts.Contract
 	Statuses  []string
@@ -43,13 +43,13 @@ type encountersView struct {
 // cursor). A bad filter value is shown next to its field.
 func (a *app) clinicEncounters(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	v := encountersView{Statuses: encounters.EncounterStatuses, Filter: encounterFilterView{
+	v := clinicEncountersView{Statuses: encounters.EncounterStatuses, Filter: clinicEncounterFilter{
 		From: recQuery(c, "from"), To: recQuery(c, "to"), Site: recQuery(c, "site_code"), Status: recQuery(c, "status"),
 		ExternalID: recQuery(c, "external_id"), Contract: recQuery(c, "contract_code"),
 	}}
 	errs := map[string]string{}
 	f := encounters.EncounterFilter{SiteCode: v.Filter.Site, ExternalID: v.Filter.ExternalID, ContractCode: v.Filter.Contract,
-		Limit: encountersPageSize, Cursor: recQuery(c, "cursor")}
+		Limit: clinicEncountersPage, Cursor: recQuery(c, "cursor")}
 	for _, d := range []struct {
 		name, value string
 		dst         **trcledger.Date
@@ -106,36 +106,36 @@ func (a *app) clinicEncounters(c *fiber.Ctx) error {
 	return a.renderView(c, "clinic/encounters", view)
 }
 
-type encounterView struct {
+type clinicEncounterView struct {
 	E        *encounters.Encounter
-	Lines    []lineView
-	Services map[string]string // code -> name
-	Payers   []payerTotal      // the encounter's total by payer
+	Lines    []clinicLineView
+	Services map[string]string  // code -> name
+	Payers   []clinicPayerTotal // the encounter's total by payer
 }
 
-// lineView is a priced line with its shares' percentages.
-type lineView struct {
+// clinicLineView is a priced line with its shares' percentages.
+type clinicLineView struct {
 	contracts.PricedLine
-	Shares []shareView
+	Shares []clinicShareView
 }
 
-type shareView struct {
+type clinicShareView struct {
 	Payer           string
 	Amount, Percent decimal.Decimal
 }
 
-func linesOf(e *encounters.Encounter) []lineView {
-	out := make([]lineView, len(e.Lines))
+func clinicLinesOf(e *encounters.Encounter) []clinicLineView {
+	out := make([]clinicLineView, len(e.Lines))
 	for i, l := range e.Lines {
 		out[i].PricedLine = l
 		for _, s := range l.Shares {
-			out[i].Shares = append(out[i].Shares, shareView{Payer: s.PayerCode, Amount: s.Amount.Decimal, Percent: decimal.New(int64(s.BasisPoints), -2)})
+			out[i].Shares = append(out[i].Shares, clinicShareView{Payer: s.PayerCode, Amount: s.Amount.Decimal, Percent: decimal.New(int64(s.BasisPoints), -2)})
 		}
 	}
 	return out
 }
 
-type payerTotal struct {
+type clinicPayerTotal struct {
 	Payer  string
 	Amount decimal.Decimal
 }
@@ -148,7 +148,7 @@ func (a *app) clinicEncounter(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v := encounterView{E: e, Lines: linesOf(e), Services: a.serviceNames(c), Payers: payerTotals(e)}
+	v := clinicEncounterView{E: e, Lines: clinicLinesOf(e), Services: a.clinicServiceNames(c), Payers: clinicPayerTotals(e)}
 	vw := view{Title: "clinic.encounter.title", Data: v}
 	switch c.Query("done") {
 	case "voided":
@@ -159,8 +159,8 @@ func (a *app) clinicEncounter(c *fiber.Ctx) error {
 	return a.renderView(c, "clinic/encounter", vw)
 }
 
-// serviceNames maps service codes to their names for display; an error leaves codes alone.
-func (a *app) serviceNames(c *fiber.Ctx) map[string]string {
+// clinicServiceNames maps service codes to their names for display; an error leaves codes alone.
+func (a *app) clinicServiceNames(c *fiber.Ctx) map[string]string {
 	out := map[string]string{}
 	list, err := a.cfg.Contracts.ListServices(c.UserContext())
 	if err != nil {
@@ -172,8 +172,8 @@ func (a *app) serviceNames(c *fiber.Ctx) map[string]string {
 	return out
 }
 
-func payerTotals(e *encounters.Encounter) []payerTotal {
-	var out []payerTotal
+func clinicPayerTotals(e *encounters.Encounter) []clinicPayerTotal {
+	var out []clinicPayerTotal
 	at := map[string]int{}
 	for _, l := range e.Lines {
 		for _, s := range l.Shares {
@@ -181,7 +181,7 @@ func payerTotals(e *encounters.Encounter) []payerTotal {
 			if !ok {
 				i = len(out)
 				at[s.PayerCode] = i
-				out = append(out, payerTotal{Payer: s.PayerCode})
+				out = append(out, clinicPayerTotal{Payer: s.PayerCode})
 			}
 			out[i].Amount = out[i].Amount.Add(s.Amount.Decimal)
 		}
@@ -189,7 +189,7 @@ func payerTotals(e *encounters.Encounter) []payerTotal {
 	return out
 }
 
-type voidView struct {
+type clinicVoidView struct {
 	E      *encounters.Encounter
 	Reason string
 }
@@ -200,7 +200,7 @@ func (a *app) clinicVoidForm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v := view{Title: "clinic.void.title", Data: voidView{E: e}}
+	v := view{Title: "clinic.void.title", Data: clinicVoidView{E: e}}
 	if e.Status != "posted" {
 		v.Problem = tr(c).T("clinic.void.already")
 	}
@@ -231,7 +231,7 @@ func (a *app) clinicVoid(c *fiber.Ctx) error {
 	if ferr != nil {
 		return ferr // another provider's, or unknown: 404
 	}
-	v := view{Title: "clinic.void.title", Data: voidView{E: e, Reason: reason}}
+	v := view{Title: "clinic.void.title", Data: clinicVoidView{E: e, Reason: reason}}
 	fe, err := fieldErrors(c, err)
 	switch {
 	case fe != nil:
@@ -242,7 +242,7 @@ func (a *app) clinicVoid(c *fiber.Ctx) error {
 			v.Errors["reason"] = tr(c).T("clinic.void.reason_too_long")
 		}
 		c.Status(fiber.StatusUnprocessableEntity)
-	case trcledger.ErrorCode(err) == trcledger.ECONFLICT && reasonOf(err) == "on_submitted_statement":
+	case trcledger.ErrorCode(err) == trcledger.ECONFLICT && clinicReasonOf(err) == "on_submitted_statement":
 		v.Problem = tr(c).T("clinic.void.on_submitted_statement")
 		c.Status(fiber.StatusConflict)
 	case trcledger.ErrorCode(err) == trcledger.ESTATE:
@@ -254,7 +254,7 @@ func (a *app) clinicVoid(c *fiber.Ctx) error {
 	return a.renderView(c, "clinic/void", v)
 }
 
-func reasonOf(err error) string {
+func clinicReasonOf(err error) string {
 	var e *trcledger.Error
 	if errors.As(err, &e) {
 		return e.Reason
@@ -275,7 +275,7 @@ type correctionForm struct {
 
 type correctionLine struct{ Service, Quantity string }
 
-type correctView struct {
+type clinicCorrectView struct {
 	E             *encounters.Encounter
 	F             correctionForm
 	Sites         []contracts.Site
@@ -323,12 +323,12 @@ func (a *app) clinicCorrectForm(c *fiber.Ctx) error {
 	if e.Status != "posted" {
 		v.Problem = tr(c).T("clinic.correct.not_posted")
 	}
-	return a.renderCorrect(c, e, f, v)
+	return a.clinicRenderCorrect(c, e, f, v)
 }
 
-func (a *app) renderCorrect(c *fiber.Ctx, e *encounters.Encounter, f correctionForm, v view) error {
+func (a *app) clinicRenderCorrect(c *fiber.Ctx, e *encounters.Encounter, f correctionForm, v view) error {
 	ctx := c.UserContext()
-	cv := correctView{E: e, F: f, Kinds: encounters.EncounterKinds, Beneficiaries: contracts.BeneficiaryCategories,
+	cv := clinicCorrectView{E: e, F: f, Kinds: encounters.EncounterKinds, Beneficiaries: contracts.BeneficiaryCategories,
 		Sexes: encounters.Sexes, Levels: encounters.ReferralLevels}
 	var err error
 	if cv.Sites, err = a.cfg.Contracts.ListSites(ctx); err != nil {
@@ -464,23 +464,23 @@ func (a *app) clinicCorrect(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		v.Errors, v.Problem = errs, tr(c).T("common.form_has_errors")
 		c.Status(fiber.StatusUnprocessableEntity)
-		return a.renderCorrect(c, e, f, v)
+		return a.clinicRenderCorrect(c, e, f, v)
 	}
 	if e.Status == "posted" {
 		_, err := a.cfg.Encounters.VoidEncounter(ctx, id, f.Reason)
 		switch {
 		case err == nil, trcledger.ErrorCode(err) == trcledger.ESTATE: // voided already (this form sent twice)
-		case reasonOf(err) == "on_submitted_statement":
+		case clinicReasonOf(err) == "on_submitted_statement":
 			v.Problem = tr(c).T("clinic.void.on_submitted_statement")
 			c.Status(fiber.StatusConflict)
-			return a.renderCorrect(c, e, f, v)
+			return a.clinicRenderCorrect(c, e, f, v)
 		default:
 			if fe, ferr := fieldErrors(c, err); ferr != nil {
 				return ferr
 			} else {
 				v.Errors, v.Problem = fe, tr(c).T("common.form_has_errors")
 				c.Status(fiber.StatusUnprocessableEntity)
-				return a.renderCorrect(c, e, f, v)
+				return a.clinicRenderCorrect(c, e, f, v)
 			}
 		}
 	}
@@ -502,7 +502,7 @@ func (a *app) clinicCorrect(c *fiber.Ctx) error {
 		}
 		v.Problem = tr(c).T("clinic.correct.voided_not_posted")
 		c.Status(fiber.StatusUnprocessableEntity)
-		return a.renderCorrect(c, e, f, v)
+		return a.clinicRenderCorrect(c, e, f, v)
 	}
 	var posted struct {
 		ID string `json:"id"`

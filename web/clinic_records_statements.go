@@ -11,12 +11,12 @@ import (
 	"github.com/trcledger/trcledger/claims/statements"
 )
 
-// statementLinesPageSize is how many lines one page of a statement shows.
-const statementLinesPageSize = 100
+// clinicStatementLinesPage is how many lines one page of a statement shows.
+const clinicStatementLinesPage = 100
 
-var periodPattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
+var clinicPeriodPattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 
-type statementsView struct {
+type clinicStatementsView struct {
 	Period, Status string
 	Statuses       []string
 	Items          []*statements.Statement
@@ -26,9 +26,9 @@ type statementsView struct {
 // by period and status, newest period first. A clinic has one statement a payer and month, so
 // the list is short and is not paginated.
 func (a *app) clinicStatements(c *fiber.Ctx) error {
-	v := statementsView{Period: recQuery(c, "period"), Status: recQuery(c, "status"), Statuses: statements.StatementStatuses}
+	v := clinicStatementsView{Period: recQuery(c, "period"), Status: recQuery(c, "status"), Statuses: statements.StatementStatuses}
 	errs := map[string]string{}
-	if v.Period != "" && !periodPattern.MatchString(v.Period) {
+	if v.Period != "" && !clinicPeriodPattern.MatchString(v.Period) {
 		errs["period"] = tr(c).T("clinic.statements.bad_period")
 	}
 	if v.Status != "" && !slices.Contains(statements.StatementStatuses, v.Status) {
@@ -49,7 +49,7 @@ func (a *app) clinicStatements(c *fiber.Ctx) error {
 	return a.renderView(c, "clinic/statements", vw)
 }
 
-type statementView struct {
+type clinicStatementView struct {
 	S        *statements.Statement
 	Services map[string]string
 	Next     string
@@ -61,13 +61,13 @@ type statementView struct {
 func (a *app) clinicStatement(c *fiber.Ctx) error {
 	id := recID(c)
 	cursor := recQuery(c, "cursor")
-	st, err := a.cfg.Statements.FindStatementPage(c.UserContext(), id, statements.LinesPage{Limit: statementLinesPageSize, Cursor: cursor})
+	st, err := a.cfg.Statements.FindStatementPage(c.UserContext(), id, statements.LinesPage{Limit: clinicStatementLinesPage, Cursor: cursor})
 	if fe, ferr := fieldErrors(c, err); ferr != nil {
 		return ferr
 	} else if fe != nil { // a cursor it did not give out: the first page
 		return c.Redirect("/clinic/statements/"+url.PathEscape(id), fiber.StatusSeeOther)
 	}
-	v := statementView{S: st, Services: a.serviceNames(c)}
+	v := clinicStatementView{S: st, Services: a.clinicServiceNames(c)}
 	if st.LinesNextCursor != nil {
 		v.Next = recWithQuery("/clinic/statements/"+url.PathEscape(id), url.Values{"cursor": {*st.LinesNextCursor}})
 	}

@@ -134,8 +134,8 @@ func (a *app) clinicUploadForm(c *fiber.Ctx) error {
 	return a.renderView(c, "clinic/upload", view{Title: "clinic.upload.title", Data: uploadView{}})
 }
 
-// uploadFailed shows the upload form again with msg next to the file field (status).
-func (a *app) uploadFailed(c *fiber.Ctx, status int, msg string) error {
+// clinicUploadFailed shows the upload form again with msg next to the file field (status).
+func (a *app) clinicUploadFailed(c *fiber.Ctx, status int, msg string) error {
 	c.Status(status)
 	return a.renderView(c, "clinic/upload", view{Title: "clinic.upload.title", Data: uploadView{},
 		Errors: map[string]string{"file": msg}, Problem: tr(c).T("common.form_has_errors")})
@@ -166,7 +166,7 @@ func (a *app) clinicUpload(c *fiber.Ctx) error {
 	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mediaType != fiber.MIMEMultipartForm || params["boundary"] == "" {
 		c.Context().SetConnectionClose()
-		return a.uploadFailed(c, fiber.StatusUnsupportedMediaType, tr.T("clinic.upload.not_a_form"))
+		return a.clinicUploadFailed(c, fiber.StatusUnsupportedMediaType, tr.T("clinic.upload.not_a_form"))
 	}
 	mr := multipart.NewReader(encounters.LimitImport(body, uploadLimit), params["boundary"])
 	token := strings.Clone(c.Get(csrfHeader))
@@ -174,10 +174,10 @@ func (a *app) clinicUpload(c *fiber.Ctx) error {
 	for {
 		part, err = mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return a.uploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
+			return a.clinicUploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
 		}
 		if err != nil {
-			return a.uploadFailed(c, fiber.StatusBadRequest, tr.T("clinic.upload.cut_off"))
+			return a.clinicUploadFailed(c, fiber.StatusBadRequest, tr.T("clinic.upload.cut_off"))
 		}
 		if part.FileName() != "" || part.FormName() == "file" {
 			break
@@ -192,7 +192,7 @@ func (a *app) clinicUpload(c *fiber.Ctx) error {
 		return errorPageFor(c, fiber.StatusForbidden, "common.error.csrf")
 	}
 	if part.FileName() == "" {
-		return a.uploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
+		return a.clinicUploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
 	}
 	charset := ""
 	if _, pp, err := mime.ParseMediaType(part.Header.Get(fiber.HeaderContentType)); err == nil {
@@ -200,7 +200,7 @@ func (a *app) clinicUpload(c *fiber.Ctx) error {
 	}
 	res, err := a.cfg.Encounters.ImportFile(c.UserContext(), part, encounters.ImportOptions{Charset: charset, KeepRejectedRows: true})
 	if err != nil {
-		return a.uploadError(c, err)
+		return a.clinicUploadError(c, err)
 	}
 	now := time.Now()
 	u := &uploadRecord{ID: newUploadID(), owner: uploadOwner(c), FileName: strings.Clone(part.FileName()), Created: now, Result: res}
@@ -209,9 +209,9 @@ func (a *app) clinicUpload(c *fiber.Ctx) error {
 	return c.Redirect("/clinic/upload/"+u.ID, fiber.StatusSeeOther)
 }
 
-// uploadError shows why a file was not imported: a file that is not a CSV the import reads
+// clinicUploadError shows why a file was not imported: a file that is not a CSV the import reads
 // next to the file field, with the service's explanation (which says what to do).
-func (a *app) uploadError(c *fiber.Ctx, err error) error {
+func (a *app) clinicUploadError(c *fiber.Ctx, err error) error {
 	tr := tr(c)
 	var e *trcledger.Error
 	if !errors.As(err, &e) {
@@ -227,14 +227,14 @@ func (a *app) uploadError(c *fiber.Ctx, err error) error {
 	}
 	switch e.Code {
 	case trcledger.EINVALID:
-		return a.uploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.bad_file", detail))
+		return a.clinicUploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.bad_file", detail))
 	case trcledger.EUNSUPPORTED:
-		return a.uploadFailed(c, fiber.StatusUnsupportedMediaType, tr.T("clinic.upload.bad_file", detail))
+		return a.clinicUploadFailed(c, fiber.StatusUnsupportedMediaType, tr.T("clinic.upload.bad_file", detail))
 	case trcledger.ETOOLARGE:
 		c.Context().SetConnectionClose()
-		return a.uploadFailed(c, fiber.StatusRequestEntityTooLarge, tr.T("clinic.upload.too_large", detail))
+		return a.clinicUploadFailed(c, fiber.StatusRequestEntityTooLarge, tr.T("clinic.upload.too_large", detail))
 	case trcledger.EMALFORMED, trcledger.EUNAVAILABLE:
-		return a.uploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.partly", detail))
+		return a.clinicUploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.partly", detail))
 	}
 	return err
 }
