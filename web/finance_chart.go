@@ -100,7 +100,7 @@ type chartData struct {
 // chartTemplate is the SVG of a transition chart. It is an html/template, so every label is
 // escaped like any other text of a page; the SVG is drawn with presentation attributes only
 // (the CSP allows no inline styles).
-var chartTemplate = template.Must(template.New("chart").Parse(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{{.ID}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-labelledby="{{.ID}}-title {{.ID}}-desc" font-family="system-ui, sans-serif" font-size="13">
+var chartTemplate = template.Must(template.New("chart").Parse(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{{.ID}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-labelledby="{{.ID}}-title {{.ID}}-desc" font-family="system-ui, sans-serif" font-size="15">
 <title id="{{.ID}}-title">{{.Title}}</title>
 <desc id="{{.ID}}-desc">{{.Desc}}</desc>
 <g class="legend" aria-hidden="true">{{range .Legend}}{{if .Line}}<line x1="{{.X}}" x2="{{.TextX}}" y1="{{.Y}}" y2="{{.Y}}" stroke="{{.Fill}}" stroke-width="3"/>{{else}}<rect x="{{.X}}" y="{{.Y}}" width="14" height="14" transform="translate(0,-7)" fill="{{.Fill}}"/>{{end}}<text x="{{.TextX}}" y="{{.Y}}" dx="4" dy="5" fill="#1b1f24">{{.Label}}</text>{{end}}</g>
@@ -170,7 +170,7 @@ func transitionChart(tr i18n.Translator, in chartInput) (template.HTML, error) {
 	unit := tr.Money(decimal.Zero, in.Currency)
 	unit = unit[len(tr.Number(decimal.Zero, 2))+len(" "):]
 	d.AxisLabel = chartText{X: px(chartLeft - 8), Y: px(chartTop - 12), Text: unit, Anchor: "end"}
-	d.PercentLabel = chartText{X: px(chartW - chartRight + 8), Y: px(chartTop - 12), Text: tr.T("finance.chart.state_share_axis"), Anchor: "start"}
+	d.PercentLabel = chartText{X: px(chartW - 4), Y: px(chartTop - 12), Text: tr.T("finance.chart.state_share_axis"), Anchor: "end"}
 
 	n := max1(len(in.Months))
 	band := float64(chartPlotW) / float64(n)
@@ -218,7 +218,7 @@ func transitionChart(tr i18n.Translator, in chartInput) (template.HTML, error) {
 
 	x, ly := float64(chartLeft), 16.0
 	add := func(fill, label string, line bool) {
-		w := 22 + 8 + float64(len([]rune(label)))*7.2
+		w := 22 + 10 + float64(len([]rune(label)))*8.4
 		if x+w > chartW-8 && x > chartLeft {
 			x, ly = chartLeft, ly+20
 		}

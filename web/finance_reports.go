@@ -100,6 +100,7 @@ type transitionView struct {
 type transitionGroupView struct {
 	Name     string
 	Currency string
+	Unit     string // KM, or the currency's code
 	Chart    template.HTML
 	Rows     []transitionRowView
 	Total    reports.PayerTypeAmounts
@@ -178,7 +179,7 @@ func (a *app) financeTransition(c *fiber.Ctx) error {
 		k := key{groupName(r.Group), r.Currency}
 		g, ok := byKey[k]
 		if !ok {
-			g = &transitionGroupView{Name: a.transitionGroupLabel(tr, refs, v.By, k.group), Currency: r.Currency}
+			g = &transitionGroupView{Name: a.transitionGroupLabel(tr, refs, v.By, k.group), Currency: r.Currency, Unit: currencyUnit(tr, r.Currency)}
 			byKey[k] = g
 			order = append(order, k)
 		}

@@ -212,6 +212,9 @@ func TestFinancePaymentReadsADecimalCommaAndADoubleSubmitPaysOnce(t *testing.T) 
 	if !strings.Contains(form.body, `id="pay-form"`) {
 		t.Fatal("a reviewed statement shows no payment form")
 	}
+	if n := strings.Count(form.body, `<span class="badge decision-approve">Odobreno</span>`); n != st.LineCount {
+		t.Errorf("%d lines show their approval, want %d", n, st.LineCount)
+	}
 	values := url.Values{"amount": {"1.234,56"}, "paid_on": {"2025-04-10"}, "reference": {"UPL-2025-0042"}, "form_key": {formField(t, form.body, "form_key")}}
 	first := v.post(path+"/payments", form, cloneValues(values))
 	second := v.post(path+"/payments", form, cloneValues(values)) // the same form sent again: a double click
