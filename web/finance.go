@@ -1,9 +1,7 @@
 package web
 
 import (
-	"cmp"
 	"net/url"
-	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -31,8 +29,8 @@ func (a *app) financePages() []page {
 // financePageSize is how many rows a finance list shows at once.
 const financePageSize = 25
 
-// option is one choice of a select: its value and what the reader sees.
-type option struct{ Value, Label string }
+// finOption is one choice of a select: its value and what the reader sees.
+type finOption struct{ Value, Label string }
 
 // financeRefs are the names the finance pages show for codes: organizations, sites,
 // jurisdictions and services, and the providers and payers to filter by.
@@ -41,8 +39,8 @@ type financeRefs struct {
 	Sites     map[string]string
 	Cantons   map[string]string
 	Services  map[string]string
-	Providers []option
-	Payers    []option
+	Providers []finOption
+	Payers    []finOption
 }
 
 func (a *app) financeRefs(c *fiber.Ctx) (*financeRefs, error) {
@@ -54,7 +52,7 @@ func (a *app) financeRefs(c *fiber.Ctx) (*financeRefs, error) {
 	r := &financeRefs{Names: map[string]string{}, Sites: map[string]string{}, Cantons: map[string]string{}, Services: map[string]string{}}
 	for _, o := range orgs {
 		r.Names[o.Code] = o.Name
-		opt := option{Value: o.Code, Label: o.Code + " · " + o.Name}
+		opt := finOption{Value: o.Code, Label: o.Code + " · " + o.Name}
 		if o.Kind == "provider" {
 			r.Providers = append(r.Providers, opt)
 		} else {
@@ -85,18 +83,18 @@ func (a *app) financeRefs(c *fiber.Ctx) (*financeRefs, error) {
 	return r, nil
 }
 
-// pager is one page of a list cut in pages of financePageSize: the page's bounds and the links
+// finPager is one page of a list cut in pages of financePageSize: the page's bounds and the links
 // to the pages before and after it (with the list's filters kept).
-type pager struct {
+type finPager struct {
 	Page, Pages, Total int
 	From, To           int // 1-based, for "21–40 of 95"
 	Prev, Next         string
 }
 
-// paginate cuts n rows into pages; page is the ?page= value (1 when missing or bad). It
+// finPaginate cuts n rows into pages; page is the ?page= value (1 when missing or bad). It
 // returns the bounds of the page's rows.
-func paginate(path string, q url.Values, n int, pageParam string) (pager, int, int) {
-	p := pager{Total: n, Pages: max(1, (n+financePageSize-1)/financePageSize)}
+func finPaginate(path string, q url.Values, n int, pageParam string) (finPager, int, int) {
+	p := finPager{Total: n, Pages: max(1, (n+financePageSize-1)/financePageSize)}
 	p.Page, _ = strconv.Atoi(pageParam)
 	p.Page = min(max(p.Page, 1), p.Pages)
 	lo := (p.Page - 1) * financePageSize
@@ -129,8 +127,8 @@ func paginate(path string, q url.Values, n int, pageParam string) (pager, int, i
 	return p, lo, hi
 }
 
-// queryValues is the request's query string as url.Values (the first value of each name).
-func queryValues(c *fiber.Ctx) url.Values {
+// finQuery is the request's query string as url.Values (the first value of each name).
+func finQuery(c *fiber.Ctx) url.Values {
 	v := url.Values{}
 	c.Context().QueryArgs().VisitAll(func(k, val []byte) {
 		if !v.Has(string(k)) {
@@ -138,15 +136,4 @@ func queryValues(c *fiber.Ctx) url.Values {
 		}
 	})
 	return v
-}
-
-// sortedOptions returns the labels of codes (from names, the code itself when unnamed) as
-// options ordered by label.
-func sortedOptions(names map[string]string) []option {
-	out := make([]option, 0, len(names))
-	for code, name := range names {
-		out = append(out, option{Value: code, Label: cmp.Or(name, code)})
-	}
-	slices.SortFunc(out, func(a, b option) int { return cmp.Compare(a.Label, b.Label) })
-	return out
 }

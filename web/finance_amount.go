@@ -19,12 +19,12 @@ var (
 	plainAmount  = regexp.MustCompile(`^[0-9]+([.,][0-9]+)?$`)
 )
 
-// parseLocalAmount reads an amount as a person types it in the reader's locale: "1.234,56",
+// finParseAmount reads an amount as a person types it in the reader's locale: "1.234,56",
 // "1234,56" (and "1234.56", which nobody means otherwise) in the local locales, "1,234.56" and
 // "1234.56" in English; spaces and a trailing KM are ignored. In the local locales a dot
 // followed by exactly three digits and no comma ("1.234") is a thousands separator, in English
 // a comma is. It reports false for anything else (letters, two decimal marks, a sign).
-func parseLocalAmount(tr i18n.Translator, s string) (decimal.Decimal, bool) {
+func finParseAmount(tr i18n.Translator, s string) (decimal.Decimal, bool) {
 	s = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "", "'", "").Replace(strings.TrimSpace(s))
 	for _, unit := range []string{"KM", "km", "КМ", "BAM"} {
 		s = strings.TrimSuffix(s, unit)
@@ -50,9 +50,9 @@ func parseLocalAmount(tr i18n.Translator, s string) (decimal.Decimal, bool) {
 	return d, true
 }
 
-// inputAmount writes an amount as the reader would type it back: 1234,56 in the local locales,
+// finInputAmount writes an amount as the reader would type it back: 1234,56 in the local locales,
 // 1234.56 in English (no grouping, so that it reads back the same).
-func inputAmount(tr i18n.Translator, d decimal.Decimal) string {
+func finInputAmount(tr i18n.Translator, d decimal.Decimal) string {
 	s := d.StringFixed(2)
 	if tr.Local() {
 		s = strings.Replace(s, ".", ",", 1)
@@ -60,9 +60,9 @@ func inputAmount(tr i18n.Translator, d decimal.Decimal) string {
 	return s
 }
 
-// parseFormDate reads a date from a form: YYYY-MM-DD (what a date input sends) or the local
+// finParseDate reads a date from a form: YYYY-MM-DD (what a date input sends) or the local
 // 15.03.2025. (a browser without date inputs).
-func parseFormDate(s string) (trcledger.Date, bool) {
+func finParseDate(s string) (trcledger.Date, bool) {
 	s = strings.TrimSpace(s)
 	if d, err := trcledger.ParseDate(s); err == nil {
 		return d, true

@@ -14,27 +14,27 @@ import (
 	"github.com/trcledger/trcledger/web/i18n"
 )
 
-// chartInput is what one transition chart shows: the months of its axis (every month of the
+// finChartInput is what one transition chart shows: the months of its axis (every month of the
 // range, with or without a row) and the report's rows of one group and currency.
-type chartInput struct {
+type finChartInput struct {
 	ID, Group, Currency string
 	Months              []string
 	Rows                []reports.TransitionRow
 }
 
-// chartPayerTypes are the payer types stacked from the bottom up (the state's first, so that
+// finChartPayerTypes are the payer types stacked from the bottom up (the state's first, so that
 // its growth reads from the axis), with their colours (each at least 3:1 against white).
-var chartPayerTypes = []struct{ Type, Colour string }{
+var finChartPayerTypes = []struct{ Type, Colour string }{
 	{"state_fund", "#1e6b34"},
 	{"government", "#6a3d9a"},
 	{"donor", "#a65f00"},
 	{"international", "#0b5394"},
 }
 
-const chartLineColour = "#a4161a"
+const finChartLineColour = "#a4161a"
 
-// amountOf returns the amount of payer type t in p.
-func amountOf(p reports.PayerTypeAmounts, t string) decimal.Decimal {
+// finAmountOf returns the amount of payer type t in p.
+func finAmountOf(p reports.PayerTypeAmounts, t string) decimal.Decimal {
 	switch t {
 	case "international":
 		return p.International.Decimal
@@ -50,57 +50,57 @@ func amountOf(p reports.PayerTypeAmounts, t string) decimal.Decimal {
 
 // The chart's geometry, in the units of its viewBox.
 const (
-	chartW, chartH                = 720, 380
-	chartLeft, chartRight         = 84, 56
-	chartTop, chartBottom         = 72, 52
-	chartPlotW                    = chartW - chartLeft - chartRight
-	chartPlotH                    = chartH - chartTop - chartBottom
-	chartTicks                    = 4
-	chartMaxBar           float64 = 44
+	finChartW, finChartH                = 720, 380
+	finChartLeft, finChartRight         = 84, 56
+	finChartTop, finChartBottom         = 72, 52
+	finChartPlotW                       = finChartW - finChartLeft - finChartRight
+	finChartPlotH                       = finChartH - finChartTop - finChartBottom
+	finChartTicks                       = 4
+	finChartMaxBar              float64 = 44
 )
 
-type chartText struct {
+type finChartText struct {
 	X, Y, Text, Anchor string
 }
 
-type chartSegment struct {
+type finChartSegment struct {
 	X, Y, W, H, Fill, Period, Type, Amount, Label string
 }
 
-type chartDot struct {
+type finChartDot struct {
 	CX, CY, Label string
 }
 
-type chartLegend struct {
+type finChartLegend struct {
 	X, TextX, Y, Fill, Label string
 	Line                     bool
 }
 
-type chartMonth struct {
+type finChartMonth struct {
 	X, Label, Year string
 }
 
-type chartData struct {
+type finChartData struct {
 	ID, Title, Desc string
 	W, H            int
 	Left, Right     string // x of the plot's edges
 	Top, Bottom     string // y of the plot's edges
-	Grid            []chartText
-	Percent         []chartText
-	Segments        []chartSegment
+	Grid            []finChartText
+	Percent         []finChartText
+	Segments        []finChartSegment
 	Lines           []string
-	Dots            []chartDot
-	Months          []chartMonth
-	Legend          []chartLegend
-	AxisLabel       chartText
-	PercentLabel    chartText
+	Dots            []finChartDot
+	Months          []finChartMonth
+	Legend          []finChartLegend
+	AxisLabel       finChartText
+	PercentLabel    finChartText
 	LineColour      string
 }
 
-// chartTemplate is the SVG of a transition chart. It is an html/template, so every label is
+// finChartTemplate is the SVG of a transition chart. It is an html/template, so every label is
 // escaped like any other text of a page; the SVG is drawn with presentation attributes only
 // (the CSP allows no inline styles).
-var chartTemplate = template.Must(template.New("chart").Parse(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{{.ID}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-labelledby="{{.ID}}-title {{.ID}}-desc" font-family="system-ui, sans-serif" font-size="15">
+var finChartTemplate = template.Must(template.New("chart").Parse(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{{.ID}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-labelledby="{{.ID}}-title {{.ID}}-desc" font-family="system-ui, sans-serif" font-size="15">
 <title id="{{.ID}}-title">{{.Title}}</title>
 <desc id="{{.ID}}-desc">{{.Desc}}</desc>
 <g class="legend" aria-hidden="true">{{range .Legend}}{{if .Line}}<line x1="{{.X}}" x2="{{.TextX}}" y1="{{.Y}}" y2="{{.Y}}" stroke="{{.Fill}}" stroke-width="3"/>{{else}}<rect x="{{.X}}" y="{{.Y}}" width="14" height="14" transform="translate(0,-7)" fill="{{.Fill}}"/>{{end}}<text x="{{.TextX}}" y="{{.Y}}" dx="4" dy="5" fill="#1b1f24">{{.Label}}</text>{{end}}</g>
@@ -112,18 +112,18 @@ var chartTemplate = template.Must(template.New("chart").Parse(`<svg xmlns="http:
 <g class="share">{{range .Lines}}<polyline points="{{.}}" fill="none" stroke="{{$.LineColour}}" stroke-width="2.5" stroke-linejoin="round"/>{{end}}{{range .Dots}}<circle class="share-point" cx="{{.CX}}" cy="{{.CY}}" r="4" fill="#ffffff" stroke="{{$.LineColour}}" stroke-width="2"><title>{{.Label}}</title></circle>{{end}}</g>
 </svg>`))
 
-// px writes a coordinate with 2 decimals.
-func px(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+// finPx writes a coordinate with 2 decimals.
+func finPx(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+func finItoa(n int) string { return strconv.Itoa(n) }
 
-// niceScale returns the top of the amount axis and its step: chartTicks steps of 1, 2 or 5
+// finNiceScale returns the top of the amount axis and its step: finChartTicks steps of 1, 2 or 5
 // times a power of ten, the top at or above max (1 for an empty chart).
-func niceScale(max float64) (top, step float64) {
+func finNiceScale(max float64) (top, step float64) {
 	if max <= 0 || math.IsNaN(max) {
-		return chartTicks, 1
+		return finChartTicks, 1
 	}
-	raw := max / chartTicks
+	raw := max / finChartTicks
 	pow := math.Pow(10, math.Floor(math.Log10(raw)))
 	for _, m := range []float64{1, 2, 2.5, 5, 10} {
 		if step = m * pow; step >= raw {
@@ -134,15 +134,15 @@ func niceScale(max float64) (top, step float64) {
 	return top, step
 }
 
-// transitionChart draws one group of the transition report as SVG: per month of in.Months a bar
+// financeChart draws one group of the transition report as SVG: per month of in.Months a bar
 // stacked from one segment per payer type (every type, a zero one included, with its amount in
 // data-amount and its height proportional to it on a scale shared by the chart's bars), and the
 // state's share in percent as a line on the right-hand axis. Months without a row of the report
 // have no bar and break the line. Labels are in tr's language; the markup comes out of an
 // html/template, so it is escaped as a page is.
-func transitionChart(tr i18n.Translator, in chartInput) (template.HTML, error) {
-	d := chartData{ID: in.ID, W: chartW, H: chartH, LineColour: chartLineColour,
-		Left: px(chartLeft), Right: px(chartW - chartRight), Top: px(chartTop), Bottom: px(chartTop + chartPlotH)}
+func financeChart(tr i18n.Translator, in finChartInput) (template.HTML, error) {
+	d := finChartData{ID: in.ID, W: finChartW, H: finChartH, LineColour: finChartLineColour,
+		Left: finPx(finChartLeft), Right: finPx(finChartW - finChartRight), Top: finPx(finChartTop), Bottom: finPx(finChartTop + finChartPlotH)}
 	byMonth := map[string]reports.TransitionRow{}
 	max := 0.0
 	total := decimal.Zero
@@ -153,35 +153,35 @@ func transitionChart(tr i18n.Translator, in chartInput) (template.HTML, error) {
 			max = f
 		}
 	}
-	top, step := niceScale(max)
-	scale := chartPlotH / top // viewBox units per currency unit
-	bottom := float64(chartTop + chartPlotH)
+	top, step := finNiceScale(max)
+	scale := finChartPlotH / top // viewBox units per currency unit
+	bottom := float64(finChartTop + finChartPlotH)
 	decimals := int32(0)
 	if step < 1 {
 		decimals = 2
 	}
 	for v := 0.0; v <= top+step/2; v += step {
 		y := bottom - v*scale
-		d.Grid = append(d.Grid, chartText{X: px(chartLeft - 8), Y: px(y), Text: tr.Number(decimal.NewFromFloat(v), decimals)})
+		d.Grid = append(d.Grid, finChartText{X: finPx(finChartLeft - 8), Y: finPx(y), Text: tr.Number(decimal.NewFromFloat(v), decimals)})
 	}
 	for p := 0; p <= 100; p += 25 {
-		d.Percent = append(d.Percent, chartText{X: px(chartW - chartRight + 8), Y: px(bottom - float64(p)/100*chartPlotH), Text: strconv.Itoa(p) + " %"})
+		d.Percent = append(d.Percent, finChartText{X: finPx(finChartW - finChartRight + 8), Y: finPx(bottom - float64(p)/100*finChartPlotH), Text: strconv.Itoa(p) + " %"})
 	}
 	unit := tr.Money(decimal.Zero, in.Currency)
 	unit = unit[len(tr.Number(decimal.Zero, 2))+len(" "):]
-	d.AxisLabel = chartText{X: px(chartLeft - 8), Y: px(chartTop - 12), Text: unit, Anchor: "end"}
-	d.PercentLabel = chartText{X: px(chartW - 4), Y: px(chartTop - 12), Text: tr.T("finance.chart.state_share_axis"), Anchor: "end"}
+	d.AxisLabel = finChartText{X: finPx(finChartLeft - 8), Y: finPx(finChartTop - 12), Text: unit, Anchor: "end"}
+	d.PercentLabel = finChartText{X: finPx(finChartW - 4), Y: finPx(finChartTop - 12), Text: tr.T("finance.chart.state_share_axis"), Anchor: "end"}
 
-	n := max1(len(in.Months))
-	band := float64(chartPlotW) / float64(n)
-	barW := min(band*0.64, chartMaxBar)
+	n := finMax1(len(in.Months))
+	band := float64(finChartPlotW) / float64(n)
+	barW := min(band*0.64, finChartMaxBar)
 	var line []string
 	every := (n + 11) / 12 // at most about twelve month labels
 	for i, m := range in.Months {
-		cx := chartLeft + band*(float64(i)+0.5)
+		cx := finChartLeft + band*(float64(i)+0.5)
 		t, _ := time.Parse("2006-01", m)
 		if i%every == 0 || t.Month() == time.January {
-			mo := chartMonth{X: px(cx), Label: tr.T("finance.month_short." + strconv.Itoa(int(t.Month())))}
+			mo := finChartMonth{X: finPx(cx), Label: tr.T("finance.month_short." + strconv.Itoa(int(t.Month())))}
 			if i == 0 || t.Month() == time.January {
 				mo.Year = t.Format("2006")
 			}
@@ -190,45 +190,45 @@ func transitionChart(tr i18n.Translator, in chartInput) (template.HTML, error) {
 		r, ok := byMonth[m]
 		if !ok {
 			if len(line) > 0 {
-				d.Lines = append(d.Lines, joinPoints(line))
+				d.Lines = append(d.Lines, finJoinPoints(line))
 				line = nil
 			}
 			continue
 		}
 		y := bottom
-		for _, pt := range chartPayerTypes {
-			amount := amountOf(r.ByPayerType, pt.Type)
+		for _, pt := range finChartPayerTypes {
+			amount := finAmountOf(r.ByPayerType, pt.Type)
 			h := amount.InexactFloat64() * scale
 			y -= h
-			d.Segments = append(d.Segments, chartSegment{X: px(cx - barW/2), Y: px(y), W: px(barW), H: px(h), Fill: pt.Colour,
+			d.Segments = append(d.Segments, finChartSegment{X: finPx(cx - barW/2), Y: finPx(y), W: finPx(barW), H: finPx(h), Fill: pt.Colour,
 				Period: m, Type: pt.Type, Amount: amount.StringFixed(2),
 				Label: tr.Month(m) + ": " + tr.T("finance.payer_type."+pt.Type) + " " + tr.Money(amount, r.Currency)})
 		}
 		share, _ := decimal.NewFromString(r.StateShare)
-		sy := bottom - share.InexactFloat64()/100*chartPlotH
-		line = append(line, px(cx)+","+px(sy))
-		d.Dots = append(d.Dots, chartDot{CX: px(cx), CY: px(sy), Label: tr.Month(m) + ": " + tr.T("finance.chart.state_share") + " " + tr.Number(share, 2) + " %"})
+		sy := bottom - share.InexactFloat64()/100*finChartPlotH
+		line = append(line, finPx(cx)+","+finPx(sy))
+		d.Dots = append(d.Dots, finChartDot{CX: finPx(cx), CY: finPx(sy), Label: tr.Month(m) + ": " + tr.T("finance.chart.state_share") + " " + tr.Number(share, 2) + " %"})
 	}
 	if len(line) > 0 {
-		d.Lines = append(d.Lines, joinPoints(line))
+		d.Lines = append(d.Lines, finJoinPoints(line))
 	}
 	if len(line) == 1 && len(d.Lines) == 1 { // a lone month: its dot is the line
 		d.Lines = nil
 	}
 
-	x, ly := float64(chartLeft), 16.0
+	x, ly := float64(finChartLeft), 16.0
 	add := func(fill, label string, line bool) {
 		w := 22 + 10 + float64(len([]rune(label)))*8.4
-		if x+w > chartW-8 && x > chartLeft {
-			x, ly = chartLeft, ly+20
+		if x+w > finChartW-8 && x > finChartLeft {
+			x, ly = finChartLeft, ly+20
 		}
-		d.Legend = append(d.Legend, chartLegend{X: px(x), TextX: px(x + 18), Y: px(ly), Fill: fill, Label: label, Line: line})
+		d.Legend = append(d.Legend, finChartLegend{X: finPx(x), TextX: finPx(x + 18), Y: finPx(ly), Fill: fill, Label: label, Line: line})
 		x += w
 	}
-	for _, pt := range chartPayerTypes {
+	for _, pt := range finChartPayerTypes {
 		add(pt.Colour, tr.T("finance.payer_type."+pt.Type), false)
 	}
-	add(chartLineColour, tr.T("finance.chart.state_share"), true)
+	add(finChartLineColour, tr.T("finance.chart.state_share"), true)
 
 	first, last := "", ""
 	if len(in.Months) > 0 {
@@ -243,20 +243,20 @@ func transitionChart(tr i18n.Translator, in chartInput) (template.HTML, error) {
 		d.Desc += " " + tr.T("finance.chart.desc_share", tr.Month(a.Period), tr.Number(sa, 2), tr.Month(b.Period), tr.Number(sb, 2))
 	}
 	var buf bytes.Buffer
-	if err := chartTemplate.Execute(&buf, d); err != nil {
+	if err := finChartTemplate.Execute(&buf, d); err != nil {
 		return "", fmt.Errorf("draw chart: %w", err)
 	}
 	return template.HTML(buf.String()), nil //nolint:gosec // made by html/template, escaped
 }
 
-func max1(n int) int {
+func finMax1(n int) int {
 	if n < 1 {
 		return 1
 	}
 	return n
 }
 
-func joinPoints(pts []string) string {
+func finJoinPoints(pts []string) string {
 	var b bytes.Buffer
 	for i, p := range pts {
 		if i > 0 {
@@ -267,8 +267,8 @@ func joinPoints(pts []string) string {
 	return b.String()
 }
 
-// currencyUnit is how an amount's unit is written: KM (КМ in Cyrillic) for BAM, else the code.
-func currencyUnit(tr i18n.Translator, currency string) string {
+// finCurrencyUnit is how an amount's unit is written: KM (КМ in Cyrillic) for BAM, else the code.
+func finCurrencyUnit(tr i18n.Translator, currency string) string {
 	if currency != "" && currency != "BAM" {
 		return currency
 	}

@@ -32,7 +32,7 @@ func TestParseLocalAmount(t *testing.T) {
 		{"en", "1,234", "1234", true},
 		{"en", "1.234,56", "", false},
 	} {
-		got, ok := parseLocalAmount(i18n.For(c.locale), c.in)
+		got, ok := finParseAmount(i18n.For(c.locale), c.in)
 		if ok != c.ok || ok && got.String() != c.want {
 			t.Errorf("%s %q: %s %v, want %s %v", c.locale, c.in, got, ok, c.want, c.ok)
 		}
@@ -44,7 +44,7 @@ func TestNiceScaleHoldsTheLargestBar(t *testing.T) {
 	for _, c := range []struct{ max, top, step float64 }{
 		{408, 600, 200}, {1488, 1500, 500}, {72, 80, 20}, {0, 4, 1}, {0.3, 0.3, 0.1}, {1000, 1000, 250}, {1001, 1500, 500}, {990, 1000, 250},
 	} {
-		top, step := niceScale(c.max)
+		top, step := finNiceScale(c.max)
 		if math.Abs(top-c.top) > 1e-9 || math.Abs(step-c.step) > 1e-9 || top < c.max {
 			t.Errorf("niceScale(%v) = %v, %v; want %v, %v", c.max, top, step, c.top, c.step)
 		}
@@ -54,11 +54,11 @@ func TestNiceScaleHoldsTheLargestBar(t *testing.T) {
 func TestPaginateKeepsTheFilters(t *testing.T) {
 	t.Parallel()
 	q := url.Values{"period": {"2025-03"}, "status": {""}, "page": {"2"}}
-	p, lo, hi := paginate("/finance", q, 60, "2")
+	p, lo, hi := finPaginate("/finance", q, 60, "2")
 	if lo != 25 || hi != 50 || p.Pages != 3 || p.Prev != "/finance?period=2025-03" || p.Next != "/finance?page=3&period=2025-03" {
 		t.Errorf("page 2 of 60: %+v [%d:%d]", p, lo, hi)
 	}
-	if p, lo, hi := paginate("/finance", url.Values{}, 3, "9"); p.Page != 1 || lo != 0 || hi != 3 || p.Next != "" || p.Prev != "" {
+	if p, lo, hi := finPaginate("/finance", url.Values{}, 3, "9"); p.Page != 1 || lo != 0 || hi != 3 || p.Next != "" || p.Prev != "" {
 		t.Errorf("a page past the end: %+v [%d:%d]", p, lo, hi)
 	}
 }

@@ -17,29 +17,29 @@ import (
 	"github.com/trcledger/trcledger/web/i18n"
 )
 
-// reconciliationView is the reconciliation report: the statements a page at a time, whether the
+// finReconciliationView is the reconciliation report: the statements a page at a time, whether the
 // ledger agrees, every difference, and what is owed for lines on no statement yet.
-type reconciliationView struct {
+type finReconciliationView struct {
 	Filter      reports.ReconciliationFilter
 	Refs        *financeRefs
 	Loaded      bool
 	Consistent  bool
-	Differences []reconciliationDifference
+	Differences []finDifference
 	Items       []reports.ReconciliationItem
 	Unclaimed   []reports.UnclaimedShares
-	Pager       pager
-	Totals      reconciliationTotals
+	Pager       finPager
+	Totals      finReconciliationTotals
 }
 
-// reconciliationDifference is a ledger difference with what is off: actual minus expected.
-type reconciliationDifference struct {
+// finDifference is a ledger difference with what is off: actual minus expected.
+type finDifference struct {
 	reports.LedgerDifference
 	Diff  decimal.Decimal
 	Queue bool // the claims queue (unclaimed_shares), not a ledger account
 }
 
-// reconciliationTotals sums the statements of the report (all pages).
-type reconciliationTotals struct {
+// finReconciliationTotals sums the statements of the report (all pages).
+type finReconciliationTotals struct {
 	Claimed, Approved, Rejected, Paid, Outstanding decimal.Decimal
 }
 
@@ -50,7 +50,7 @@ func (a *app) financeReconciliation(c *fiber.Ctx) error {
 		return err
 	}
 	f := reports.ReconciliationFilter{Period: strings.TrimSpace(c.Query("period")), PayerCode: c.Query("payer_code"), ProviderCode: c.Query("provider_code")}
-	v := reconciliationView{Filter: f, Refs: refs}
+	v := finReconciliationView{Filter: f, Refs: refs}
 	errs := map[string]string{}
 	if f.Period != "" && !claims.PeriodPattern.MatchString(f.Period) {
 		errs["period"] = tr(c).T("finance.error.month")
@@ -63,7 +63,7 @@ func (a *app) financeReconciliation(c *fiber.Ctx) error {
 	}
 	v.Loaded, v.Consistent, v.Unclaimed = true, rec.Consistent, rec.Unclaimed
 	for _, d := range rec.Differences {
-		v.Differences = append(v.Differences, reconciliationDifference{LedgerDifference: d, Diff: d.Actual.Sub(d.Expected.Decimal),
+		v.Differences = append(v.Differences, finDifference{LedgerDifference: d, Diff: d.Actual.Sub(d.Expected.Decimal),
 			Queue: strings.HasPrefix(d.Account, "unclaimed_shares:")})
 	}
 	for _, it := range rec.Items {
@@ -78,40 +78,40 @@ func (a *app) financeReconciliation(c *fiber.Ctx) error {
 		v.Totals.Outstanding = v.Totals.Outstanding.Add(it.Outstanding.Decimal)
 	}
 	var lo, hi int
-	v.Pager, lo, hi = paginate("/finance/reconciliation", queryValues(c), len(rec.Items), c.Query("page"))
+	v.Pager, lo, hi = finPaginate("/finance/reconciliation", finQuery(c), len(rec.Items), c.Query("page"))
 	v.Items = rec.Items[lo:hi]
 	return a.renderView(c, "finance/reconciliation", view{Title: "finance.reconciliation.title", Data: v, Errors: errs})
 }
 
-// transitionView is the transition dashboard: the months chosen, the grouping, and one chart
+// finTransitionView is the transition dashboard: the months chosen, the grouping, and one chart
 // with its table per group.
-type transitionView struct {
+type finTransitionView struct {
 	From, To, By string
 	Groupings    []string
-	Groups       []transitionGroupView
+	Groups       []finTransitionGroup
 	Empty        bool
 	// Suppressed is set when a count of some row is hidden; MinPatients is the smallest count shown.
 	Suppressed  bool
 	MinPatients int
 }
 
-// transitionGroupView is one group of the report (the whole of it when not grouped): its chart
+// finTransitionGroup is one group of the report (the whole of it when not grouped): its chart
 // and the rows of its table, month by month.
-type transitionGroupView struct {
+type finTransitionGroup struct {
 	Name     string
 	Currency string
 	Unit     string // KM, or the currency's code
 	Chart    template.HTML
-	Rows     []transitionRowView
+	Rows     []finTransitionRow
 	Total    reports.PayerTypeAmounts
 	// Sum is the total of the months shown, StateShare the state's part of it in percent.
 	Sum        trcledger.Amount
 	StateShare decimal.Decimal
 }
 
-// transitionRowView is a row of the report with its state share as a number, to be written in
+// finTransitionRow is a row of the report with its state share as a number, to be written in
 // the reader's locale.
-type transitionRowView struct {
+type finTransitionRow struct {
 	reports.TransitionRow
 	Share decimal.Decimal
 }
@@ -123,7 +123,7 @@ type transitionRowView struct {
 func (a *app) financeTransition(c *fiber.Ctx) error {
 	tr := tr(c)
 	now := time.Now()
-	v := transitionView{From: strings.TrimSpace(c.Query("from")), To: strings.TrimSpace(c.Query("to")), By: c.Query("by"),
+	v := finTransitionView{From: strings.TrimSpace(c.Query("from")), To: strings.TrimSpace(c.Query("to")), By: c.Query("by"),
 		Groupings: reports.ReportGroupings, MinPatients: reports.MinReportedPatients}
 	if v.To == "" {
 		v.To = now.Format("2006-01")
@@ -169,17 +169,17 @@ func (a *app) financeTransition(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	months := monthsBetween(from, to)
+	months := finMonthsBetween(from, to)
 	type key struct{ group, currency string }
-	byKey := map[key]*transitionGroupView{}
+	byKey := map[key]*finTransitionGroup{}
 	rowsOf := map[key][]reports.TransitionRow{}
 	var order []key
 	for _, r := range rep.Items {
 		v.Suppressed = v.Suppressed || r.Suppressed
-		k := key{groupName(r.Group), r.Currency}
+		k := key{finGroupName(r.Group), r.Currency}
 		g, ok := byKey[k]
 		if !ok {
-			g = &transitionGroupView{Name: a.transitionGroupLabel(tr, refs, v.By, k.group), Currency: r.Currency, Unit: currencyUnit(tr, r.Currency)}
+			g = &finTransitionGroup{Name: a.financeGroupLabel(tr, refs, v.By, k.group), Currency: r.Currency, Unit: finCurrencyUnit(tr, r.Currency)}
 			byKey[k] = g
 			order = append(order, k)
 		}
@@ -187,7 +187,7 @@ func (a *app) financeTransition(c *fiber.Ctx) error {
 		if err != nil {
 			return fmt.Errorf("transition report: state share %q: %w", r.StateShare, err)
 		}
-		g.Rows = append(g.Rows, transitionRowView{TransitionRow: r, Share: share})
+		g.Rows = append(g.Rows, finTransitionRow{TransitionRow: r, Share: share})
 		rowsOf[k] = append(rowsOf[k], r)
 		t := &g.Total
 		t.International.Decimal = t.International.Add(r.ByPayerType.International.Decimal)
@@ -200,52 +200,52 @@ func (a *app) financeTransition(c *fiber.Ctx) error {
 	})
 	for i, k := range order {
 		g := byKey[k]
-		svg, err := transitionChart(tr, chartInput{ID: "chart-" + itoa(i+1), Group: g.Name, Currency: g.Currency, Months: months, Rows: rowsOf[k]})
+		svg, err := financeChart(tr, finChartInput{ID: "chart-" + finItoa(i+1), Group: g.Name, Currency: g.Currency, Months: months, Rows: rowsOf[k]})
 		if err != nil {
 			return err
 		}
 		g.Chart = svg
-		g.Sum = sumPayerTypes(g.Total)
-		g.StateShare = statePercent(g.Total, g.Sum.Decimal)
+		g.Sum = finSumPayerTypes(g.Total)
+		g.StateShare = finStatePercent(g.Total, g.Sum.Decimal)
 		v.Groups = append(v.Groups, *g)
 	}
 	v.Empty = len(v.Groups) == 0
 	return a.render(c, "finance/transition", "finance.transition.title", v)
 }
 
-// transitionGroupLabel is what a group of the report is called in the reader's language.
-func (a *app) transitionGroupLabel(tr i18n.Translator, refs *financeRefs, by, group string) string {
+// financeGroupLabel is what a group of the report is called in the reader's language.
+func (a *app) financeGroupLabel(tr i18n.Translator, refs *financeRefs, by, group string) string {
 	switch by {
 	case "":
 		return tr.T("finance.transition.all")
 	case reports.ByCanton:
-		return labelOf(refs.Cantons, group)
+		return finLabelOf(refs.Cantons, group)
 	case reports.BySite:
-		return labelOf(refs.Sites, group)
+		return finLabelOf(refs.Sites, group)
 	case reports.ByProvider:
-		return labelOf(refs.Names, group)
+		return finLabelOf(refs.Names, group)
 	case reports.ByServiceCategory:
 		return tr.T("finance.category." + group)
 	}
 	return group
 }
 
-func labelOf(names map[string]string, code string) string {
+func finLabelOf(names map[string]string, code string) string {
 	if n, ok := names[code]; ok && n != "" {
 		return n + " (" + code + ")"
 	}
 	return code
 }
 
-func groupName(g *string) string {
+func finGroupName(g *string) string {
 	if g == nil {
 		return ""
 	}
 	return *g
 }
 
-// monthsBetween lists the months from from to to, both included, as YYYY-MM.
-func monthsBetween(from, to time.Time) []string {
+// finMonthsBetween lists the months from from to to, both included, as YYYY-MM.
+func finMonthsBetween(from, to time.Time) []string {
 	var out []string
 	for m := from; !m.After(to); m = m.AddDate(0, 1, 0) {
 		out = append(out, m.Format("2006-01"))
@@ -253,14 +253,14 @@ func monthsBetween(from, to time.Time) []string {
 	return out
 }
 
-// sumPayerTypes is the total of the four payer types (the row's total).
-func sumPayerTypes(p reports.PayerTypeAmounts) trcledger.Amount {
+// finSumPayerTypes is the total of the four payer types (the row's total).
+func finSumPayerTypes(p reports.PayerTypeAmounts) trcledger.Amount {
 	return trcledger.NewAmount(p.International.Add(p.Donor.Decimal).Add(p.StateFund.Decimal).Add(p.Government.Decimal))
 }
 
-// statePercent is the state's part (state_fund and government) of total in percent with 2
+// finStatePercent is the state's part (state_fund and government) of total in percent with 2
 // decimals, rounded as the report service rounds its state_share.
-func statePercent(p reports.PayerTypeAmounts, total decimal.Decimal) decimal.Decimal {
+func finStatePercent(p reports.PayerTypeAmounts, total decimal.Decimal) decimal.Decimal {
 	if total.IsZero() {
 		return decimal.Zero
 	}

@@ -22,13 +22,13 @@ import (
 	"github.com/trcledger/trcledger/claims/statements"
 )
 
-// statementsView is the list of statements with its filters.
-type statementsView struct {
+// finStatementsView is the list of statements with its filters.
+type finStatementsView struct {
 	Filter   statements.StatementFilter
 	Statuses []string
 	Refs     *financeRefs
 	Rows     []*statements.Statement
-	Pager    pager
+	Pager    finPager
 }
 
 // financeStatements lists every statement (of every provider and payer), filtered by period,
@@ -48,14 +48,14 @@ func (a *app) financeStatements(c *fiber.Ctx) error {
 	if f.Status != "" && !slices.Contains(statements.StatementStatuses, f.Status) {
 		errs["status"] = tr.T("finance.error.choose")
 	}
-	v := statementsView{Filter: f, Statuses: statements.StatementStatuses, Refs: refs, Rows: []*statements.Statement{}}
+	v := finStatementsView{Filter: f, Statuses: statements.StatementStatuses, Refs: refs, Rows: []*statements.Statement{}}
 	if len(errs) == 0 {
 		rows, err := a.cfg.Statements.FindStatements(c.UserContext(), f)
 		if err != nil {
 			return err
 		}
 		var lo, hi int
-		v.Pager, lo, hi = paginate("/finance", queryValues(c), len(rows), c.Query("page"))
+		v.Pager, lo, hi = finPaginate("/finance", finQuery(c), len(rows), c.Query("page"))
 		v.Rows = rows[lo:hi]
 	} else {
 		c.Status(fiber.StatusUnprocessableEntity)
@@ -63,18 +63,18 @@ func (a *app) financeStatements(c *fiber.Ctx) error {
 	return a.renderView(c, "finance/statements", view{Title: "finance.statements.title", Data: v, Errors: errs})
 }
 
-// payForm is the payment form of a statement: what was typed, and the key that makes a second
+// finPayForm is the payment form of a statement: what was typed, and the key that makes a second
 // submission of the same form (a double click, a reload) the same payment.
-type payForm struct {
+type finPayForm struct {
 	Amount, PaidOn, Reference, Key string
 }
 
-// statementView is one statement: header, totals, a page of lines, payments, the payment form.
-type statementView struct {
+// finStatementView is one statement: header, totals, a page of lines, payments, the payment form.
+type finStatementView struct {
 	St                           *statements.Statement
 	Refs                         *financeRefs
 	CanPay, CanSubmit, CanCancel bool
-	Pay                          payForm
+	Pay                          finPayForm
 	Today                        string
 	FirstLines, NextLines        string
 	Highlight                    string // the id of the payment just recorded
@@ -88,19 +88,19 @@ type financeLine struct {
 	Quantity string
 }
 
-// statementLinesPage is how many lines the statement page shows at once.
-const statementLinesPage = 50
+// finLinesPage is how many lines the statement page shows at once.
+const finLinesPage = 50
 
-// newFormKey is a fresh idempotency key for one rendering of a form.
-func newFormKey() string {
+// finFormKey is a fresh idempotency key for one rendering of a form.
+func finFormKey() string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// loadStatementView reads the statement with the page of lines after cursor.
-func (a *app) loadStatementView(c *fiber.Ctx, id, cursor string) (*statementView, error) {
-	st, err := a.cfg.Statements.FindStatementPage(c.UserContext(), id, statements.LinesPage{Limit: statementLinesPage, Cursor: cursor})
+// financeLoadStatement reads the statement with the page of lines after cursor.
+func (a *app) financeLoadStatement(c *fiber.Ctx, id, cursor string) (*finStatementView, error) {
+	st, err := a.cfg.Statements.FindStatementPage(c.UserContext(), id, statements.LinesPage{Limit: finLinesPage, Cursor: cursor})
 	if err != nil {
 		if trcledger.ErrorCode(err) == trcledger.EINVALID { // a cursor we did not give out
 			return nil, trcledger.Errorf(trcledger.ENOTFOUND, "no such page of lines")
@@ -111,7 +111,7 @@ func (a *app) loadStatementView(c *fiber.Ctx, id, cursor string) (*statementView
 	if err != nil {
 		return nil, err
 	}
-	v := &statementView{St: st, Refs: refs,
+	v := &finStatementView{St: st, Refs: refs,
 		CanPay:    statements.Allowed(st.Status, statements.ActionPay),
 		CanSubmit: statements.Allowed(st.Status, statements.ActionSubmit) && st.LineCount > 0,
 		CanCancel: statements.Allowed(st.Status, statements.ActionCancel),
@@ -124,7 +124,7 @@ func (a *app) loadStatementView(c *fiber.Ctx, id, cursor string) (*statementView
 	if st.LinesNextCursor != nil {
 		v.NextLines = base + "?" + url.Values{"lines": {*st.LinesNextCursor}}.Encode() + "#lines"
 	}
-	v.Pay = payForm{PaidOn: v.Today, Key: newFormKey()}
+	v.Pay = finPayForm{PaidOn: v.Today, Key: finFormKey()}
 	tr := tr(c)
 	for _, l := range st.Lines {
 		v.Lines = append(v.Lines, financeLine{StatementLine: l, Share: decimal.New(int64(l.BasisPoints), -2),
@@ -136,7 +136,7 @@ func (a *app) loadStatementView(c *fiber.Ctx, id, cursor string) (*statementView
 // financeStatement shows one statement: its header and totals, its lines a page at a time with
 // each line's decision, its payments, and the payment form while it can be paid.
 func (a *app) financeStatement(c *fiber.Ctx) error {
-	v, err := a.loadStatementView(c, c.Params("id"), c.Query("lines"))
+	v, err := a.financeLoadStatement(c, c.Params("id"), c.Query("lines"))
 	if err != nil {
 		return err
 	}
@@ -162,14 +162,14 @@ func (a *app) financeStatement(c *fiber.Ctx) error {
 func (a *app) financePayment(c *fiber.Ctx) error {
 	id := c.Params("id")
 	tr := tr(c)
-	form := payForm{Amount: strings.TrimSpace(c.FormValue("amount")), PaidOn: strings.TrimSpace(c.FormValue("paid_on")),
+	form := finPayForm{Amount: strings.TrimSpace(c.FormValue("amount")), PaidOn: strings.TrimSpace(c.FormValue("paid_on")),
 		Reference: strings.TrimSpace(c.FormValue("reference")), Key: c.FormValue("form_key")}
 	errs := map[string]string{}
 	in := statements.PaymentInput{Reference: form.Reference}
 	if form.Amount == "" {
 		errs["amount"] = tr.T("finance.pay.error.amount_required")
-	} else if d, ok := parseLocalAmount(tr, form.Amount); !ok {
-		errs["amount"] = tr.T("finance.pay.error.amount_format", inputAmount(tr, decimal.RequireFromString("1234.56")))
+	} else if d, ok := finParseAmount(tr, form.Amount); !ok {
+		errs["amount"] = tr.T("finance.pay.error.amount_format", finInputAmount(tr, decimal.RequireFromString("1234.56")))
 	} else if !d.IsPositive() || trcledger.DecimalPlaces(d) > 2 {
 		errs["amount"] = tr.T("finance.pay.error.amount_positive")
 	} else {
@@ -177,7 +177,7 @@ func (a *app) financePayment(c *fiber.Ctx) error {
 	}
 	if form.PaidOn == "" {
 		errs["paid_on"] = tr.T("finance.pay.error.date_required")
-	} else if d, ok := parseFormDate(form.PaidOn); !ok {
+	} else if d, ok := finParseDate(form.PaidOn); !ok {
 		errs["paid_on"] = tr.T("finance.pay.error.date_format")
 	} else if d.After(trcledger.Today(time.Now())) {
 		errs["paid_on"] = tr.T("finance.pay.error.date_future")
@@ -190,7 +190,7 @@ func (a *app) financePayment(c *fiber.Ctx) error {
 		errs["reference"] = tr.T("finance.pay.error.reference_long")
 	}
 	if len(form.Key) < 16 || len(form.Key) > 64 {
-		form.Key = newFormKey() // a form from elsewhere: it still pays once per sending
+		form.Key = finFormKey() // a form from elsewhere: it still pays once per sending
 	}
 	problem := ""
 	if len(errs) == 0 {
@@ -221,14 +221,14 @@ func (a *app) financePayment(c *fiber.Ctx) error {
 			errs, _ = fieldErrors(c, err)
 		case e.Code == trcledger.ECONFLICT:
 			problem = tr.T("finance.pay.error.form_used")
-			form.Key = newFormKey()
+			form.Key = finFormKey()
 		case e.Code == trcledger.ESTATE:
 			problem = tr.T("finance.pay.error.state")
 		default:
 			return err
 		}
 	}
-	v, err := a.loadStatementView(c, id, "")
+	v, err := a.financeLoadStatement(c, id, "")
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (a *app) financeStatementAction(c *fiber.Ctx, done string, act func(context
 		if trcledger.ErrorCode(err) != trcledger.ESTATE {
 			return err
 		}
-		v, lerr := a.loadStatementView(c, id, "")
+		v, lerr := a.financeLoadStatement(c, id, "")
 		if lerr != nil {
 			return lerr
 		}
@@ -266,17 +266,17 @@ func (a *app) financeStatementAction(c *fiber.Ctx, done string, act func(context
 	return c.Redirect("/finance/statements/"+url.PathEscape(id)+"?done="+done, fiber.StatusSeeOther)
 }
 
-// buildView is the form that builds a month's statements, and what it built.
-type buildView struct {
+// finBuildView is the form that builds a month's statements, and what it built.
+type finBuildView struct {
 	Period, Provider, Payer string
 	Refs                    *financeRefs
 	Done                    bool
-	Results                 []buildResult
+	Results                 []finBuildResult
 }
 
-// buildResult is what building did for one provider and payer: a statement built or refreshed,
+// finBuildResult is what building did for one provider and payer: a statement built or refreshed,
 // nothing to claim up to the month, or a statement already past its draft.
-type buildResult struct {
+type finBuildResult struct {
 	Provider, Payer string
 	Outcome         string // finance.build.outcome.*
 	Statement       *statements.Statement
@@ -291,11 +291,11 @@ func (a *app) financeBuildForm(c *fiber.Ctx) error {
 		return err
 	}
 	last := time.Now().AddDate(0, -1, 0)
-	v := buildView{Period: cmpOr(c.Query("period"), last.Format("2006-01")), Provider: c.Query("provider_code"), Payer: c.Query("payer_code"), Refs: refs}
+	v := finBuildView{Period: finOr(c.Query("period"), last.Format("2006-01")), Provider: c.Query("provider_code"), Payer: c.Query("payer_code"), Refs: refs}
 	return a.render(c, "finance/build", "finance.build.title", v)
 }
 
-func cmpOr(a, b string) string {
+func finOr(a, b string) string {
 	if a != "" {
 		return a
 	}
@@ -312,7 +312,7 @@ func (a *app) financeBuild(c *fiber.Ctx) error {
 		return err
 	}
 	tr := tr(c)
-	v := buildView{Period: strings.TrimSpace(c.FormValue("period")), Provider: c.FormValue("provider_code"), Payer: c.FormValue("payer_code"), Refs: refs}
+	v := finBuildView{Period: strings.TrimSpace(c.FormValue("period")), Provider: c.FormValue("provider_code"), Payer: c.FormValue("payer_code"), Refs: refs}
 	errs := map[string]string{}
 	switch {
 	case v.Period == "":
@@ -322,10 +322,10 @@ func (a *app) financeBuild(c *fiber.Ctx) error {
 	case v.Period > trcledger.Today(time.Now()).String()[:7]:
 		errs["period"] = tr.T("finance.build.error.future")
 	}
-	if v.Provider != "" && !slices.ContainsFunc(refs.Providers, func(o option) bool { return o.Value == v.Provider }) {
+	if v.Provider != "" && !slices.ContainsFunc(refs.Providers, func(o finOption) bool { return o.Value == v.Provider }) {
 		errs["provider_code"] = tr.T("finance.error.choose")
 	}
-	if v.Payer != "" && !slices.ContainsFunc(refs.Payers, func(o option) bool { return o.Value == v.Payer }) {
+	if v.Payer != "" && !slices.ContainsFunc(refs.Payers, func(o finOption) bool { return o.Value == v.Payer }) {
 		errs["payer_code"] = tr.T("finance.error.choose")
 	}
 	if len(errs) > 0 {
@@ -350,7 +350,7 @@ func (a *app) financeBuild(c *fiber.Ctx) error {
 	v.Done = true
 	ctx := c.UserContext()
 	for _, p := range pairs {
-		r := buildResult{Provider: p.provider, Payer: p.payer}
+		r := finBuildResult{Provider: p.provider, Payer: p.payer}
 		st, err := a.cfg.Statements.CreateStatement(ctx, p.provider, p.payer, v.Period)
 		var e *trcledger.Error
 		switch {

@@ -30,11 +30,11 @@ type financeData struct {
 	byType map[string]map[string]decimal.Decimal // period -> payer type -> amount
 }
 
-func asPrincipal(role, org string) context.Context {
+func finAs(role, org string) context.Context {
 	return access.WithPrincipal(context.Background(), access.Principal{TokenID: "test-" + role + "-" + org, Name: "test " + role, Role: role, OrgCode: org})
 }
 
-var financeCtx = asPrincipal(access.RoleFinance, "")
+var financeCtx = finAs(access.RoleFinance, "")
 
 // seedFinance posts encounters for January to March 2025: at DZ Bihać (TRC Lipa) each month six
 // consultations of irregular migrants (primary care: ZZO USK 60 %, IOM 40 %), one of an asylum
@@ -74,7 +74,7 @@ func seedFinance(t *testing.T, s *site) financeData {
 		consult(demo.ContractDZKS, "TRC-BLAZUJ", "S-2", "SFA-S-2", "irregular_migrant", "2025-02-11"))
 	for provider, batch := range map[string][]encounters.EncounterInput{demo.ProviderDZBihac: bihac, demo.ProviderDZKS: sarajevo} {
 		sum := sha256.Sum256([]byte(provider))
-		res, err := s.cfg.Encounters.PostBatch(asPrincipal(access.RoleClinic, provider), batch, encounters.Idempotency{Key: "seed-" + provider, RequestHash: sum[:]})
+		res, err := s.cfg.Encounters.PostBatch(finAs(access.RoleClinic, provider), batch, encounters.Idempotency{Key: "seed-" + provider, RequestHash: sum[:]})
 		if err != nil {
 			t.Fatalf("post %s: %v", provider, err)
 		}
@@ -94,9 +94,9 @@ func seedFinance(t *testing.T, s *site) financeData {
 	return data
 }
 
-// reviewedStatement builds, submits and reviews (every line approved) the statement of payer on
+// finReviewedStatement builds, submits and reviews (every line approved) the statement of payer on
 // DZ Bihać for period, and returns it.
-func reviewedStatement(t *testing.T, s *site, payer, period string) *statements.Statement {
+func finReviewedStatement(t *testing.T, s *site, payer, period string) *statements.Statement {
 	t.Helper()
 	st, err := s.cfg.Statements.CreateStatement(financeCtx, demo.ProviderDZBihac, payer, period)
 	if err != nil {
@@ -105,7 +105,7 @@ func reviewedStatement(t *testing.T, s *site, payer, period string) *statements.
 	if _, err := s.cfg.Statements.SubmitStatement(financeCtx, st.ID); err != nil {
 		t.Fatal(err)
 	}
-	rev := asPrincipal(access.RoleReviewer, payer)
+	rev := finAs(access.RoleReviewer, payer)
 	full, err := s.cfg.Statements.FindStatementByID(rev, st.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestFinanceStatementsListFiltersByMonthStatusProviderAndPayer(t *testing.T)
 	t.Parallel()
 	s := newSite(t)
 	seedFinance(t, s)
-	reviewed := reviewedStatement(t, s, demo.PayerIOM, "2025-01")
+	reviewed := finReviewedStatement(t, s, demo.PayerIOM, "2025-01")
 	var drafts []*statements.Statement
 	for _, p := range []struct{ provider, payer, period string }{
 		{demo.ProviderDZBihac, demo.PayerZZOUSK, "2025-01"},
@@ -188,8 +188,8 @@ func TestFinanceStatementsListFiltersByMonthStatusProviderAndPayer(t *testing.T)
 	}
 }
 
-// formField finds the value of the named hidden or text input of the form in body.
-func formField(t *testing.T, body, name string) string {
+// finFormField finds the value of the named hidden or text input of the form in body.
+func finFormField(t *testing.T, body, name string) string {
 	t.Helper()
 	m := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `"[^>]*value="([^"]*)"`).FindStringSubmatch(body)
 	if m == nil {
@@ -202,7 +202,7 @@ func TestFinancePaymentReadsADecimalCommaAndADoubleSubmitPaysOnce(t *testing.T) 
 	t.Parallel()
 	s := newSite(t)
 	seedFinance(t, s)
-	st := reviewedStatement(t, s, demo.PayerIOM, "2025-01")
+	st := finReviewedStatement(t, s, demo.PayerIOM, "2025-01")
 	if st.Status != statements.StatusReviewed || st.Approved.LessThan(decimal.RequireFromString("1234.56")) {
 		t.Fatalf("statement %s approved %v", st.Status, st.Approved)
 	}
@@ -215,9 +215,9 @@ func TestFinancePaymentReadsADecimalCommaAndADoubleSubmitPaysOnce(t *testing.T) 
 	if n := strings.Count(form.body, `<span class="badge decision-approve">Odobreno</span>`); n != st.LineCount {
 		t.Errorf("%d lines show their approval, want %d", n, st.LineCount)
 	}
-	values := url.Values{"amount": {"1.234,56"}, "paid_on": {"2025-04-10"}, "reference": {"UPL-2025-0042"}, "form_key": {formField(t, form.body, "form_key")}}
-	first := v.post(path+"/payments", form, cloneValues(values))
-	second := v.post(path+"/payments", form, cloneValues(values)) // the same form sent again: a double click
+	values := url.Values{"amount": {"1.234,56"}, "paid_on": {"2025-04-10"}, "reference": {"UPL-2025-0042"}, "form_key": {finFormField(t, form.body, "form_key")}}
+	first := v.post(path+"/payments", form, finClone(values))
+	second := v.post(path+"/payments", form, finClone(values)) // the same form sent again: a double click
 	if first.status != http.StatusOK || !strings.Contains(first.url, "done=paid") {
 		t.Fatalf("first submission: %d at %s", first.status, first.url)
 	}
@@ -236,7 +236,7 @@ func TestFinancePaymentReadsADecimalCommaAndADoubleSubmitPaysOnce(t *testing.T) 
 	}
 	// A new rendering of the form is a new payment.
 	again := v.get(path)
-	values.Set("form_key", formField(t, again.body, "form_key"))
+	values.Set("form_key", finFormField(t, again.body, "form_key"))
 	values.Set("amount", "10,00")
 	if p := v.post(path+"/payments", again, values); !strings.Contains(p.url, "done=paid") {
 		t.Errorf("a second payment from a fresh form: %d at %s", p.status, p.url)
@@ -250,11 +250,11 @@ func TestFinancePaymentShowsWhatIsWrongBesideTheField(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	seedFinance(t, s)
-	st := reviewedStatement(t, s, demo.PayerIOM, "2025-02")
+	st := finReviewedStatement(t, s, demo.PayerIOM, "2025-02")
 	v, _ := financeVisitor(t, s, "bs")
 	path := "/finance/statements/" + st.ID
 	form := v.get(path)
-	key := formField(t, form.body, "form_key")
+	key := finFormField(t, form.body, "form_key")
 	for _, c := range []struct{ amount, field, message string }{
 		{"dvanaest", "amount", "Upišite iznos kao broj"},
 		{"12,345", "amount", "najviše 2 decimale"},
@@ -280,7 +280,7 @@ func TestFinancePaymentShowsWhatIsWrongBesideTheField(t *testing.T) {
 	}
 }
 
-func cloneValues(v url.Values) url.Values {
+func finClone(v url.Values) url.Values {
 	out := url.Values{}
 	for k, vs := range v {
 		out[k] = append([]string(nil), vs...)
@@ -288,16 +288,16 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// svgDoc is the part of a chart the tests read.
-type svgDoc struct {
+// finSVG is the part of a chart the tests read.
+type finSVG struct {
 	Role  string    `xml:"role,attr"`
 	Title string    `xml:"title"`
 	Desc  string    `xml:"desc"`
-	Rects []svgRect `xml:"g>rect"`
+	Rects []finRect `xml:"g>rect"`
 	Texts []string  `xml:"g>text"`
 }
 
-type svgRect struct {
+type finRect struct {
 	Class  string  `xml:"class,attr"`
 	Height float64 `xml:"height,attr"`
 	Period string  `xml:"data-period,attr"`
@@ -305,11 +305,11 @@ type svgRect struct {
 	Amount string  `xml:"data-amount,attr"`
 }
 
-func charts(t *testing.T, body string) []svgDoc {
+func finCharts(t *testing.T, body string) []finSVG {
 	t.Helper()
-	var out []svgDoc
+	var out []finSVG
 	for _, raw := range regexp.MustCompile(`(?s)<svg .*?</svg>`).FindAllString(body, -1) {
-		var d svgDoc
+		var d finSVG
 		if err := xml.Unmarshal([]byte(raw), &d); err != nil {
 			t.Fatalf("the chart is not well-formed SVG: %v\n%s", err, raw)
 		}
@@ -334,15 +334,15 @@ func TestFinanceTransitionChartDrawsTheReportsFigures(t *testing.T) {
 	if p.status != http.StatusOK {
 		t.Fatalf("dashboard: %d", p.status)
 	}
-	cs := charts(t, p.body)
+	cs := finCharts(t, p.body)
 	if len(cs) != 1 {
-		t.Fatalf("%d charts, want one (not grouped)", len(cs))
+		t.Fatalf("%d finCharts, want one (not grouped)", len(cs))
 	}
 	c := cs[0]
 	if c.Role != "img" || c.Title == "" || !strings.Contains(c.Desc, "2025") {
 		t.Errorf("chart role %q, title %q, desc %q", c.Role, c.Title, c.Desc)
 	}
-	segments := map[string]svgRect{}
+	segments := map[string]finRect{}
 	for _, r := range c.Rects {
 		if r.Class == "segment" {
 			segments[r.Period+"/"+r.Type] = r
@@ -429,8 +429,8 @@ func TestFinanceTransitionGroupsAndSuppressesAsTheAPIDoes(t *testing.T) {
 		if by != "" && !strings.Contains(p.body, `<option value="`+by+`" selected>`) {
 			t.Errorf("by %q: the selector does not show the grouping chosen", by)
 		}
-		if want := max(1, len(groups)); len(charts(t, p.body)) != want {
-			t.Errorf("by %q: %d charts, want one per group (%d)", by, len(charts(t, p.body)), want)
+		if want := max(1, len(groups)); len(finCharts(t, p.body)) != want {
+			t.Errorf("by %q: %d finCharts, want one per group (%d)", by, len(finCharts(t, p.body)), want)
 		}
 		// Every count the page shows is one the API shows; every count it hides, the API hides.
 		sections := regexp.MustCompile(`(?s)<table class="stack transition".*?</table>`).FindAllString(p.body, -1)
