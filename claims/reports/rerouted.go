@@ -52,29 +52,31 @@ func addRerouted(ctx context.Context, tx *sqlx.Tx, rows map[string][]TransitionR
 		for i, r := range items {
 			index[[3]string{r.Period, groupName(r.Group), r.Currency}] = i
 		}
-		res, err := tx.QueryContext(ctx, fmt.Sprintf(reroutedQuery, grp.expr, grp.shareJoins, filter), args...)
-		if err != nil {
-			return fmt.Errorf("transition report: re-routed amounts: %w", err)
-		}
-		for res.Next() {
-			var period, group, currency string
-			var total trcledger.Amount
-			var f, t PayerTypeAmounts
-			if err := res.Scan(&period, &group, &currency, &total, &f.International, &f.Donor, &f.StateFund, &f.Government,
-				&t.International, &t.Donor, &t.StateFund, &t.Government); err != nil {
-				res.Close()
-				return fmt.Errorf("transition report: re-routed amounts: %w", err)
-			}
-			if i, ok := index[[3]string{period, group, currency}]; ok {
-				items[i].Rerouted, items[i].ReroutedFrom, items[i].ReroutedTo = total, f, t
-			}
-		}
-		if err := res.Close(); err != nil {
+		if err := readRerouted(ctx, tx, fmt.Sprintf(reroutedQuery, grp.expr, grp.shareJoins, filter), args, index, items); err != nil {
 			return err
-		}
-		if err := res.Err(); err != nil {
-			return fmt.Errorf("transition report: re-routed amounts: %w", err)
 		}
 	}
 	return nil
+}
+
+// readRerouted adds the re-routed amounts the query answers to the rows of items (by index).
+func readRerouted(ctx context.Context, tx *sqlx.Tx, query string, args []any, index map[[3]string]int, items []TransitionRow) error {
+	res, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("transition report: re-routed amounts: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var period, group, currency string
+		var total trcledger.Amount
+		var f, t PayerTypeAmounts
+		if err := res.Scan(&period, &group, &currency, &total, &f.International, &f.Donor, &f.StateFund, &f.Government,
+			&t.International, &t.Donor, &t.StateFund, &t.Government); err != nil {
+			return fmt.Errorf("transition report: re-routed amounts: %w", err)
+		}
+		if i, ok := index[[3]string{period, group, currency}]; ok {
+			items[i].Rerouted, items[i].ReroutedFrom, items[i].ReroutedTo = total, f, t
+		}
+	}
+	return res.Err()
 }
