@@ -196,11 +196,12 @@ func (x *Exporter) WriteBundle(ctx context.Context, id string, w io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// A bufio.Writer keeps its first error; Flush reports it.
 	bw := bufio.NewWriter(w)
-	bw.Write(head[:len(head)-1])
-	bw.WriteString(`,"entry":[`)
-	bw.Write(entries.Bytes())
-	bw.WriteString("]}")
+	_, _ = bw.Write(head[:len(head)-1])
+	_, _ = bw.WriteString(`,"entry":[`)
+	_, _ = bw.Write(entries.Bytes())
+	_, _ = bw.WriteString("]}")
 	return bw.Flush()
 }
 
@@ -244,7 +245,9 @@ func (m *Month) WriteNDJSON(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		bw.Write(b)
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
 		return bw.WriteByte('\n')
 	})
 	if err != nil {

