@@ -40,7 +40,7 @@ func exportFHIR(x *fhir.Exporter, log *slog.Logger) fiber.Handler {
 			checkQuery(&f, name, v)
 		}
 		if period == "" {
-			f.Add("period", "is required")
+			f.Add("period", "is required, a month written YYYY-MM")
 		}
 		if err := f.Err(); err != nil {
 			return err

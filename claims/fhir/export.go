@@ -217,7 +217,7 @@ type Month struct {
 // period that is not YYYY-MM.
 func (x *Exporter) PrepareMonth(ctx context.Context, period, payer, provider string) (*Month, error) {
 	if _, err := time.Parse("2006-01", period); err != nil || len(period) != 7 {
-		return nil, (&trcledger.Fields{}).AddErr("period", "must be a month, YYYY-MM")
+		return nil, (&trcledger.Fields{}).AddErr("period", "must be a month written YYYY-MM")
 	}
 	list, err := x.statements.FindStatements(ctx, statements.StatementFilter{Period: period, PayerCode: payer, ProviderCode: provider})
 	if err != nil {
