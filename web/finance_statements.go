@@ -128,7 +128,7 @@ func (a *app) financeLoadStatement(c *fiber.Ctx, id, cursor string) (*finStateme
 	tr := tr(c)
 	for _, l := range st.Lines {
 		v.Lines = append(v.Lines, financeLine{StatementLine: l, Share: decimal.New(int64(l.BasisPoints), -2),
-			Quantity: tr.Number(l.Quantity, int32(trcledger.DecimalPlaces(l.Quantity)))})
+			Quantity: tr.Number(l.Quantity, adminPlaces(l.Quantity, 0))})
 	}
 	return v, nil
 }

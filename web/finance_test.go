@@ -125,7 +125,7 @@ func finReviewedStatement(t *testing.T, s *site, payer, period string) *statemen
 }
 
 // financeVisitor signs in as the finance user (who reads sr-Cyrl) and switches to locale when set.
-func financeVisitor(t *testing.T, s *site, locale string) (*visitor, page) {
+func financeVisitor(t *testing.T, s *site, locale string) *visitor {
 	t.Helper()
 	v := s.visitor()
 	home := v.signIn("finance")
@@ -135,7 +135,7 @@ func financeVisitor(t *testing.T, s *site, locale string) (*visitor, page) {
 			t.Fatalf("language switch to %s: %d %s", locale, home.status, home.url)
 		}
 	}
-	return v, home
+	return v
 }
 
 func TestFinanceStatementsListFiltersByMonthStatusProviderAndPayer(t *testing.T) {
@@ -155,7 +155,7 @@ func TestFinanceStatementsListFiltersByMonthStatusProviderAndPayer(t *testing.T)
 		}
 		drafts = append(drafts, st)
 	}
-	v, _ := financeVisitor(t, s, "")
+	v := financeVisitor(t, s, "")
 	all := v.get("/finance")
 	for _, st := range append(drafts, reviewed) {
 		if !strings.Contains(all.body, st.Number) {
@@ -206,7 +206,7 @@ func TestFinancePaymentReadsADecimalCommaAndADoubleSubmitPaysOnce(t *testing.T) 
 	if st.Status != statements.StatusReviewed || st.Approved.LessThan(decimal.RequireFromString("1234.56")) {
 		t.Fatalf("statement %s approved %v", st.Status, st.Approved)
 	}
-	v, _ := financeVisitor(t, s, "bs")
+	v := financeVisitor(t, s, "bs")
 	path := "/finance/statements/" + st.ID
 	form := v.get(path)
 	if !strings.Contains(form.body, `id="pay-form"`) {
@@ -251,7 +251,7 @@ func TestFinancePaymentShowsWhatIsWrongBesideTheField(t *testing.T) {
 	s := newSite(t)
 	seedFinance(t, s)
 	st := finReviewedStatement(t, s, demo.PayerIOM, "2025-02")
-	v, _ := financeVisitor(t, s, "bs")
+	v := financeVisitor(t, s, "bs")
 	path := "/finance/statements/" + st.ID
 	form := v.get(path)
 	key := finFormField(t, form.body, "form_key")
@@ -329,7 +329,7 @@ func TestFinanceTransitionChartDrawsTheReportsFigures(t *testing.T) {
 	if len(rep.Items) != 3 {
 		t.Fatalf("report has %d months, want 3", len(rep.Items))
 	}
-	v, _ := financeVisitor(t, s, "")
+	v := financeVisitor(t, s, "")
 	p := v.get("/finance/transition?from=2025-01&to=2025-03")
 	if p.status != http.StatusOK {
 		t.Fatalf("dashboard: %d", p.status)
@@ -410,7 +410,7 @@ func TestFinanceTransitionGroupsAndSuppressesAsTheAPIDoes(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	seedFinance(t, s)
-	v, _ := financeVisitor(t, s, "en")
+	v := financeVisitor(t, s, "en")
 	for _, by := range []string{"", reports.BySite, reports.ByCanton, reports.ByProvider, reports.ByServiceCategory} {
 		rep, err := s.cfg.Reports.TransitionReport(financeCtx, reports.TransitionFilter{From: "2025-01", To: "2025-03", By: by})
 		if err != nil {
@@ -478,7 +478,7 @@ func TestFinanceBuildsAMonthAndReconciles(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	seedFinance(t, s)
-	v, _ := financeVisitor(t, s, "en")
+	v := financeVisitor(t, s, "en")
 	form := v.get("/finance/build")
 	p := v.post("/finance/build", form, url.Values{"period": {"2025-02"}})
 	if p.status != http.StatusOK {
@@ -528,7 +528,7 @@ func TestFinanceReconciliationShowsDifferences(t *testing.T) {
 	if _, err := s.db.Exec(`DELETE FROM unclaimed_shares WHERE share_id = (SELECT min(share_id) FROM unclaimed_shares WHERE payer_code = 'IOM')`); err != nil {
 		t.Fatal(err)
 	}
-	v, _ := financeVisitor(t, s, "en")
+	v := financeVisitor(t, s, "en")
 	p := v.get("/finance/reconciliation")
 	if !strings.Contains(p.body, `class="problem inconsistent"`) || !strings.Contains(p.body, "unclaimed_shares:IOM:DZ-BIHAC") || !strings.Contains(p.body, `class="num diff"`) {
 		t.Errorf("the page does not show the difference: %d", p.status)
