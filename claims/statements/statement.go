@@ -57,6 +57,14 @@ type StatementLine struct {
 	DecidedBy           *string           `json:"decided_by" db:"decided_by"` // only to admin and the payer's reviewers
 	DecidedAt           *trcledger.Time   `json:"decided_at" db:"decided_at"`
 	Diagnoses           pq.StringArray    `json:"diagnoses,omitempty" db:"diagnoses"`
+	// Extrapolated: the line's decision applies a reviewed sample's rate (statement_sample.go),
+	// which Extrapolation names.
+	Extrapolated  bool               `json:"extrapolated" db:"-"`
+	Extrapolation *LineExtrapolation `json:"extrapolation,omitempty" db:"-"`
+	XID           *int64             `json:"-" db:"x_id"`
+	XSeed         *int64             `json:"-" db:"x_seed"`
+	XPercent      *int               `json:"-" db:"x_percent"`
+	XRate         *decimal.Decimal   `json:"-" db:"x_rate"`
 }
 
 // Payment is money paid against a reviewed statement.
@@ -387,8 +395,10 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 	err := sqlx.SelectContext(ctx, q, &st.Lines, `
 		SELECT l.id, sh.encounter_id, e.external_id, sh.line_no, el.service_code, sh.service_date, e.site_code, e.patient_key,
 		       e.beneficiary_category, el.quantity, el.amount AS line_amount, sh.basis_points, l.amount, l.flags, l.decision,
-		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses
+		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses,
+		       x.id AS x_id, x.seed AS x_seed, x.sample_percent AS x_percent, x.rate AS x_rate
 		FROM statement_lines l
+		LEFT JOIN statement_extrapolations x ON x.id = l.extrapolation_id
 		JOIN line_shares sh ON sh.id = l.share_id
 		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
 		JOIN encounters e ON e.id = sh.encounter_id
@@ -421,6 +431,10 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		}
 		if !decider {
 			l.DecidedBy = nil
+		}
+		if l.XID != nil && l.XSeed != nil && l.XPercent != nil && l.XRate != nil {
+			l.Extrapolated = true
+			l.Extrapolation = &LineExtrapolation{ID: *l.XID, Seed: *l.XSeed, SamplePercent: *l.XPercent, Rate: rateText(*l.XRate)}
 		}
 	}
 	return nil

@@ -52,6 +52,7 @@ var constraints = map[string]constraintError{
 	"statements_number_key":                  {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
 	"statements_live_key":                    {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
 	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
+	"statement_extrapolations_append_only":   {trcledger.ECONFLICT, "immutable", "", "an extrapolation is never changed; decide the lines again"},
 }
 
 // Translate turns a *pq.Error on a named constraint into a *trcledger.Error, and sql.ErrNoRows
