@@ -27,7 +27,7 @@ func getSample(svc *statements.Service) fiber.Handler {
 		if v := c.Query("seed"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				f.Add("seed", "must be a whole number from 0 to %d", statements.MaxSampleSeed)
+				f.Add("seed", "must be a whole number from 1 to %d", statements.MaxSampleSeed)
 			}
 			seed = &n
 		}

@@ -78,7 +78,7 @@ func TestExtrapolateBulkDecision(t *testing.T) {
 	e.do("GET", samplePath+"?percent=25&seed=42", e.token("reviewer", "ZZO-KS"), "").isProblem(t, 404)
 	for q, fields := range map[string][]string{
 		"percent=0&seed=1": {"percent"}, "percent=101&seed=1": {"percent"}, "": {"percent", "seed"},
-		"percent=ten&seed=1": {"percent"}, "percent=10&seed=-1": {"seed"}, "percent=10&seed=9007199254740992": {"seed"},
+		"percent=ten&seed=1": {"percent"}, "percent=10&seed=-1": {"seed"}, "percent=10&seed=0": {"seed"}, "percent=10&seed=9007199254740992": {"seed"},
 	} {
 		r := e.do("GET", samplePath+"?"+q, "reviewer", "")
 		r.isProblem(t, 422)

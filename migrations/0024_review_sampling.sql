@@ -22,7 +22,7 @@ CREATE TABLE statement_extrapolations (
     request_id       text          NOT NULL DEFAULT '',
     CONSTRAINT statement_extrapolations_pkey PRIMARY KEY (id),
     CONSTRAINT statement_extrapolations_statement_id_fkey FOREIGN KEY (statement_id) REFERENCES statements (id),
-    CONSTRAINT statement_extrapolations_seed_check CHECK (seed >= 0),
+    CONSTRAINT statement_extrapolations_seed_check CHECK (seed >= 1),
     CONSTRAINT statement_extrapolations_percent_check CHECK (sample_percent BETWEEN 1 AND 100),
     CONSTRAINT statement_extrapolations_rate_check CHECK (rate >= 0 AND rate <= 1),
     CONSTRAINT statement_extrapolations_amounts_check CHECK (sampled_rejected >= 0 AND sampled_rejected <= sampled_amount

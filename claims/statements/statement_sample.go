@@ -25,6 +25,7 @@ import (
 // unflagged lines not decided by hand, and records what it did in statement_extrapolations.
 
 // MaxSampleSeed is the largest seed: 2^53 − 1, the largest integer a JSON client reads exactly.
+// Seeds start at 1.
 const MaxSampleSeed = int64(1)<<53 - 1
 
 // Extrapolate is the bulk decision that applies a reviewed sample's rate to the rest.
@@ -137,8 +138,8 @@ func checkSample(f *trcledger.Fields, prefix, percentField string, percent *int,
 	}
 	if seed == nil {
 		f.Add(prefix+"seed", "is required")
-	} else if *seed < 0 || *seed > MaxSampleSeed {
-		f.Add(prefix+"seed", "must be a whole number from 0 to %d", MaxSampleSeed)
+	} else if *seed < 1 || *seed > MaxSampleSeed {
+		f.Add(prefix+"seed", "must be a whole number from 1 to %d", MaxSampleSeed)
 	}
 }
 
@@ -197,7 +198,7 @@ func planSample(ctx context.Context, q sqlx.QueryerContext, id string, seed int6
 func rateText(r decimal.Decimal) string { return r.StringFixed(6) }
 
 // FindSample draws the sample of percent (1 to 100) of the statement's live unflagged lines for
-// seed (0 to MaxSampleSeed): the same lines for the same seed, percent and statement, whenever it
+// seed (1 to MaxSampleSeed): the same lines for the same seed, percent and statement, whenever it
 // is drawn. It answers the sampled lines (as FindStatementByID shows them), how many are
 // decided by hand and, once all are, the rate and what extrapolating would approve. Anyone who
 // may read the statement may draw its sample; the draw is audited (action sample). It returns
@@ -346,4 +347,10 @@ func (s *Service) extrapolate(ctx context.Context, tx *sqlx.Tx, st *Statement, b
 	err = access.Record(ctx, tx, "extrapolate", "statement", st.ID, map[string]any{"extrapolation_id": xid, "seed": *b.Seed,
 		"sample_percent": *b.SamplePercent, "rate": rateText(p.rate), "lines": len(p.rest)})
 	return len(p.rest), &x[0], err
+}
+
+// Percent is the line's extrapolation rate in percent (0.123457 is 12.3457), for display.
+func (x LineExtrapolation) Percent() decimal.Decimal {
+	r, _ := decimal.NewFromString(x.Rate)
+	return r.Shift(2)
 }

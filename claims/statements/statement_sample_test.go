@@ -122,7 +122,7 @@ func TestReviewSampling(t *testing.T) {
 		seed    *int64
 		fields  []string
 	}{{ip(0), i64(1), []string{"percent"}}, {ip(101), i64(1), []string{"percent"}}, {nil, nil, []string{"percent", "seed"}},
-		{ip(5), i64(-1), []string{"seed"}}, {ip(5), i64(statements.MaxSampleSeed + 1), []string{"seed"}}} {
+		{ip(5), i64(-1), []string{"seed"}}, {ip(5), i64(0), []string{"seed"}}, {ip(5), i64(statements.MaxSampleSeed + 1), []string{"seed"}}} {
 		_, err := f.Svc.FindSample(reviewer, st.ID, c.percent, c.seed)
 		if fs := fieldSet(wantError(t, err, trcledger.EINVALID, "")); len(fs) != len(c.fields) || !fs[c.fields[0]] || !fs[c.fields[len(c.fields)-1]] {
 			t.Errorf("%v %v: fields %v, want %v", c.percent, c.seed, fs, c.fields)
