@@ -330,6 +330,10 @@ var typeVocab = map[string]string{
 	"ClaimsStatement.status":          "statement_status",
 	"ClaimsDecided.status":            "statement_status",
 	"ClaimsReconciliationItem.status": "statement_status",
+	"ClaimsAppeal.status":             "appeal_status",
+	"ClaimsAppeal.reason":             "appeal_reason",
+	"ClaimsAppeal.line_decision":      "decision",
+	"ClaimsAppeal.line_reason_code":   "reason_code",
 }
 
 // domainVocab names the vocabulary of request fields that the domain's Validate checks rather

@@ -42,6 +42,9 @@ var vocabularies = map[string][]string{
 	"bulk_decision":        statements.BulkDecisions,
 	"bulk_where":           statements.BulkSelections,
 	"by":                   reports.ReportGroupings,
+	"appeal_status":        statements.AppealStatuses,
+	"appeal_outcome":       statements.AppealOutcomes,
+	"appeal_reason":        statements.AppealReasons,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).
