@@ -83,6 +83,8 @@ func TestAccessMatrix(t *testing.T) {
 		"POST /v1/appeals/:id/decision":           {path: "/v1/appeals/0190a0b0-0000-7000-8000-000000000001/decision", body: `{"outcome":"upheld"}`, foreignReviewer: 404},
 		"GET /v1/statements/:id/export.csv":       {path: "/v1/statements/" + stID + "/export.csv", foreignClinic: 404, foreignReviewer: 404},
 		"GET /v1/statements/:id/export.pdf":       {path: "/v1/statements/" + stID + "/export.pdf", foreignClinic: 404, foreignReviewer: 404},
+		"GET /v1/statements/:id/fhir":             {path: "/v1/statements/" + stID + "/fhir", foreignClinic: 404, foreignReviewer: 404},
+		"GET /v1/fhir/export":                     {path: "/v1/fhir/export?period=2025-03", foreignClinic: 200, foreignReviewer: 200},
 		"GET /v1/reports/transition":              {path: "/v1/reports/transition?from=2025-01&to=2025-12", foreignReviewer: 200},
 		"GET /v1/reports/reconciliation":          {path: "/v1/reports/reconciliation?payer_code=ZZO-USK", foreignReviewer: 200},
 		"GET /v1/users":                           {path: "/v1/users"},
