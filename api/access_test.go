@@ -74,6 +74,8 @@ func TestAccessMatrix(t *testing.T) {
 		"POST /v1/statements/:id/cancel":          {path: "/v1/statements/" + stID + "/cancel", foreignClinic: 404},
 		"POST /v1/statements/:id/decisions":       {path: "/v1/statements/" + stID + "/decisions", body: `{"decisions":[{"line_id":1,"decision":"approve"}]}`, foreignReviewer: 404},
 		"POST /v1/statements/:id/complete-review": {path: "/v1/statements/" + stID + "/complete-review", foreignReviewer: 404},
+		"GET /v1/statements/:id/sample":           {path: "/v1/statements/" + stID + "/sample?percent=10&seed=42", foreignClinic: 404, foreignReviewer: 404},
+		"GET /v1/statements/:id/extrapolations":   {path: "/v1/statements/" + stID + "/extrapolations", foreignClinic: 404, foreignReviewer: 404},
 		"POST /v1/statements/:id/payments":        {path: "/v1/statements/" + stID + "/payments", body: `{"amount":"1.00","paid_on":"2025-05-01","reference":"x"}`, headers: []string{"Idempotency-Key", "m4"}},
 		"POST /v1/statements/:id/appeals":         {path: "/v1/statements/" + stID + "/appeals", body: `{"line_id":1,"reason":"documentation_added"}`, foreignClinic: 404},
 		"GET /v1/appeals":                         {path: "/v1/appeals", foreignClinic: 200, foreignReviewer: 200},

@@ -36,10 +36,14 @@ type decisionsRequest struct {
 }
 
 // bulkRequest is one decision on every undecided line that where selects:
-// {"decision": "approve", "where": "unflagged"}.
+// {"decision": "approve", "where": "unflagged"}, or the rate of a reviewed sample applied to
+// the rest of the unflagged lines: {"decision": "extrapolate", "sample_percent": 10, "seed": 42}
+// (where is then optional; docs/review-sampling.md).
 type bulkRequest struct {
-	Decision string `json:"decision" validate:"required,vocab=bulk_decision"`
-	Where    string `json:"where" validate:"required,vocab=bulk_where"`
+	Decision      string `json:"decision" validate:"required,vocab=bulk_decision"`
+	Where         string `json:"where" validate:"omitempty,vocab=bulk_where"`
+	SamplePercent *int   `json:"sample_percent"`
+	Seed          *int64 `json:"seed"`
 }
 
 type paymentRequest struct {
@@ -163,7 +167,11 @@ func decideLines(svc *statements.Service) fiber.Handler {
 			f.Add("decisions", "is required (or bulk)")
 		}
 		if req.Bulk != nil {
-			return decideBulk(c, svc, f, statements.BulkDecision{Decision: req.Bulk.Decision, Where: req.Bulk.Where})
+			if req.Bulk.Where == "" && req.Bulk.Decision != statements.Extrapolate && !f.Has("bulk.where") {
+				f.Add("bulk.where", "is required")
+			}
+			return decideBulk(c, svc, f, statements.BulkDecision{Decision: req.Bulk.Decision, Where: req.Bulk.Where,
+				SamplePercent: req.Bulk.SamplePercent, Seed: req.Bulk.Seed})
 		}
 		ds := make([]statements.Decision, len(req.Decisions))
 		for i, d := range req.Decisions {

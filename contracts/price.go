@@ -210,3 +210,29 @@ func checkShares(shares []Share) error {
 	}
 	return nil
 }
+
+// ratePlaces are the decimals of an extrapolation rate: a millionth.
+const ratePlaces = int32(6)
+
+// ExtrapolationRate is the rejected share of a reviewed sample, rejected ÷ sampled rounded half
+// up to 6 decimals (docs/review-sampling.md); 0 when nothing was sampled. The rate so rounded is
+// the one recorded and applied, so each extrapolated line can be recomputed from the record.
+func ExtrapolationRate(rejected, sampled decimal.Decimal) decimal.Decimal {
+	if !sampled.IsPositive() {
+		return decimal.Zero
+	}
+	return rejected.DivRound(sampled, ratePlaces)
+}
+
+// Extrapolate is what a line of amount approves when a sample's rate is applied to it:
+// round-half-up(amount × (1 − rate), 2), never below 0 nor above amount.
+func Extrapolate(amount, rate decimal.Decimal) decimal.Decimal {
+	a := roundHalfUp(amount.Mul(decimal.NewFromInt(1).Sub(rate)))
+	switch {
+	case a.IsNegative():
+		return decimal.Zero
+	case a.GreaterThan(amount):
+		return amount
+	}
+	return a
+}

@@ -12,10 +12,11 @@ import (
 	"github.com/trcledger/trcledger/contracts"
 )
 
-// reviewPages lists the review pages: the work queue (review_queue.go) and a statement's review
-// with its decisions, bulk approval, completion and exports (review_statement.go).
+// reviewPages lists the review pages: the work queue (review_queue.go), a statement's review
+// with its decisions, bulk approval, completion and exports (review_statement.go), and its
+// sampling (review_sampling.go).
 func (a *app) reviewPages() []page {
-	return []page{
+	return append([]page{
 		{Method: "GET", Path: "/review", Roles: reviewerOnly, Nav: "review.nav.home", Handler: a.reviewQueue},
 		{Method: "GET", Path: "/review/statements/:id", Roles: reviewerOnly, Handler: a.reviewStatement},
 		{Method: "POST", Path: "/review/statements/:id/decide", Roles: reviewerOnly, Handler: a.reviewDecide},
@@ -24,7 +25,7 @@ func (a *app) reviewPages() []page {
 		{Method: "POST", Path: "/review/statements/:id/complete", Roles: reviewerOnly, Handler: a.reviewComplete},
 		{Method: "GET", Path: "/review/statements/:id/export.csv", Roles: reviewerOnly, Handler: a.reviewExport("csv")},
 		{Method: "GET", Path: "/review/statements/:id/export.pdf", Roles: reviewerOnly, Handler: a.reviewExport("pdf")},
-	}
+	}, a.reviewSamplingPages()...)
 }
 
 // reviewNames are the names of providers, services and sites by code, for the review pages.

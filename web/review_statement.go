@@ -226,6 +226,9 @@ func (a *app) reviewStatement(c *fiber.Ctx) error {
 		v.Flash = tr.T("review.flash.approved", n)
 	case c.Query("completed") != "":
 		v.Flash = tr.T("review.flash.completed")
+	case c.Query("extrapolated") != "":
+		n, _ := strconv.Atoi(c.Query("extrapolated"))
+		v.Flash = tr.T("review.sampling.flash.applied", n)
 	}
 	return a.renderStatement(c, v)
 }

@@ -34,7 +34,7 @@ func (s *Service) ExportCSV(ctx context.Context, id string, w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"statement", "period", "provider_code", "payer_code", "line_id", "encounter_id", "external_id", "line_no",
 		"service_date", "service_code", "site_code", "patient_key", "beneficiary_category", "quantity", "line_amount", "basis_points",
-		"amount", "flags", "decision", "approved_amount", "reason_code", "note", "diagnoses"})
+		"amount", "flags", "decision", "approved_amount", "reason_code", "note", "diagnoses", "extrapolated"})
 	for _, l := range st.Lines {
 		approved := ""
 		if l.ApprovedAmount != nil {
@@ -43,8 +43,18 @@ func (s *Service) ExportCSV(ctx context.Context, id string, w io.Writer) error {
 		_ = cw.Write([]string{st.Number, st.Period, st.ProviderCode, st.PayerCode, fmt.Sprint(l.ID), l.EncounterID, csvSafe(l.ExternalID),
 			fmt.Sprint(l.LineNo), l.ServiceDate.String(), l.ServiceCode, l.SiteCode, l.PatientKey, l.BeneficiaryCategory,
 			l.Quantity.String(), l.LineAmount.String(), fmt.Sprint(l.BasisPoints), l.Amount.String(), strings.Join(l.Flags, ";"),
-			str(l.Decision), approved, str(l.ReasonCode), csvSafe(str(l.Note)), strings.Join(l.Diagnoses, ";")})
+			str(l.Decision), approved, str(l.ReasonCode), csvSafe(str(l.Note)), strings.Join(l.Diagnoses, ";"), extrapolatedCell(l)})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// extrapolatedCell says how an extrapolated line was decided: seed, percent and rate
+// ("seed=42;percent=10;rate=0.125000"); empty for any other line.
+func extrapolatedCell(l StatementLine) string {
+	x := l.Extrapolation
+	if x == nil {
+		return ""
+	}
+	return fmt.Sprintf("seed=%d;percent=%d;rate=%s", x.Seed, x.SamplePercent, x.Rate)
 }

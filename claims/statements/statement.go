@@ -64,6 +64,15 @@ type StatementLine struct {
 	RerouteID    *int64  `json:"reroute_id,omitempty" db:"reroute_id"`
 	ReroutedFrom *string `json:"rerouted_from_payer_code,omitempty" db:"rerouted_from"`
 	ReroutedTo   *string `json:"rerouted_to_payer_code,omitempty" db:"rerouted_to"`
+
+	// Extrapolated: the line's decision applies a reviewed sample's rate (statement_sample.go),
+	// which Extrapolation names.
+	Extrapolated  bool               `json:"extrapolated" db:"-"`
+	Extrapolation *LineExtrapolation `json:"extrapolation,omitempty" db:"-"`
+	XID           *int64             `json:"-" db:"x_id"`
+	XSeed         *int64             `json:"-" db:"x_seed"`
+	XPercent      *int               `json:"-" db:"x_percent"`
+	XRate         *decimal.Decimal   `json:"-" db:"x_rate"`
 }
 
 // Payment is money paid against a reviewed statement.
@@ -397,8 +406,10 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		       e.beneficiary_category, el.quantity, el.amount AS line_amount, sh.basis_points, l.amount, l.flags, l.decision,
 		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses,
 		       l.reroute_id, (SELECT rs.payer_code FROM rerouted_shares rs WHERE rs.id = l.reroute_id) AS rerouted_from,
-		       (SELECT rs.fallback_payer_code FROM rerouted_shares rs WHERE rs.line_id = l.id) AS rerouted_to
+		       (SELECT rs.fallback_payer_code FROM rerouted_shares rs WHERE rs.line_id = l.id) AS rerouted_to,
+		       x.id AS x_id, x.seed AS x_seed, x.sample_percent AS x_percent, x.rate AS x_rate
 		FROM statement_lines l
+		LEFT JOIN statement_extrapolations x ON x.id = l.extrapolation_id
 		JOIN line_shares sh ON sh.id = l.share_id
 		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
 		JOIN encounters e ON e.id = sh.encounter_id
@@ -431,6 +442,10 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		}
 		if !decider {
 			l.DecidedBy = nil
+		}
+		if l.XID != nil && l.XSeed != nil && l.XPercent != nil && l.XRate != nil {
+			l.Extrapolated = true
+			l.Extrapolation = &LineExtrapolation{ID: *l.XID, Seed: *l.XSeed, SamplePercent: *l.XPercent, Rate: rateText(*l.XRate)}
 		}
 	}
 	return nil

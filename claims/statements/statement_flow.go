@@ -281,13 +281,14 @@ func (s *Service) decide(ctx context.Context, id string, ds []Decision, idem cla
 // recordDecisions writes decisions on the lines ids of statement id (approved amounts as
 // decimal text, reasons and notes nil where none): each line's verdict with who and when, a
 // row of statement_decisions per line, and the statement under review. Decide and DecideBulk
-// record through it alike.
+// record through it alike. A line so decided is no longer extrapolated (extrapolate marks its
+// lines after).
 func (s *Service) recordDecisions(ctx context.Context, tx *sqlx.Tx, id string, ids []int64, decisions, approved []string, reasons, notes []*string) error {
 	p := access.PrincipalFrom(ctx)
 	now := s.now().UTC()
 	_, err := tx.ExecContext(ctx, `
 			UPDATE statement_lines l SET decision = d.decision, approved_amount = d.approved, reason_code = d.reason,
-				note = d.note, decided_by = $6, decided_at = $7
+				note = d.note, decided_by = $6, decided_at = $7, extrapolation_id = NULL
 			FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::text[], $5::text[]) AS d(id, decision, approved, reason, note)
 			WHERE l.id = d.id`, pq.Array(ids), pq.Array(decisions), pq.Array(approved), pq.Array(reasons), pq.Array(notes), p.Name+" ("+p.TokenID+")", now)
 	if err != nil {

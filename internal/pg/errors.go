@@ -63,6 +63,9 @@ var constraints = map[string]constraintError{
 	"rerouted_shares_append_only":                     {trcledger.ECONFLICT, "immutable", "", "re-routed shares are never changed"},
 	"appeals_open_line_key":                           {trcledger.ECONFLICT, "appeal_open", "line_id", "this line already has an open appeal"},
 	"appeals_immutable":                               {trcledger.ECONFLICT, "invalid_state", "", "an appeal is decided once and never edited"},
+
+	// Review sampling (migration 0024).
+	"statement_extrapolations_append_only": {trcledger.ECONFLICT, "immutable", "", "an extrapolation is never changed; decide the lines again"},
 }
 
 // Translate turns a *pq.Error on a named constraint into a *trcledger.Error, and sql.ErrNoRows
