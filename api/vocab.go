@@ -8,6 +8,7 @@ import (
 
 	"github.com/trcledger/trcledger"
 
+	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/claims/encounters"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
@@ -40,6 +41,8 @@ var vocabularies = map[string][]string{
 	"reason_code":          statements.ReasonCodes,
 	"flag":                 statements.LineFlags,
 	"by":                   reports.ReportGroupings,
+	"period_status":        claims.PeriodStates,
+	"period_action":        claims.PeriodActions,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).

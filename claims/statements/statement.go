@@ -381,8 +381,8 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses
 		FROM statement_lines l
 		JOIN line_shares sh ON sh.id = l.share_id
-		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
-		JOIN encounters e ON e.id = sh.encounter_id
+		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
+		JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 		WHERE l.statement_id = $1 AND (l.live OR $2) AND l.id > $3
 		ORDER BY l.id LIMIT $4`, st.ID, st.Status == StatusCancelled, after, limit)
 	if err != nil {
