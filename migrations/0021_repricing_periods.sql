@@ -42,21 +42,18 @@ CREATE TRIGGER encounter_repricings_no_truncate BEFORE TRUNCATE ON encounter_rep
 
 -- Lines and shares carry their encounter's revision; those of a later revision name the
 -- encounter repricing that wrote them (repriced_by), which names the revision they replace.
-ALTER TABLE line_shares DROP CONSTRAINT line_shares_line_fkey;
+-- (No foreign keys on these bulk-written rows, as migration 0008 decided.)
 ALTER TABLE encounter_lines
     ADD COLUMN revision smallint NOT NULL DEFAULT 1,
     ADD COLUMN repriced_by bigint,
     DROP CONSTRAINT encounter_lines_pkey,
     ADD CONSTRAINT encounter_lines_pkey PRIMARY KEY (encounter_id, revision, line_no),
-    ADD CONSTRAINT encounter_lines_repriced_by_fkey FOREIGN KEY (repriced_by) REFERENCES encounter_repricings (id),
     ADD CONSTRAINT encounter_lines_repriced_check CHECK ((revision = 1) = (repriced_by IS NULL));
 ALTER TABLE line_shares
     ADD COLUMN revision smallint NOT NULL DEFAULT 1,
     ADD COLUMN repriced_by bigint,
     DROP CONSTRAINT line_shares_line_key,
     ADD CONSTRAINT line_shares_line_key UNIQUE (encounter_id, revision, line_no, position),
-    ADD CONSTRAINT line_shares_line_fkey FOREIGN KEY (encounter_id, revision, line_no) REFERENCES encounter_lines (encounter_id, revision, line_no),
-    ADD CONSTRAINT line_shares_repriced_by_fkey FOREIGN KEY (repriced_by) REFERENCES encounter_repricings (id),
     ADD CONSTRAINT line_shares_repriced_check CHECK ((revision = 1) = (repriced_by IS NULL));
 
 -- An encounter moves from posted to voided, or (repricing) to its next revision with a new
@@ -195,13 +192,10 @@ END;
 $$;
 -- +goose StatementEnd
 -- Going down keeps only the first revision's rows: a database with repricings cannot go down.
-ALTER TABLE line_shares DROP CONSTRAINT line_shares_line_fkey, DROP CONSTRAINT line_shares_line_key,
-    DROP CONSTRAINT line_shares_repriced_by_fkey, DROP CONSTRAINT line_shares_repriced_check;
-ALTER TABLE encounter_lines DROP CONSTRAINT encounter_lines_pkey, DROP CONSTRAINT encounter_lines_repriced_by_fkey,
-    DROP CONSTRAINT encounter_lines_repriced_check;
+ALTER TABLE line_shares DROP CONSTRAINT line_shares_line_key, DROP CONSTRAINT line_shares_repriced_check;
+ALTER TABLE encounter_lines DROP CONSTRAINT encounter_lines_pkey, DROP CONSTRAINT encounter_lines_repriced_check;
 ALTER TABLE encounter_lines ADD CONSTRAINT encounter_lines_pkey PRIMARY KEY (encounter_id, line_no), DROP COLUMN revision, DROP COLUMN repriced_by;
-ALTER TABLE line_shares ADD CONSTRAINT line_shares_line_key UNIQUE (encounter_id, line_no, position), DROP COLUMN revision, DROP COLUMN repriced_by,
-    ADD CONSTRAINT line_shares_line_fkey FOREIGN KEY (encounter_id, line_no) REFERENCES encounter_lines (encounter_id, line_no);
+ALTER TABLE line_shares ADD CONSTRAINT line_shares_line_key UNIQUE (encounter_id, line_no, position), DROP COLUMN revision, DROP COLUMN repriced_by;
 DROP TABLE encounter_repricings;
 DROP TABLE repricings;
 ALTER TABLE encounters DROP COLUMN revision;

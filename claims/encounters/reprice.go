@@ -41,11 +41,11 @@ type PayerDelta struct {
 // HeldLine is a statement line of an encounter that would change but sits on a submitted
 // statement: it is not touched (an appeal or a supplementary statement settles it).
 type HeldLine struct {
-	StatementID string `json:"statement_id"`
-	LineID      string `json:"line_id"`
-	EncounterID string `json:"encounter_id"`
-	Number      string `json:"statement_number"`
-	Status      string `json:"statement_status"`
+	StatementID string `json:"statement_id" db:"statement_id"`
+	LineID      string `json:"line_id" db:"line_id"`
+	EncounterID string `json:"encounter_id" db:"encounter_id"`
+	Number      string `json:"statement_number" db:"number"`
+	Status      string `json:"statement_status" db:"status"`
 }
 
 // Unpriceable is an encounter of the range that cannot be priced now (no tariff version or
