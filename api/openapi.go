@@ -329,6 +329,8 @@ var typeVocab = map[string]string{
 	"ClaimsEncounter.status":          "encounter_status",
 	"ClaimsStatement.status":          "statement_status",
 	"ClaimsReconciliationItem.status": "statement_status",
+	"ClaimsPeriod.status":             "period_status",
+	"ClaimsPeriodEvent.action":        "period_action",
 }
 
 // domainVocab names the vocabulary of request fields that the domain's Validate checks rather
@@ -342,6 +344,7 @@ var domainVocab = map[string]string{
 var requestFormats = map[string]string{
 	"valid_from": fmtDate, "valid_to": fmtDate, "effective_from": fmtDate, "effective_to": fmtDate,
 	"service_date": fmtDate, "paid_on": fmtDate, "period": fmtMonth, "expires_at": "date-time",
+	"from": fmtDate, "to": fmtDate, // a repricing's range of service dates
 }
 
 // handlerRequired lists the request decimals (Num) that their handler requires (Num.Decimal
