@@ -47,6 +47,8 @@ type tariffRequest struct {
 	EffectiveTo   *string             `json:"effective_to"`
 	PointValue    Num                 `json:"point_value"`
 	Items         []tariffItemRequest `json:"items" validate:"required,min=1,max=500,dive"`
+	// Retroactive lets the version close the open one before encounters it priced.
+	Retroactive bool `json:"retroactive"`
 }
 
 type shareRequest struct {
@@ -63,6 +65,8 @@ type costShareRequest struct {
 	BeneficiaryCategory *string        `json:"beneficiary_category" validate:"omitempty,vocab=beneficiary_category"`
 	SiteCode            *string        `json:"site_code" validate:"omitempty,max=40"`
 	Shares              []shareRequest `json:"shares" validate:"required,min=1,max=20,dive"`
+	// Retroactive closes the rules this one amends, even before lines they split.
+	Retroactive bool `json:"retroactive"`
 }
 
 func listContracts(st *contracts.Store) fiber.Handler {
@@ -226,7 +230,7 @@ func addTariff(st *contracts.Store) fiber.Handler {
 		if f == nil {
 			return err
 		}
-		v := contracts.TariffVersion{PointValue: optionalDecimal(f, "point_value", req.PointValue)}
+		v := contracts.TariffVersion{PointValue: optionalDecimal(f, "point_value", req.PointValue), Retroactive: req.Retroactive}
 		if from := dateField(f, "effective_from", req.EffectiveFrom, true); from != nil {
 			v.EffectiveFrom = *from
 		}
@@ -285,6 +289,7 @@ func addCostShare(st *contracts.Store) fiber.Handler {
 		}
 		r := contracts.CostShareRule{
 			ServiceCategory: req.ServiceCategory, BeneficiaryCategory: req.BeneficiaryCategory, SiteCode: req.SiteCode,
+			Retroactive: req.Retroactive,
 		}
 		if from := dateField(f, "effective_from", req.EffectiveFrom, true); from != nil {
 			r.EffectiveFrom = *from

@@ -52,6 +52,9 @@ type batchRequest struct {
 
 type voidRequest struct {
 	Reason string `json:"reason" validate:"required,max=500"`
+	// BookInOpenMonth books the void of an encounter of a closed month in the first open month
+	// after it (docs/corrections.md); without it that void is 409 period_closed.
+	BookInOpenMonth bool `json:"book_in_open_month"`
 }
 
 // input converts a decoded request; conversion problems go to f under prefix.
@@ -367,6 +370,13 @@ func voidEncounter(svc *encounters.Service) fiber.Handler {
 		idem := optionalIdempotency(c, f)
 		if err := f.Err(); err != nil {
 			return err
+		}
+		if req.BookInOpenMonth {
+			res, err := svc.VoidEncounterWith(c.UserContext(), pathParam(c, "id"), req.Reason, encounters.VoidOptions{InOpenMonth: true}, idem)
+			if err != nil {
+				return err
+			}
+			return sendAnswer(c, fiber.StatusOK, res)
 		}
 		if idem.Key != "" {
 			res, err := svc.VoidEncounterKeyed(c.UserContext(), pathParam(c, "id"), req.Reason, idem)

@@ -339,6 +339,8 @@ var typeVocab = map[string]string{
 	"ClaimsAppeal.reason":             "appeal_reason",
 	"ClaimsAppeal.line_decision":      "decision",
 	"ClaimsAppeal.line_reason_code":   "reason_code",
+	"ClaimsPeriod.status":             "period_status",
+	"ClaimsPeriodEvent.action":        "period_action",
 }
 
 // domainVocab names the vocabulary of request fields that the domain's Validate checks rather
@@ -352,6 +354,7 @@ var domainVocab = map[string]string{
 var requestFormats = map[string]string{
 	"valid_from": fmtDate, "valid_to": fmtDate, "effective_from": fmtDate, "effective_to": fmtDate,
 	"service_date": fmtDate, "paid_on": fmtDate, "period": fmtMonth, "expires_at": "date-time",
+	"from": fmtDate, "to": fmtDate, // a repricing's range of service dates
 }
 
 // handlerRequired lists the request decimals (Num) that their handler requires (Num.Decimal

@@ -194,6 +194,7 @@ func TestOpenAPISaysWhatTheServerTakes(t *testing.T) {
 		"POST /v1/encounters/{id}/void": false, "POST /v1/statements": false, "POST /v1/statements/{id}/submit": false,
 		"POST /v1/statements/{id}/cancel": false, "POST /v1/statements/{id}/decisions": false, "POST /v1/statements/{id}/complete-review": false,
 		"POST /v1/statements/{id}/appeals": false, "POST /v1/appeals/{id}/decision": false,
+		"POST /v1/contracts/{code}/repricings": false,
 	}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {

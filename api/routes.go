@@ -72,6 +72,7 @@ var (
 	contractRead = []string{access.RoleAdmin, access.RoleFinance, access.RoleClinic}
 	clinicOnly   = []string{access.RoleClinic}
 	ledgerRead   = []string{access.RoleAdmin, access.RoleFinance}
+	financeOnly  = []string{access.RoleFinance}
 )
 
 // list is the shape of every list response.
@@ -128,6 +129,10 @@ func (s *Server) routes() []route {
 		{Method: "PATCH", Path: "/v1/contracts/:code", Roles: adminOnly, Summary: "Activate or terminate a contract, or set its end date", Body: contractPatchRequest{}, Status: 200, Result: contracts.Contract{}, Handler: updateContract(st)},
 		{Method: "GET", Path: "/v1/contracts/:code/tariffs", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's tariff versions", ETag: true, Status: 200, Result: list[contracts.TariffVersion]{}, Handler: listTariffs(st)},
 		{Method: "POST", Path: "/v1/contracts/:code/tariffs", Roles: adminOnly, Summary: "Add a tariff version (closes the open one)", Body: tariffRequest{}, Status: 201, Result: contracts.TariffVersion{}, Handler: addTariff(st)},
+		{Method: "POST", Path: "/v1/contracts/:code/repricings", Roles: adminOnly, Summary: "Price and split again the contract's posted encounters of [from, to] with the tariffs and rules in force now (dry_run: only say what would change)", Body: repricingRequest{}, Idempotency: idemOptional, Status: 200, Result: encounters.RepricingResult{}, Handler: repriceContract(en)},
+		{Method: "GET", Path: "/v1/periods", Roles: ledgerRead, Summary: "Months that were closed, with their state, who changed it and when (a month not listed is open)", Status: 200, Result: list[reports.Period]{}, Handler: listPeriods(rp)},
+		{Method: "POST", Path: "/v1/periods/:period/close", Roles: financeOnly, Summary: "Close a month: nothing dated in it is posted, voided or repriced, and its report is kept as it is", Status: 200, Result: reports.Period{}, Handler: closePeriod(rp)},
+		{Method: "POST", Path: "/v1/periods/:period/reopen", Roles: financeOnly, Summary: "Reopen a closed month, with a reason", Body: reopenRequest{}, Status: 200, Result: reports.Period{}, Handler: reopenPeriod(rp)},
 		{Method: "GET", Path: "/v1/contracts/:code/cost-shares", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's cost-share rules", ETag: true, Status: 200, Result: list[contracts.CostShareRule]{}, Handler: listCostShares(st)},
 		{Method: "POST", Path: "/v1/contracts/:code/cost-shares", Roles: adminOnly, Summary: "Add a cost-share rule", Body: costShareRequest{}, Status: 201, Result: contracts.CostShareRule{}, Handler: addCostShare(st)},
 		{Method: "GET", Path: "/v1/contracts/:code/quote", Roles: contractRead, Scope: "clinic: own provider", Summary: "Price and split one line; writes nothing",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trcledger/trcledger"
 
+	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/claims/encounters"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
@@ -45,6 +46,8 @@ var vocabularies = map[string][]string{
 	"appeal_status":        statements.AppealStatuses,
 	"appeal_outcome":       statements.AppealOutcomes,
 	"appeal_reason":        statements.AppealReasons,
+	"period_status":        claims.PeriodStates,
+	"period_action":        claims.PeriodActions,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).

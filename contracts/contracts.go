@@ -116,6 +116,9 @@ type TariffVersion struct {
 	PointValue    *decimal.Decimal `json:"point_value" db:"point_value"`
 	Items         []TariffItem     `json:"items" db:"-"`
 	CreatedAt     trcledger.Time   `json:"created_at" db:"created_at"`
+	// Retroactive (when adding) lets the version close the open one even before encounters
+	// that version priced; they keep their prices until a repricing (docs/corrections.md).
+	Retroactive bool `json:"retroactive,omitempty" db:"-"`
 }
 
 // Item returns the item for serviceCode, or nil.
@@ -149,4 +152,8 @@ type CostShareRule struct {
 	SiteCode            *string         `json:"site_code" db:"site_code"`
 	Shares              []Share         `json:"shares" db:"-"`
 	CreatedAt           trcledger.Time  `json:"created_at" db:"created_at"`
+	// Retroactive (when adding) closes, on this rule's first day, the rules it amends: those
+	// that would apply to the same lines at the same specificity, start before it and end no
+	// later than it. Their lines keep their split until a repricing (docs/corrections.md).
+	Retroactive bool `json:"retroactive,omitempty" db:"-"`
 }

@@ -92,7 +92,21 @@ func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r Cos
 		if err != nil {
 			return err
 		}
+		if err := allowRetroactive(ctx, tx, r.Retroactive); err != nil {
+			return err
+		}
 		for i := range existing {
+			if existing[i].CollidesWith(&r) && r.Retroactive && amends(&r, &existing[i]) {
+				if _, err := tx.ExecContext(ctx, `UPDATE cost_share_rules SET effective_to = $2 WHERE id = $1`, existing[i].ID, r.EffectiveFrom); err != nil {
+					return pg.Translate(err)
+				}
+				if err := access.Record(ctx, tx, "close", "cost_share_rule", fmt.Sprint(existing[i].ID),
+					map[string]any{"effective_to": r.EffectiveFrom, "retroactive": true}); err != nil {
+					return err
+				}
+				existing[i].EffectiveTo = &r.EffectiveFrom
+				continue
+			}
 			if existing[i].CollidesWith(&r) {
 				return trcledger.Errorf(trcledger.ECONFLICT,
 					"cost-share rule %d (from %s) could apply to the same lines at the same specificity", existing[i].ID, existing[i].EffectiveFrom).
@@ -128,4 +142,13 @@ func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r Cos
 		return nil, err
 	}
 	return &r, nil
+}
+
+// amends reports whether the retroactive rule r may close old on r's first day: old starts
+// before r, and r runs at least as long as old (so no line loses its rule).
+func amends(r, old *CostShareRule) bool {
+	if !old.EffectiveFrom.Before(r.EffectiveFrom) {
+		return false
+	}
+	return r.EffectiveTo == nil || (old.EffectiveTo != nil && !old.EffectiveTo.After(*r.EffectiveTo))
 }

@@ -78,13 +78,23 @@ func (s *Store) AddTariffVersion(ctx context.Context, contractCode string, v Tar
 		if err != nil {
 			return err
 		}
+		if err := allowRetroactive(ctx, tx, v.Retroactive); err != nil {
+			return err
+		}
 		for _, e := range existing {
-			if e.EffectiveTo == nil && e.EffectiveFrom.Before(v.EffectiveFrom) {
+			// A new version closes the open one; a retroactive one also closes, on its first
+			// day, a version that ends within it (its amendment).
+			closes := e.EffectiveTo == nil && e.EffectiveFrom.Before(v.EffectiveFrom)
+			if v.Retroactive && e.EffectiveFrom.Before(v.EffectiveFrom) && e.EffectiveTo != nil && v.EffectiveFrom.Before(*e.EffectiveTo) &&
+				(v.EffectiveTo == nil || !e.EffectiveTo.After(*v.EffectiveTo)) {
+				closes = true
+			}
+			if closes {
 				if _, err := tx.ExecContext(ctx, `UPDATE tariff_versions SET effective_to = $2 WHERE id = $1`, e.ID, v.EffectiveFrom); err != nil {
 					return pg.Translate(err)
 				}
 				if err := access.Record(ctx, tx, "close", "tariff_version", fmt.Sprintf("%s/%d", c.Code, e.Version),
-					map[string]any{"effective_to": v.EffectiveFrom}); err != nil {
+					map[string]any{"effective_to": v.EffectiveFrom, "retroactive": v.Retroactive}); err != nil {
 					return err
 				}
 				e.EffectiveTo = &v.EffectiveFrom
@@ -116,6 +126,18 @@ func (s *Store) AddTariffVersion(ctx context.Context, contractCode string, v Tar
 		return nil, err
 	}
 	return &v, nil
+}
+
+// allowRetroactive lets this transaction close a tariff version or a cost-share rule before
+// encounters it priced or split (the triggers of migration 0021 read the setting).
+func allowRetroactive(ctx context.Context, tx *sqlx.Tx, on bool) error {
+	if !on {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('trcledger.retroactive', 'on', true)`); err != nil {
+		return fmt.Errorf("allow a retroactive amendment: %w", err)
+	}
+	return nil
 }
 
 func overlaps(aFrom trcledger.Date, aTo *trcledger.Date, bFrom trcledger.Date, bTo *trcledger.Date) bool {

@@ -344,8 +344,8 @@ func (a *app) clinicRenderCorrect(c *fiber.Ctx, e *encounters.Encounter, f corre
 	return a.renderView(c, "clinic/correct", v)
 }
 
-// newFormKey is the idempotency key a correction form carries, so that sending it twice posts
-// one correction.
+// newFormKey is the idempotency key a form carries (a correction, a repricing), so that sending
+// it twice does its work once.
 func newFormKey() string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)

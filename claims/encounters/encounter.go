@@ -81,6 +81,10 @@ type Encounter struct {
 	contractID  int64
 	contractRev time.Time // the contract's updated_at when its pricing was read
 	contentHash []byte
+	// effectiveDate is the date of its posting transaction: the service date, or, for the
+	// correction of an encounter of a closed month, the first day of the first open month.
+	effectiveDate trcledger.Date
+	revision      int // the live revision of its lines and shares (repricing adds one)
 }
 
 // parties returns the organizations the encounter concerns for access: its provider and the

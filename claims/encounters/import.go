@@ -574,7 +574,9 @@ func (r *ImportResult) count(j *writeJob, g *importGroup) {
 		}
 	default:
 		var terr *trcledger.Error
-		if errors.As(j.err, &terr) && len(terr.Fields) > 0 {
+		if errors.As(j.err, &terr) && terr.Reason == "period_closed" {
+			r.rejectGroup(g, "period_closed", terr.Message)
+		} else if errors.As(j.err, &terr) && len(terr.Fields) > 0 {
 			r.rejectGroup(g, "invalid", describe(terr.Fields))
 		} else {
 			r.rejectGroup(g, "invalid", fmt.Sprint(j.err))

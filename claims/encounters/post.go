@@ -174,7 +174,11 @@ func (s *Service) validate(ctx context.Context, q sqlx.QueryerContext, ins []Enc
 // postingTransaction is the ledger transaction of a posted encounter: per payer, debit its
 // expense and credit what it owes the provider.
 func postingTransaction(e *Encounter) *ledger.Transaction {
-	t := &ledger.Transaction{Kind: "encounter_posted", Reference: "encounter:" + e.ID, EffectiveDate: e.ServiceDate}
+	day := e.ServiceDate
+	if !e.effectiveDate.Time().IsZero() {
+		day = e.effectiveDate
+	}
+	t := &ledger.Transaction{Kind: "encounter_posted", Reference: "encounter:" + e.ID, EffectiveDate: day}
 	var payers []string
 	amounts := map[string]decimal.Decimal{}
 	for _, l := range e.Lines {

@@ -20,7 +20,7 @@ import (
 const encounterColumns = `e.id, e.seq, e.provider_code, c.code AS contract_code, e.contract_id, e.site_code, e.external_id,
 	e.patient_key, e.beneficiary_category, e.sex, e.birth_year, e.service_date, e.kind, e.status, e.currency, e.total,
 	e.diagnoses, e.referral_number, e.referral_to_level, e.referral_to_provider, e.practitioner_ref, e.corrects,
-	e.ledger_transaction_id, e.created_at, e.voided_at, e.void_reason`
+	e.ledger_transaction_id, e.created_at, e.voided_at, e.void_reason, e.revision`
 
 type encounterRow struct {
 	ID                  string          `db:"id"`
@@ -49,6 +49,7 @@ type encounterRow struct {
 	CreatedAt           time.Time       `db:"created_at"`
 	VoidedAt            *time.Time      `db:"voided_at"`
 	VoidReason          *string         `db:"void_reason"`
+	Revision            int             `db:"revision"`
 }
 
 func (r *encounterRow) encounter() *Encounter {
@@ -58,7 +59,7 @@ func (r *encounterRow) encounter() *Encounter {
 		ServiceDate: r.ServiceDate, Kind: r.Kind, Status: r.Status, Currency: r.Currency, Total: trcledger.NewAmount(r.Total),
 		Diagnoses: []string(r.Diagnoses), PractitionerRef: r.PractitionerRef, Corrects: r.Corrects,
 		LedgerTransactionID: r.LedgerTransactionID, CreatedAt: trcledger.TimeOf(r.CreatedAt), VoidedAt: trcledger.TimePtr(r.VoidedAt), VoidReason: r.VoidReason,
-		Lines: []contracts.PricedLine{}, contractID: r.ContractID,
+		Lines: []contracts.PricedLine{}, contractID: r.ContractID, revision: r.Revision,
 	}
 	if e.Diagnoses == nil {
 		e.Diagnoses = []string{}
@@ -99,7 +100,8 @@ func loadLines(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) er
 	err := sqlx.SelectContext(ctx, q, &lines, `
 		SELECT l.encounter_id, l.line_no, l.service_code, l.quantity, l.unit_price, l.net, l.vat_rate, l.vat, l.amount,
 		       v.version, l.tariff_version_id, l.cost_share_rule_id
-		FROM encounter_lines l JOIN tariff_versions v ON v.id = l.tariff_version_id
+		FROM encounter_lines l JOIN encounters e ON e.id = l.encounter_id AND e.revision = l.revision
+		JOIN tariff_versions v ON v.id = l.tariff_version_id
 		WHERE l.encounter_id = ANY($1::uuid[]) ORDER BY l.encounter_id, l.line_no`, pq.Array(ids))
 	if err != nil {
 		return fmt.Errorf("load lines: %w", err)
@@ -112,8 +114,9 @@ func loadLines(ctx context.Context, q sqlx.QueryerContext, encs []*Encounter) er
 		Amount      decimal.Decimal `db:"amount"`
 	}
 	err = sqlx.SelectContext(ctx, q, &shares, `
-		SELECT encounter_id, line_no, payer_code, basis_points, amount FROM line_shares
-		WHERE encounter_id = ANY($1::uuid[]) ORDER BY encounter_id, line_no, position`, pq.Array(ids))
+		SELECT sh.encounter_id, sh.line_no, sh.payer_code, sh.basis_points, sh.amount
+		FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
+		WHERE sh.encounter_id = ANY($1::uuid[]) ORDER BY sh.encounter_id, sh.line_no, sh.position`, pq.Array(ids))
 	if err != nil {
 		return fmt.Errorf("load shares: %w", err)
 	}

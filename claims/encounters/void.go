@@ -21,8 +21,25 @@ import (
 // ECONFLICT on_submitted_statement once a line sits on a submitted statement. Lines on a draft
 // statement are taken off it.
 func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encounter, error) {
-	e, _, err := s.voidEncounter(ctx, id, reason, Idempotency{})
+	e, _, err := s.voidEncounter(ctx, id, reason, false, Idempotency{})
 	return e, err
+}
+
+// VoidOptions are the choices of a void beyond its reason.
+type VoidOptions struct {
+	// InOpenMonth books the void of an encounter whose month is closed on the first day of the
+	// first open month after it (docs/corrections.md); without it such a void is ECONFLICT
+	// period_closed. It changes nothing for an encounter of an open month.
+	InOpenMonth bool
+}
+
+// VoidEncounterWith voids as VoidEncounterKeyed does, with opts.
+func (s *Service) VoidEncounterWith(ctx context.Context, id, reason string, opts VoidOptions, idem Idempotency) (*claims.PostResult, error) {
+	e, res, err := s.voidEncounter(ctx, id, reason, opts.InOpenMonth, idem)
+	if err != nil {
+		return nil, err
+	}
+	return claims.Answered(res, e)
 }
 
 // VoidEncounterKeyed voids as VoidEncounter does, under the client's optional Idempotency-Key:
@@ -30,14 +47,14 @@ func (s *Service) VoidEncounter(ctx context.Context, id, reason string) (*Encoun
 // nothing, another request under the key is ECONFLICT idempotency_key_reused. Its Body is the
 // voided encounter's JSON.
 func (s *Service) VoidEncounterKeyed(ctx context.Context, id, reason string, idem Idempotency) (*claims.PostResult, error) {
-	e, res, err := s.voidEncounter(ctx, id, reason, idem)
+	e, res, err := s.voidEncounter(ctx, id, reason, false, idem)
 	if err != nil {
 		return nil, err
 	}
 	return claims.Answered(res, e)
 }
 
-func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Idempotency) (*Encounter, *claims.PostResult, error) {
+func (s *Service) voidEncounter(ctx context.Context, id, reason string, inOpenMonth bool, idem Idempotency) (*Encounter, *claims.PostResult, error) {
 	reason = strings.TrimSpace(reason)
 	var f trcledger.Fields
 	if reason == "" {
@@ -60,19 +77,27 @@ func (s *Service) voidEncounter(ctx context.Context, id, reason string, idem Ide
 		if err != nil {
 			return err
 		}
+		day, err := voidDay(ctx, tx, e, inOpenMonth)
+		if err != nil {
+			return err
+		}
 		if err := claims.LockClaims(ctx, tx, e.ProviderCode, payersOf(e)); err != nil {
 			return err
 		}
 		if err := releaseFromDrafts(ctx, tx, id); err != nil {
 			return err
 		}
-		revID, err := s.writeVoid(ctx, tx, e, reason)
+		revID, err := s.writeVoid(ctx, tx, e, reason, day)
 		if err != nil {
 			return err
 		}
 		out = e
 		// The reason is free text a clinician wrote; it stays on the encounter, not in the audit log.
-		return access.Record(ctx, tx, "void", "encounter", id, map[string]any{"ledger_transaction_id": revID})
+		detail := map[string]any{"ledger_transaction_id": revID}
+		if !day.Time().IsZero() {
+			detail["booked_on"], detail["closed_period"] = day, claims.PeriodOf(e.ServiceDate)
+		}
+		return access.Record(ctx, tx, "void", "encounter", id, detail)
 	}, func() any { return out })
 	if err != nil {
 		return nil, nil, access.RecordDenied(ctx, s.db, err)
@@ -113,10 +138,26 @@ func findForVoid(ctx context.Context, tx *sqlx.Tx, p access.Principal, id string
 	return e, nil
 }
 
+// voidDay checks the month of the encounter's service date: open, the void is dated like the
+// posting (a zero day); closed, it is ECONFLICT period_closed, or, with inOpenMonth, booked on
+// the first day of the first open month after it.
+func voidDay(ctx context.Context, tx *sqlx.Tx, e *Encounter, inOpenMonth bool) (trcledger.Date, error) {
+	m := claims.PeriodOf(e.ServiceDate)
+	closed, err := claims.ClosedPeriods(ctx, tx, []string{m})
+	if err != nil || !closed[m] {
+		return trcledger.Date{}, err
+	}
+	if !inOpenMonth {
+		return trcledger.Date{}, claims.ErrPeriodClosed(m, "").
+			With("hint", "send the void again with book_in_open_month: true to book it in the first open month")
+	}
+	return claims.FirstOpenDay(ctx, tx, m)
+}
+
 // writeVoid voids e, locked, in tx: takes its shares off the claims queue, records it in its
 // report month's changes, appends the reversing ledger transaction and sets the encounter voided with reason. It
 // returns the reversal's ledger transaction id.
-func (s *Service) writeVoid(ctx context.Context, tx *sqlx.Tx, e *Encounter, reason string) (int64, error) {
+func (s *Service) writeVoid(ctx context.Context, tx *sqlx.Tx, e *Encounter, reason string, day trcledger.Date) (int64, error) {
 	// Its shares no longer wait for a statement (the claims lock keeps one from taking them now).
 	_, err := tx.ExecContext(ctx, `DELETE FROM unclaimed_shares
 		WHERE provider_code = $1 AND payer_code = ANY($2) AND service_date = $3 AND encounter_id = $4`,
@@ -131,7 +172,15 @@ func (s *Service) writeVoid(ctx context.Context, tx *sqlx.Tx, e *Encounter, reas
 	if err != nil {
 		return 0, err
 	}
-	rev := ledger.Reverse(orig, "encounter_voided", "encounter:"+e.ID, orig.EffectiveDate)
+	if e.revision > 1 { // repriced: reverse the shares it has now, not those it was posted with
+		now := postingTransaction(e)
+		now.EffectiveDate = orig.EffectiveDate
+		orig = now
+	}
+	if day.Time().IsZero() {
+		day = orig.EffectiveDate
+	}
+	rev := ledger.Reverse(orig, "encounter_voided", "encounter:"+e.ID, day)
 	now := s.now().UTC()
 	rev.CreatedAt = trcledger.TimeOf(now)
 	if err := ledger.Append(ctx, tx, []*ledger.Transaction{rev}); err != nil {

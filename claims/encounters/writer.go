@@ -199,6 +199,10 @@ func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounte
 	if err != nil {
 		return nil, nil, err
 	}
+	closed, err := closedMonths(ctx, tx, encs)
+	if err != nil {
+		return nil, nil, err
+	}
 	var stored []*writeJob
 	var txs []*ledger.Transaction
 	for _, j := range live {
@@ -210,6 +214,14 @@ func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounte
 			continue
 		}
 		if err := j.checkCorrections(corrected); err != nil {
+			j.outcome, j.err = outcomeInvalid, err
+			continue
+		}
+		if err := j.checkPeriods(ctx, tx, closed, corrected); err != nil {
+			var terr *trcledger.Error
+			if !errors.As(err, &terr) {
+				return nil, nil, err
+			}
 			j.outcome, j.err = outcomeInvalid, err
 			continue
 		}
@@ -351,9 +363,10 @@ func lockContracts(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (map[int
 
 // correctedEncounter is an encounter a correction names.
 type correctedEncounter struct {
-	ID       string `db:"id"`
-	Provider string `db:"provider_code"`
-	Status   string `db:"status"`
+	ID          string         `db:"id"`
+	Provider    string         `db:"provider_code"`
+	Status      string         `db:"status"`
+	ServiceDate trcledger.Date `db:"service_date"`
 }
 
 // correctedEncounters reads the encounters that the corrections among encs name.
@@ -369,7 +382,7 @@ func correctedEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (m
 		return out, nil
 	}
 	var rows []correctedEncounter
-	if err := tx.SelectContext(ctx, &rows, `SELECT id, provider_code, status FROM encounters WHERE id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, provider_code, status, service_date FROM encounters WHERE id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("find corrected encounters: %w", err)
 	}
 	for _, r := range rows {
@@ -395,6 +408,49 @@ func (j *writeJob) checkCorrections(corrected map[string]correctedEncounter) err
 		}
 	}
 	return f.Err()
+}
+
+// closedMonths locks the months of the encounters' service dates shared (claims.ClosedPeriods)
+// and returns those that are closed.
+func closedMonths(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (map[string]bool, error) {
+	months := make([]string, 0, 4)
+	seen := map[string]bool{}
+	for _, e := range encs {
+		e.effectiveDate = e.ServiceDate
+		if m := claims.PeriodOf(e.ServiceDate); !seen[m] {
+			seen[m] = true
+			months = append(months, m)
+		}
+	}
+	return claims.ClosedPeriods(ctx, tx, months)
+}
+
+// checkPeriods refuses (409 period_closed) an encounter dated in a closed month, unless it
+// corrects a voided encounter of the same closed month: that correction is booked on the first
+// day of the first open month after it (docs/corrections.md). It returns the refusal, or a
+// database failure without a code.
+func (j *writeJob) checkPeriods(ctx context.Context, tx *sqlx.Tx, closed map[string]bool, corrected map[string]correctedEncounter) error {
+	if len(closed) == 0 {
+		return nil
+	}
+	for i, e := range j.encs {
+		m := claims.PeriodOf(e.ServiceDate)
+		if !closed[m] {
+			continue
+		}
+		if e.Corrects != nil {
+			if c, ok := corrected[*e.Corrects]; ok && c.Status == "voided" && claims.PeriodOf(c.ServiceDate) == m {
+				day, err := claims.FirstOpenDay(ctx, tx, m)
+				if err != nil {
+					return err
+				}
+				e.effectiveDate = day
+				continue
+			}
+		}
+		return claims.ErrPeriodClosed(m, j.field(i, "service_date"))
+	}
+	return nil
 }
 
 // writeStored writes the stored jobs: ledger transactions, then encounters with everything

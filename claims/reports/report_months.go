@@ -29,7 +29,8 @@ func (s *Service) RefreshReports(ctx context.Context, quiet, maxLag time.Duratio
 	err := s.db.SelectContext(ctx, &months, `
 		WITH pending AS (SELECT period, marked_at FROM report_dirty UNION ALL SELECT period, marked_at FROM report_changes)
 		SELECT DISTINCT period FROM pending
-		WHERE (SELECT max(marked_at) <= now() - $1 * interval '1 microsecond' OR min(marked_at) <= now() - $2 * interval '1 microsecond' FROM pending)
+		WHERE period NOT IN (SELECT period FROM periods WHERE status = 'closed') -- frozen until reopened
+		  AND (SELECT max(marked_at) <= now() - $1 * interval '1 microsecond' OR min(marked_at) <= now() - $2 * interval '1 microsecond' FROM pending)
 		ORDER BY period`, quiet.Microseconds(), maxLag.Microseconds())
 	if err != nil {
 		return 0, fmt.Errorf("find changed report months: %w", err)
@@ -91,12 +92,13 @@ func (s *Service) refreshMonth(ctx context.Context, period string) (bool, error)
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
 	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
 		refreshed = false
-		var locked, marked bool
+		var locked, marked, closed bool
 		if err := tx.QueryRowxContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('report_months'), hashtext($1)),
-			EXISTS (SELECT 1 FROM report_dirty WHERE period = $1)`, period).Scan(&locked, &marked); err != nil {
+			EXISTS (SELECT 1 FROM report_dirty WHERE period = $1),
+			EXISTS (SELECT 1 FROM periods WHERE period = $1 AND status = 'closed')`, period).Scan(&locked, &marked, &closed); err != nil {
 			return fmt.Errorf("lock report month: %w", err)
 		}
-		if !locked {
+		if !locked || closed { // a closed month's kept rows stay as they were when it was closed
 			return nil
 		}
 		if err := reportSettings(ctx, tx); err != nil {
@@ -212,8 +214,8 @@ FROM (
 	SELECT e.seq, e.patient_key, e.currency, e.provider_code, e.site_code, si.jurisdiction_code, svc.category,
 	       sh.payer_code, o.payer_type, sh.amount, ` + claims.ShareCostsSQL + ` AS counts
 	FROM line_shares sh
-	JOIN encounters e ON e.id = sh.encounter_id
-	JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
+	JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
+	JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
 	JOIN services svc ON svc.code = el.service_code
 	JOIN sites si ON si.code = e.site_code
 	JOIN organizations o ON o.code = sh.payer_code
@@ -239,8 +241,9 @@ ON CONFLICT ON CONSTRAINT report_months_pkey DO UPDATE SET total = excluded.tota
 //     after; summed per cell, a patient who came in counts 1, one who left -1. (Plain sums,
 //     no count(DISTINCT): PostgreSQL hashes them instead of sorting every share's cells.)
 //
-// The amounts and encounters of an encounter never change once written (only its status does),
-// so what it added when posted is what it takes away when voided. $1 is the period, $2 and $3
+// The amounts and encounters of an encounter change only when it is repriced, and a repricing
+// marks its month to be recomputed whole (report_dirty), so what an encounter added when posted
+// (or when its month was last recomputed) is what it takes away when voided. $1 is the period, $2 and $3
 // its first and last day.
 const foldQuery = `
 WITH changed AS (
@@ -248,7 +251,7 @@ WITH changed AS (
 ), patients AS (
 	SELECT DISTINCT e.patient_key FROM changed c JOIN encounters e ON e.id = c.id
 ), theirs AS (
-	SELECT e.id, e.patient_key, e.currency, e.site_code, e.provider_code, c.sign,
+	SELECT e.id, e.revision, e.patient_key, e.currency, e.site_code, e.provider_code, c.sign,
 	       (e.status = 'posted' AND c.sign IS DISTINCT FROM 1) OR c.sign = -1 AS before, e.status = 'posted' AS after
 	FROM patients p
 	JOIN organizations pr ON pr.kind = 'provider'
@@ -266,8 +269,8 @@ WITH changed AS (
 		SELECT t.id, t.patient_key, t.currency, t.provider_code, t.site_code, si.jurisdiction_code, svc.category,
 		       t.sign, t.before, t.after, sh.payer_code, o.payer_type, sh.amount, ` + claims.ShareCostsSQL + ` AS counts
 		FROM theirs t
-		JOIN line_shares sh ON sh.encounter_id = t.id
-		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
+		JOIN line_shares sh ON sh.encounter_id = t.id AND sh.revision = t.revision
+		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
 		JOIN services svc ON svc.code = el.service_code
 		JOIN sites si ON si.code = t.site_code
 		JOIN organizations o ON o.code = sh.payer_code

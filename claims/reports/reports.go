@@ -49,8 +49,8 @@ var transitionGroups = map[string]transitionGroup{
 	BySite:     {expr: `e.site_code`},
 	ByProvider: {expr: `e.provider_code`},
 	ByServiceCategory: {expr: `svc.category`, lines: true,
-		shareJoins:     `JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no JOIN services svc ON svc.code = el.service_code`,
-		encounterJoins: `JOIN encounter_lines el ON el.encounter_id = e.id JOIN services svc ON svc.code = el.service_code`},
+		shareJoins:     `JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no JOIN services svc ON svc.code = el.service_code`,
+		encounterJoins: `JOIN encounter_lines el ON el.encounter_id = e.id AND el.revision = e.revision JOIN services svc ON svc.code = el.service_code`},
 }
 
 // TransitionFilter selects the months of a transition report (From and To, YYYY-MM, both
@@ -160,7 +160,7 @@ const transitionQuery = `
 WITH daily AS (
 	SELECT sh.service_date AS day, %[1]s AS grp, e.currency, o.payer_type, sum(sh.amount) AS amount
 	FROM line_shares sh
-	JOIN encounters e ON e.id = sh.encounter_id
+	JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 	JOIN organizations o ON o.code = sh.payer_code
 	%[2]s
 	WHERE e.status = 'posted' AND sh.service_date >= $1 AND sh.service_date < $2 %[4]s
@@ -197,9 +197,9 @@ func transitionSQL(g transitionGroup, from, until time.Time, payer string) (stri
 	if payer != "" {
 		args = append(args, payer)
 		sharePayer = `AND sh.payer_code = $3 AND ` + claims.ShareCostsSQL
-		encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = e.id AND sh.payer_code = $3 AND ` + claims.ShareCostsSQL + `)`
+		encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = e.id AND sh.revision = e.revision AND sh.payer_code = $3 AND ` + claims.ShareCostsSQL + `)`
 		if g.lines {
-			encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = el.encounter_id AND sh.line_no = el.line_no AND sh.payer_code = $3 AND ` + claims.ShareCostsSQL + `)`
+			encounterPayer = `AND EXISTS (SELECT 1 FROM line_shares sh WHERE sh.encounter_id = el.encounter_id AND sh.revision = el.revision AND sh.line_no = el.line_no AND sh.payer_code = $3 AND ` + claims.ShareCostsSQL + `)`
 		}
 	}
 	count := `count(*)`
@@ -247,8 +247,11 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 		first, last := from.Format("2006-01"), until.AddDate(0, -1, 0).Format("2006-01")
 		var dirty []string
 		if err := tx.SelectContext(ctx, &dirty, `
-			SELECT period FROM report_dirty WHERE period >= $1 AND period <= $2
-			UNION SELECT period FROM report_changes WHERE period >= $1 AND period <= $2 ORDER BY period`, first, last); err != nil {
+			SELECT period FROM (
+				SELECT period FROM report_dirty WHERE period >= $1 AND period <= $2
+				UNION SELECT period FROM report_changes WHERE period >= $1 AND period <= $2) d
+			WHERE period NOT IN (SELECT period FROM periods WHERE status = 'closed') -- a closed month's kept rows are its report
+			ORDER BY period`, first, last); err != nil {
 			return fmt.Errorf("transition report: changed months: %w", err)
 		}
 		if len(dirty) > 0 {
@@ -367,7 +370,7 @@ WITH shares AS (
 	       coalesce(sum(sh.amount) FILTER (WHERE l.share_id IS NULL), 0) AS unclaimed,
 	       count(*) FILTER (WHERE l.share_id IS NULL AND sh.amount > 0) AS unclaimed_lines
 	FROM line_shares sh
-	JOIN encounters e ON e.id = sh.encounter_id
+	JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 	LEFT JOIN statement_lines l ON l.share_id = sh.id AND l.live AND l.reroute_id IS NULL
 	WHERE e.status = 'posted' AND ($1 = '' OR sh.payer_code = $1) AND ($2 = '' OR sh.provider_code = $2)
 	GROUP BY 1, 2, 3

@@ -411,8 +411,8 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		FROM statement_lines l
 		LEFT JOIN statement_extrapolations x ON x.id = l.extrapolation_id
 		JOIN line_shares sh ON sh.id = l.share_id
-		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
-		JOIN encounters e ON e.id = sh.encounter_id
+		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
+		JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 		WHERE l.statement_id = $1 AND (l.live OR $2) AND l.id > $3
 		  AND ($5 = '' OR ($5 = 'none' AND cardinality(l.flags) = 0) OR ($5 = 'any' AND cardinality(l.flags) > 0) OR $5 = ANY (l.flags))
 		  AND ($6 = '' OR el.service_code = $6) AND ($7 = '' OR e.site_code = $7)

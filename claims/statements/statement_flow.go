@@ -148,7 +148,7 @@ func (s *Service) submitStatement(ctx context.Context, id string, idem claims.Id
 		_, err := tx.ExecContext(ctx, `
 			UPDATE statement_lines l SET flags = array_remove(ARRAY[
 				CASE WHEN EXISTS (
-					SELECT 1 FROM encounters e2 JOIN encounter_lines el2 ON el2.encounter_id = e2.id
+					SELECT 1 FROM encounters e2 JOIN encounter_lines el2 ON el2.encounter_id = e2.id AND el2.revision = e2.revision
 					WHERE e2.provider_code = e.provider_code AND e2.patient_key = e.patient_key AND e2.service_date = e.service_date
 					  AND e2.status = 'posted' AND el2.service_code = el.service_code
 					  AND (e2.id <> e.id OR el2.line_no <> el.line_no)) THEN 'duplicate' END,
@@ -158,8 +158,8 @@ func (s *Service) submitStatement(ctx context.Context, id string, idem claims.Id
 				CASE WHEN l.amount >= $3 THEN 'high_value' END,
 				CASE WHEN l.reroute_id IS NOT NULL THEN 'rerouted' END], NULL)
 			FROM line_shares sh
-			JOIN encounters e ON e.id = sh.encounter_id
-			JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
+			JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
+			JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
 			JOIN services svc ON svc.code = el.service_code
 			LEFT JOIN tariff_items ti ON ti.tariff_version_id = el.tariff_version_id AND ti.service_code = el.service_code
 			WHERE l.statement_id = $1 AND l.live AND sh.id = l.share_id`, st.ID, start, HighValueThreshold)

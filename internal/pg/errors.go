@@ -51,6 +51,9 @@ var constraints = map[string]constraintError{
 	"statement_lines_share_live_key":         {trcledger.ECONFLICT, "conflict", "", "another statement claimed some of these lines at the same time; try again"},
 	"statements_number_key":                  {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
 	"statements_live_key":                    {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
+	"cost_share_rules_append_only":           {trcledger.ECONFLICT, "immutable", "", "a cost-share rule is never edited; add a new rule (retroactive: true closes the one it amends)"},
+	"encounter_repricings_revision_key":      {trcledger.ECONFLICT, "conflict", "", "the encounter was repriced at the same time by another request; try again"},
+	"periods_pkey":                           {trcledger.ECONFLICT, "conflict", "", "the month was closed or reopened at the same time by another request; try again"},
 	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
 
 	// Fallback payers and appeals (migration 0022).

@@ -91,7 +91,7 @@ func CheckUnclaimed(t *testing.T, db *sqlx.DB) {
 	err := db.Select(&wrong, `
 		WITH want AS (
 			SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount, NULL::bigint AS reroute_id
-			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
+			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 			WHERE e.status = 'posted' AND e.currency = 'BAM' AND sh.amount > 0
 			  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.share_id = sh.id AND l.live AND l.reroute_id IS NULL)
 			UNION ALL
