@@ -95,7 +95,7 @@ const appealFrom = ` FROM appeals a
 	JOIN statements s ON s.id = a.statement_id
 	JOIN statement_lines l ON l.id = a.line_id
 	JOIN line_shares sh ON sh.id = l.share_id
-	JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no`
+	JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no`
 
 // FileAppeal records the provider's clinic's appeal of a rejected or adjusted line of a reviewed
 // (partially_paid, paid) statement, within the contract's appeal window after the review, under

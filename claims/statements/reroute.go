@@ -46,7 +46,7 @@ func (s *Service) reroute(ctx context.Context, tx *sqlx.Tx, st *Statement, now t
 		JOIN line_shares sh ON sh.id = l.share_id
 		JOIN encounters e ON e.id = sh.encounter_id
 		JOIN contracts c ON c.id = e.contract_id
-		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
+		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
 		JOIN cost_share_rule_shares rs ON rs.rule_id = el.cost_share_rule_id AND rs.payer_code = sh.payer_code
 		WHERE l.statement_id = $1 AND l.live AND l.reroute_id IS NULL AND l.decision IN ('reject', 'adjust')
 		  AND l.approved_amount < l.amount AND rs.fallback_payer_code IS NOT NULL AND l.reason_code = ANY(c.reroutable_reasons)
