@@ -20,7 +20,7 @@ import (
 const encounterColumns = `e.id, e.seq, e.provider_code, c.code AS contract_code, e.contract_id, e.site_code, e.external_id,
 	e.patient_key, e.beneficiary_category, e.sex, e.birth_year, e.service_date, e.kind, e.status, e.currency, e.total,
 	e.diagnoses, e.referral_number, e.referral_to_level, e.referral_to_provider, e.practitioner_ref, e.corrects,
-	e.ledger_transaction_id, e.created_at, e.voided_at, e.void_reason`
+	e.ledger_transaction_id, e.created_at, e.voided_at, e.void_reason, e.captured_at`
 
 type encounterRow struct {
 	ID                  string          `db:"id"`
@@ -49,6 +49,7 @@ type encounterRow struct {
 	CreatedAt           time.Time       `db:"created_at"`
 	VoidedAt            *time.Time      `db:"voided_at"`
 	VoidReason          *string         `db:"void_reason"`
+	CapturedAt          *time.Time      `db:"captured_at"`
 }
 
 func (r *encounterRow) encounter() *Encounter {
@@ -58,7 +59,7 @@ func (r *encounterRow) encounter() *Encounter {
 		ServiceDate: r.ServiceDate, Kind: r.Kind, Status: r.Status, Currency: r.Currency, Total: trcledger.NewAmount(r.Total),
 		Diagnoses: []string(r.Diagnoses), PractitionerRef: r.PractitionerRef, Corrects: r.Corrects,
 		LedgerTransactionID: r.LedgerTransactionID, CreatedAt: trcledger.TimeOf(r.CreatedAt), VoidedAt: trcledger.TimePtr(r.VoidedAt), VoidReason: r.VoidReason,
-		Lines: []contracts.PricedLine{}, contractID: r.ContractID,
+		Lines: []contracts.PricedLine{}, contractID: r.ContractID, CapturedAt: trcledger.TimePtr(r.CapturedAt),
 	}
 	if e.Diagnoses == nil {
 		e.Diagnoses = []string{}
