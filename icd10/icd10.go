@@ -197,6 +197,12 @@ func (s *Store) Load(ctx context.Context, rows []Code, source string) (*LoadResu
 		WHERE NOT EXISTS (SELECT 1 FROM icd10_codes c WHERE c.code = t.code)`, pq.Array(codes)); err != nil {
 		return nil, fmt.Errorf("count new codes: %w", err)
 	}
+	r, err := tx.ExecContext(ctx, `DELETE FROM icd10_codes WHERE national AND NOT shipped AND NOT (code = ANY($1::text[]))`, pq.Array(codes))
+	if err != nil {
+		return nil, fmt.Errorf("remove old codes: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	res.Removed = int(n)
 	steps := []struct {
 		what, query string
 		args        []any
@@ -212,12 +218,6 @@ func (s *Store) Load(ctx context.Context, rows []Code, source string) (*LoadResu
 			return nil, fmt.Errorf("%s: %w", st.what, err)
 		}
 	}
-	r, err := tx.ExecContext(ctx, `DELETE FROM icd10_codes WHERE NOT shipped AND NOT national`)
-	if err != nil {
-		return nil, fmt.Errorf("remove old codes: %w", err)
-	}
-	n, _ := r.RowsAffected()
-	res.Removed = int(n)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO icd10_loads (source, codes, loaded_at) VALUES ($1, $2, $3)`,
 		source, len(rows), s.now().UTC()); err != nil {
 		return nil, fmt.Errorf("record load: %w", err)

@@ -420,10 +420,16 @@
   var statusEl = document.getElementById('queue-status');
   var netEl = document.getElementById('net-status');
   var listEl = document.getElementById('queue-items');
-  function announce(msg) { netEl.textContent = msg; }
+  var noteEl = document.getElementById('queue-note'), noteTimer = null;
+  function announce(msg) {
+    noteEl.textContent = msg;
+    noteEl.hidden = false;
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(function () { noteEl.hidden = true; }, 6000);
+  }
   function renderStatus() {
     netEl.className = 'net' + (navigator.onLine ? '' : ' offline');
-    netEl.textContent = !navigator.onLine ? L.offline : (netNote || (signedOut ? L.signedOut : L.online));
+    netEl.textContent = !navigator.onLine ? L.offline : (netNote || (signedOut ? L.signedOut : L.connected));
   }
   function render() {
     renderStatus();
