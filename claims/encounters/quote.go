@@ -14,11 +14,11 @@ import (
 // the input, from 1), their total, what each payer would carry, and the problems a post would
 // answer so far (a form half filled in has some).
 type Quote struct {
-	Currency string                  `json:"currency"`
-	Lines    []contracts.PricedLine  `json:"lines"`
-	Total    trcledger.Amount        `json:"total"`
-	Payers   []PayerTotal            `json:"payers"`
-	Problems []trcledger.FieldError  `json:"problems"`
+	Currency string                 `json:"currency"`
+	Lines    []contracts.PricedLine `json:"lines"`
+	Total    trcledger.Amount       `json:"total"`
+	Payers   []PayerTotal           `json:"payers"`
+	Problems []trcledger.FieldError `json:"problems"`
 }
 
 // PayerTotal is one payer's part of a quote, in the order the payers first appear in its lines.
