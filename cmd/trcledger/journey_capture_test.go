@@ -64,7 +64,7 @@ func workerSession(j *journey, id target.ID) context.Context {
 	}
 	ctx, ok := workerSessions[j][id]
 	if !ok {
-		ctx, _ = chromedp.NewContext(j.ctx, chromedp.WithTargetID(id)) //nolint:govet // ends with the browser
+		ctx, _ = chromedp.NewContext(j.ctx, chromedp.WithTargetID(id)) // ends with the browser
 		workerSessions[j][id] = ctx
 	}
 	return ctx
