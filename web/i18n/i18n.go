@@ -1,8 +1,8 @@
 // Package i18n holds the web application's catalogues and the formats of dates and amounts in
 // each locale: bs, hr, sr-Latn, sr-Cyrl and en. Serbian Cyrillic is transliterated mechanically
 // from the Serbian Latin catalogue. Catalogues are JSON files per locale and area
-// (locales/<locale>/<area>.json), keyed "<area>.<name>"; problems.json (and problems_<area>.json)
-// map the English format of a field message (trcledger.FieldError.Format) to its translation.
+// (locales/<locale>/<area>.json), keyed "<area>.<name>"; problems.json maps the English format
+// of a field message (trcledger.FieldError.Format) to its translation.
 package i18n
 
 import (
@@ -73,7 +73,7 @@ func load(locale string) (*catalogue, error) {
 			return nil, fmt.Errorf("i18n: %s/%s: %w", dir, e.Name(), err)
 		}
 		dst := c.keys
-		if strings.HasPrefix(e.Name(), "problems") { // problems.json, problems_<area>.json
+		if e.Name() == "problems.json" {
 			dst = c.problems
 		}
 		for k, v := range m {
