@@ -84,7 +84,7 @@ func TestCaptureQuoteIsPricedAndSplitWithoutPosting(t *testing.T) {
 	body["lines"] = []map[string]string{{"service_code": "PZZ-01", "quantity": "1"}, {"service_code": "XYZ-99", "quantity": "1"}}
 	_, q = v.sendJSON("/clinic/capture/quote", form, body, nil)
 	problems, _ := q["problems"].(map[string]any)
-	if problems["lines[1].service_code"] != "nepoznata usluga XYZ-99" || problems["external_id"] != "je obavezno" {
+	if problems["lines[1].service_code"] != "nepoznata usluga XYZ-99" || problems["external_id"] != "obavezno polje" {
 		t.Errorf("problems %v", problems)
 	}
 	if q["total"] != "20,00\u00a0KM" {
@@ -154,9 +154,9 @@ func TestCaptureErrorsAreShownNextToTheirFieldsInBosnian(t *testing.T) {
 		t.Fatalf("status %d, want 422", p.status)
 	}
 	for field, want := range map[string]string{
-		"patient_id":            "je obavezno",
-		"diagnoses[0]":          "mora biti MKB-10 šifra kao J06.9",
-		"lines[0].quantity":     "mora biti pozitivan broj s najviše 4 decimale",
+		"patient_id":            "obavezno polje",
+		"diagnoses[0]":          "mora biti ICD-10 šifra, npr. J06.9",
+		"lines[0].quantity":     "mora biti pozitivan broj sa najviše 4 decimale",
 		"beneficiary_category":  "",
 		"lines[1].service_code": "",
 		"contract_code":         "",
