@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -44,6 +45,9 @@ type encounterRequest struct {
 	PractitionerRef     *string          `json:"practitioner_ref" validate:"omitempty,max=64"`
 	Corrects            *string          `json:"corrects" validate:"omitempty,max=36"`
 	Lines               []lineRequest    `json:"lines" validate:"required,min=1,max=100,dive"`
+	// CapturedAt is when the clinic's device captured the encounter (RFC 3339), which an
+	// offline capture sends later; stored with the encounter as it is.
+	CapturedAt *string `json:"captured_at" validate:"omitempty,max=40"`
 }
 
 type batchRequest struct {
@@ -69,6 +73,14 @@ func (r *encounterRequest) input(f *trcledger.Fields, prefix string) encounters.
 	}
 	if d := dateField(f, prefix+"service_date", r.ServiceDate, true); d != nil {
 		in.ServiceDate = *d
+	}
+	if r.CapturedAt != nil && *r.CapturedAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, *r.CapturedAt)
+		if err != nil {
+			f.Add(prefix+"captured_at", "must be a time in RFC 3339 such as 2026-12-01T09:30:00+01:00")
+		} else {
+			in.CapturedAt = &t
+		}
 	}
 	if r.Referral != nil {
 		in.Referral = &encounters.Referral{Number: r.Referral.Number, ToLevel: r.Referral.ToLevel, ToProviderCode: r.Referral.ToProviderCode}

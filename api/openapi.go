@@ -355,6 +355,7 @@ var requestFormats = map[string]string{
 	"valid_from": fmtDate, "valid_to": fmtDate, "effective_from": fmtDate, "effective_to": fmtDate,
 	"service_date": fmtDate, "paid_on": fmtDate, "period": fmtMonth, "expires_at": "date-time",
 	"from": fmtDate, "to": fmtDate, // a repricing's range of service dates
+	"captured_at": "date-time",
 }
 
 // handlerRequired lists the request decimals (Num) that their handler requires (Num.Decimal

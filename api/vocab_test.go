@@ -22,6 +22,7 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"api_tokens_role_check":                       {"role", "role"},
 		"users_role_check":                            {"role", "role"},
 		"users_locale_check":                          {"locale", "locale"},
+		"icd10_titles_locale_check":                   {"locale", "locale"},
 		"contracts_status_check":                      {"status", "contract_status"},
 		"cost_share_rules_beneficiary_category_check": {"beneficiary_category", "beneficiary_category"},
 		"cost_share_rules_service_category_check":     {"service_category", "category"},

@@ -605,16 +605,25 @@ func (a *app) adminAddTariff(c *fiber.Ctx) error {
 // (alias maps a field to the column that shows it).
 func adminRowErrors(errs map[string]string, prefix string, alias map[string]string) map[string]string {
 	out := map[string]string{}
-	for k, msg := range errs {
-		rest, ok := strings.CutPrefix(k, prefix+".")
-		if !ok {
-			continue
-		}
-		if a, ok := alias[rest]; ok {
-			rest = a
-		}
-		if _, dup := out[rest]; !dup {
-			out[rest] = msg
+	// A column's own field first, then the fields shown in it (a price refused as "is required"
+	// must not hide "not a number" on the value the form sent): the same answer every time,
+	// whatever order the map gives.
+	for _, aliased := range []bool{false, true} {
+		for k, msg := range errs {
+			rest, ok := strings.CutPrefix(k, prefix+".")
+			if !ok {
+				continue
+			}
+			a, isAlias := alias[rest]
+			if isAlias != aliased {
+				continue
+			}
+			if isAlias {
+				rest = a
+			}
+			if _, dup := out[rest]; !dup {
+				out[rest] = msg
+			}
 		}
 	}
 	return out

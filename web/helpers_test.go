@@ -20,6 +20,7 @@ import (
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
+	"github.com/trcledger/trcledger/icd10"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
 	"github.com/trcledger/trcledger/internal/pgtest"
@@ -71,6 +72,7 @@ func newSite(t *testing.T) *site {
 		Encounters: encounters.NewService(db, time.Now, key, journal),
 		Statements: statements.NewService(db, time.Now, key, journal),
 		Reports:    reports.NewService(db),
+		ICD10:      icd10.NewStore(db, time.Now),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	return serve(t, &site{t: t, db: db, users: users, cfg: cfg})

@@ -318,6 +318,8 @@ func serviceWorker() fiber.Handler {
 		c.Type("js", "utf-8")
 		c.Set("Cache-Control", "no-cache")
 		c.Set("Service-Worker-Allowed", "/")
+		// A worker's own policy is its script's: it fetches and caches this host's pages.
+		c.Set("Content-Security-Policy", "default-src 'self'")
 		return c.Send(b)
 	}
 }

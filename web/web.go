@@ -11,6 +11,7 @@ import (
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
+	"github.com/trcledger/trcledger/icd10"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/ledger"
 )
@@ -24,6 +25,7 @@ type Config struct {
 	Journal    *ledger.Journal
 	Tokens     *access.Tokens
 	Users      *access.Users
+	ICD10      *icd10.Store // the ICD-10 codes of the capture page's look-up
 	Logger     *slog.Logger
 }
 

@@ -49,6 +49,9 @@ type EncounterInput struct {
 	PractitionerRef     *string
 	Corrects            *string
 	Lines               []LineInput
+	// CapturedAt is when the clinic's device captured the encounter (an offline capture is
+	// sent later); nil when the client does not say.
+	CapturedAt *time.Time
 }
 
 // Encounter is a posted (or voided) encounter with its priced lines. Diagnoses and Referral are
@@ -77,6 +80,7 @@ type Encounter struct {
 	CreatedAt           trcledger.Time         `json:"created_at"`
 	VoidedAt            *trcledger.Time        `json:"voided_at"`
 	VoidReason          *string                `json:"void_reason"`
+	CapturedAt          *trcledger.Time        `json:"captured_at"`
 
 	contractID  int64
 	contractRev time.Time // the contract's updated_at when its pricing was read

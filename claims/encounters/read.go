@@ -20,7 +20,7 @@ import (
 const encounterColumns = `e.id, e.seq, e.provider_code, c.code AS contract_code, e.contract_id, e.site_code, e.external_id,
 	e.patient_key, e.beneficiary_category, e.sex, e.birth_year, e.service_date, e.kind, e.status, e.currency, e.total,
 	e.diagnoses, e.referral_number, e.referral_to_level, e.referral_to_provider, e.practitioner_ref, e.corrects,
-	e.ledger_transaction_id, e.created_at, e.voided_at, e.void_reason, e.revision`
+	e.ledger_transaction_id, e.created_at, e.voided_at, e.void_reason, e.revision, e.captured_at`
 
 type encounterRow struct {
 	ID                  string          `db:"id"`
@@ -50,6 +50,7 @@ type encounterRow struct {
 	VoidedAt            *time.Time      `db:"voided_at"`
 	VoidReason          *string         `db:"void_reason"`
 	Revision            int             `db:"revision"`
+	CapturedAt          *time.Time      `db:"captured_at"`
 }
 
 func (r *encounterRow) encounter() *Encounter {
@@ -59,7 +60,7 @@ func (r *encounterRow) encounter() *Encounter {
 		ServiceDate: r.ServiceDate, Kind: r.Kind, Status: r.Status, Currency: r.Currency, Total: trcledger.NewAmount(r.Total),
 		Diagnoses: []string(r.Diagnoses), PractitionerRef: r.PractitionerRef, Corrects: r.Corrects,
 		LedgerTransactionID: r.LedgerTransactionID, CreatedAt: trcledger.TimeOf(r.CreatedAt), VoidedAt: trcledger.TimePtr(r.VoidedAt), VoidReason: r.VoidReason,
-		Lines: []contracts.PricedLine{}, contractID: r.ContractID, revision: r.Revision,
+		Lines: []contracts.PricedLine{}, contractID: r.ContractID, revision: r.Revision, CapturedAt: trcledger.TimePtr(r.CapturedAt),
 	}
 	if e.Diagnoses == nil {
 		e.Diagnoses = []string{}

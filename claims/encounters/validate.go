@@ -39,6 +39,7 @@ func (s *Service) price(ctx context.Context, ref *refData, in *EncounterInput, p
 		ExternalID: in.ExternalID, SiteCode: in.SiteCode, BeneficiaryCategory: in.BeneficiaryCategory,
 		Sex: in.Sex, BirthYear: in.BirthYear, ServiceDate: in.ServiceDate, Kind: in.Kind, Status: "posted",
 		Diagnoses: in.Diagnoses, Referral: in.Referral, PractitionerRef: in.PractitionerRef, Corrects: in.Corrects,
+		CapturedAt: trcledger.TimePtr(in.CapturedAt),
 	}
 	if e.Lines, err = priceLines(ref, pricing, in, prefix, f); err != nil {
 		return nil, err

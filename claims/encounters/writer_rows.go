@@ -18,7 +18,7 @@ import (
 
 type encounterRows struct {
 	id, provider, site, externalID, patientKey, beneficiary, serviceDate, kind, diagnoses, currency, total []string
-	sex, referralNumber, referralLevel, referralProvider, practitioner, corrects                           []sql.NullString
+	sex, referralNumber, referralLevel, referralProvider, practitioner, corrects, capturedAt               []sql.NullString
 	birthYear                                                                                              []sql.NullInt64
 	contractID, ledgerID                                                                                   []int64
 	contentHash                                                                                            [][]byte
@@ -64,6 +64,11 @@ func (c *encounterRows) add(e *Encounter) {
 	c.referralProvider = append(c.referralProvider, prov)
 	c.practitioner = append(c.practitioner, nullString(e.PractitionerRef))
 	c.corrects = append(c.corrects, nullString(e.Corrects))
+	var captured sql.NullString
+	if e.CapturedAt != nil {
+		captured = sql.NullString{String: e.CapturedAt.UTC().Format(time.RFC3339Nano), Valid: true}
+	}
+	c.capturedAt = append(c.capturedAt, captured)
 	var birth sql.NullInt64
 	if e.BirthYear != nil {
 		birth = sql.NullInt64{Int64: int64(*e.BirthYear), Valid: true}
@@ -110,14 +115,14 @@ const insertEncountersQuery = `
 WITH enc AS (
 	INSERT INTO encounters (id, provider_code, contract_id, site_code, external_id, patient_key, beneficiary_category,
 		sex, birth_year, service_date, kind, diagnoses, referral_number, referral_to_level, referral_to_provider,
-		practitioner_ref, corrects, currency, total, content_hash, ledger_transaction_id, created_at)
+		practitioner_ref, corrects, currency, total, content_hash, ledger_transaction_id, captured_at, created_at)
 	SELECT id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind,
 		CASE WHEN diag = '' THEN '{}'::text[] ELSE string_to_array(diag, ',') END,
-		rnum, rlevel, rprov, pract, corr, cur, total, hash, lid, $22
+		rnum, rlevel, rprov, pract, corr, cur, total, hash, lid, captured, $23
 	FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 		$9::int[], $10::date[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-		$17::uuid[], $18::text[], $19::numeric[], $20::bytea[], $21::bigint[])
-		AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid)
+		$17::uuid[], $18::text[], $19::numeric[], $20::bytea[], $21::bigint[], $22::timestamptz[])
+		AS t(id, prov, cid, site, ext, pkey, benef, sex, birth, sdate, kind, diag, rnum, rlevel, rprov, pract, corr, cur, total, hash, lid, captured)
 	ORDER BY prov, ext -- every writer takes the external ids' index entries in one order: no deadlock
 	RETURNING id, service_date
 )
@@ -163,7 +168,7 @@ func insertEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter, now t
 		pq.Array(ec.id), pq.Array(ec.provider), pq.Array(ec.contractID), pq.Array(ec.site), pq.Array(ec.externalID), pq.Array(ec.patientKey),
 		pq.Array(ec.beneficiary), pq.Array(ec.sex), pq.Array(ec.birthYear), pq.Array(ec.serviceDate), pq.Array(ec.kind), pq.Array(ec.diagnoses),
 		pq.Array(ec.referralNumber), pq.Array(ec.referralLevel), pq.Array(ec.referralProvider), pq.Array(ec.practitioner), pq.Array(ec.corrects),
-		pq.Array(ec.currency), pq.Array(ec.total), pq.ByteaArray(ec.contentHash), pq.Array(ec.ledgerID), now); err != nil {
+		pq.Array(ec.currency), pq.Array(ec.total), pq.ByteaArray(ec.contentHash), pq.Array(ec.ledgerID), pq.Array(ec.capturedAt), now); err != nil {
 		return pg.Translate(err)
 	}
 	if _, err := tx.ExecContext(ctx, insertLinesQuery,

@@ -23,6 +23,7 @@ import (
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
+	"github.com/trcledger/trcledger/icd10"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/demo"
 	"github.com/trcledger/trcledger/internal/metrics"
@@ -141,7 +142,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	// The web application for people, at / beside the API at /v1, over the same services.
 	web.Register(srv.App, web.Config{Contracts: contractsStore, Encounters: encountersSvc, Statements: statementsSvc,
-		Reports: reportsSvc, Journal: journal, Tokens: tokens, Users: users, Logger: log})
+		Reports: reportsSvc, Journal: journal, Tokens: tokens, Users: users, ICD10: icd10.NewStore(db, time.Now), Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())

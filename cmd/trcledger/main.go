@@ -30,6 +30,8 @@ commands:
   token create --role R [--org CODE] --name N [--expires 2026-12-31T00:00:00Z]
                         issue an API token; the token is printed on the last line
   verify                recompute the ledger's hash chain; fails naming the first bad transaction
+  icd10 load FILE       load the national ICD-10 list: a CSV with a header code,bs,hr,sr-Latn,sr-Cyrl,en
+                        (any of the languages); it replaces the list loaded before
 
 environment: DATABASE_URL (required), LISTEN_ADDR, PSEUDONYM_KEY (required unless
 TRCLEDGER_ENV=development), LOG_LEVEL (debug, info, warn, error), TRCLEDGER_ENV,
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return verify(ctx, getenv, stdout)
 	case "token":
 		return token(ctx, args[1:], getenv, stdout)
+	case "icd10":
+		return icd10Command(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
