@@ -42,6 +42,8 @@ var vocabularies = map[string][]string{
 	"bulk_decision":        statements.BulkDecisions,
 	"bulk_where":           statements.BulkSelections,
 	"by":                   reports.ReportGroupings,
+	"cap_period":           encounters.CapPeriods,
+	"cap_mode":             encounters.CapModes,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).

@@ -38,11 +38,14 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"statement_lines_reason_check":                {"reason_code", "reason_code"},
 		"statements_status_check":                     {"status", "statement_status"},
 		"tariff_items_method_check":                   {"method", "method"},
+		"contract_caps_period_check":                  {"period", "cap_period"},
+		"contract_caps_mode_check":                    {"mode", "cap_mode"},
 	}
 	subset := map[string]check{ // the CHECK names some values of the vocabulary
-		"api_tokens_binding_check": {"role", "role"},
-		"users_binding_check":      {"role", "role"},
-		"encounters_void_check":    {"status", "encounter_status"},
+		"api_tokens_binding_check":     {"role", "role"},
+		"users_binding_check":          {"role", "role"},
+		"encounters_void_check":        {"status", "encounter_status"},
+		"contract_caps_overflow_check": {"mode", "cap_mode"},
 	}
 	// Vocabularies with no list in SQL: currencies are checked against the column's pattern below;
 	// referral levels, line flags and report groupings live in columns without a CHECK.

@@ -81,6 +81,7 @@ type Encounter struct {
 	contractID  int64
 	contractRev time.Time // the contract's updated_at when its pricing was read
 	contentHash []byte
+	uncapped    [][]contracts.ShareAmount // the shares as split, while caps have routed some (caps.go)
 }
 
 // parties returns the organizations the encounter concerns for access: its provider and the

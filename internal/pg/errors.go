@@ -52,6 +52,7 @@ var constraints = map[string]constraintError{
 	"statements_number_key":                  {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
 	"statements_live_key":                    {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
 	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
+	"contract_caps_no_overlap":               {trcledger.ECONFLICT, "cap_overlap", "effective_from", "another cap of this payer on this contract covers part of the same dates"},
 }
 
 // Translate turns a *pq.Error on a named constraint into a *trcledger.Error, and sql.ErrNoRows
