@@ -49,9 +49,9 @@ type Cap struct {
 // it, left what remains under the ceiling, routed what went to the overflow payer, over what
 // lies beyond the ceiling under mode warn.
 type CapPeriod struct {
-	Period string           `json:"period"` // 2025-03, 2025-Q1 or 2025
-	From   trcledger.Date   `json:"from"`   // its first day
-	To     trcledger.Date   `json:"to"`     // its last day
+	Label  string           `json:"label"` // 2025-03, 2025-Q1 or 2025
+	From   trcledger.Date   `json:"from"`  // its first day
+	To     trcledger.Date   `json:"to"`    // its last day
 	Used   trcledger.Amount `json:"used"`
 	Left   trcledger.Amount `json:"left"`
 	Routed trcledger.Amount `json:"routed"`
@@ -264,7 +264,7 @@ func readCaps(ctx context.Context, q sqlx.QueryerContext, c *capContract, id *in
 			over = decimal.Max(r.Used.Sub(k.Amount.Decimal), decimal.Zero)
 		}
 		k.Periods = append(k.Periods, CapPeriod{
-			Period: periodLabel(k.Period, r.Start), From: r.Start, To: periodEnd(k.Period, r.Start).AddDays(-1),
+			Label: periodLabel(k.Period, r.Start), From: r.Start, To: periodEnd(k.Period, r.Start).AddDays(-1),
 			Used: trcledger.NewAmount(r.Used), Left: trcledger.NewAmount(left), Routed: trcledger.NewAmount(r.Routed), Over: trcledger.NewAmount(over),
 		})
 	}

@@ -83,7 +83,7 @@ func capPeriod(t *testing.T, f *fixture, label string) encounters.CapPeriod {
 		t.Fatalf("%d caps, want 1", len(caps))
 	}
 	for _, p := range caps[0].Periods {
-		if p.Period == label {
+		if p.Label == label {
 			return p
 		}
 	}
