@@ -71,12 +71,8 @@ func (in *CapInput) Validate() error {
 		f.Add("mode", "must be one of %s", strings.Join(CapModes, ", "))
 	}
 	switch {
-	case !in.Amount.IsPositive():
-		f.Add("amount", "must be more than 0.00")
-	case trcledger.DecimalPlaces(in.Amount) > 2:
-		f.Add("amount", "must have at most 2 decimals")
-	case in.Amount.GreaterThanOrEqual(decimal.New(1, 16)):
-		f.Add("amount", "is too large")
+	case !in.Amount.IsPositive() || trcledger.DecimalPlaces(in.Amount) > 2 || in.Amount.GreaterThanOrEqual(decimal.New(1, 16)):
+		f.Add("amount", "must be a positive amount with at most 2 decimals")
 	}
 	if in.EffectiveFrom.IsZero() {
 		f.Add("effective_from", "is required")
@@ -88,7 +84,7 @@ func (in *CapInput) Validate() error {
 	}
 	switch {
 	case in.OverflowPayerCode == nil && in.Mode == "route":
-		f.Add("overflow_payer_code", "is required with mode route")
+		f.Add("overflow_payer_code", "is required") // with mode route
 	case in.OverflowPayerCode != nil && *in.OverflowPayerCode == in.PayerCode:
 		f.Add("overflow_payer_code", "must be another payer than payer_code")
 	}
@@ -131,11 +127,11 @@ func checkPayer(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields,
 	err := sqlx.GetContext(ctx, q, &kind, `SELECT kind FROM organizations WHERE code = $1`, code)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		f.Add(field, "unknown payer %s", code)
+		f.Add(field, "unknown %s %s", "payer", code)
 	case err != nil:
 		return fmt.Errorf("check payer: %w", err)
 	case kind != "payer":
-		f.Add(field, "%s is a %s, not a payer", code, kind)
+		f.Add(field, "%s is a %s, not a %s", code, kind, "payer")
 	}
 	return nil
 }
