@@ -21,11 +21,16 @@ type contractRequest struct {
 	ValidFrom    *string `json:"valid_from" validate:"required"`
 	ValidTo      *string `json:"valid_to"`
 	Status       string  `json:"status" validate:"omitempty,vocab=contract_status"`
+	// ReroutableReasons default to not_eligible and not_covered; AppealWindowDays to 60.
+	ReroutableReasons *[]string `json:"reroutable_reasons" validate:"omitempty,max=8,dive,vocab=reason_code"`
+	AppealWindowDays  *int      `json:"appeal_window_days" validate:"omitempty,min=1,max=3650"`
 }
 
 type contractPatchRequest struct {
-	Status  *string `json:"status" validate:"omitempty,vocab=contract_status"`
-	ValidTo *string `json:"valid_to"`
+	Status            *string   `json:"status" validate:"omitempty,vocab=contract_status"`
+	ValidTo           *string   `json:"valid_to"`
+	ReroutableReasons *[]string `json:"reroutable_reasons" validate:"omitempty,max=8,dive,vocab=reason_code"`
+	AppealWindowDays  *int      `json:"appeal_window_days" validate:"omitempty,min=0,max=3650"`
 }
 
 type tariffItemRequest struct {
@@ -47,6 +52,8 @@ type tariffRequest struct {
 type shareRequest struct {
 	PayerCode   string `json:"payer_code" validate:"required,max=40"`
 	BasisPoints *int   `json:"basis_points" validate:"required"`
+	// FallbackPayerCode takes over what the payer rejects with a re-routable reason.
+	FallbackPayerCode *string `json:"fallback_payer_code" validate:"omitempty,max=40"`
 }
 
 type costShareRequest struct {
@@ -100,6 +107,12 @@ func createContract(st *contracts.Store) fiber.Handler {
 		if from := dateField(f, "valid_from", req.ValidFrom, true); from != nil {
 			ct.ValidFrom = *from
 		}
+		if req.ReroutableReasons != nil {
+			ct.ReroutableReasons = append([]string{}, *req.ReroutableReasons...)
+		}
+		if req.AppealWindowDays != nil {
+			ct.AppealWindowDays = *req.AppealWindowDays
+		}
 		if f.Len() > 0 { // name the content errors too, not only the shape errors
 			ct.Defaults()
 			_ = f.MergeErr(ct.Validate())
@@ -126,13 +139,14 @@ func updateContract(st *contracts.Store) fiber.Handler {
 			return err
 		}
 		to := dateField(f, "valid_to", req.ValidTo, false)
-		if req.Status == nil && to == nil && !f.Has("valid_to") {
-			f.Add("status", "send status, valid_to or both")
+		if req.Status == nil && to == nil && !f.Has("valid_to") && req.ReroutableReasons == nil && req.AppealWindowDays == nil {
+			f.Add("status", "send status, valid_to, reroutable_reasons or appeal_window_days")
 		}
 		if err := f.Err(); err != nil {
 			return err
 		}
-		ct, err := st.UpdateContract(c.UserContext(), pathParam(c, "code"), contracts.ContractChange{Status: req.Status, ValidTo: to})
+		ct, err := st.UpdateContract(c.UserContext(), pathParam(c, "code"), contracts.ContractChange{Status: req.Status, ValidTo: to,
+			ReroutableReasons: req.ReroutableReasons, AppealWindowDays: req.AppealWindowDays})
 		if err != nil {
 			return err
 		}
@@ -279,7 +293,7 @@ func addCostShare(st *contracts.Store) fiber.Handler {
 		for i, s := range req.Shares {
 			// A share whose basis points were missing or not an integer stays invalid (-1) so that
 			// validation does not also complain about the sum.
-			sh := contracts.Share{PayerCode: s.PayerCode, BasisPoints: -1}
+			sh := contracts.Share{PayerCode: s.PayerCode, BasisPoints: -1, FallbackPayerCode: s.FallbackPayerCode}
 			if s.BasisPoints != nil && !f.Has(fmt.Sprintf("shares[%d].basis_points", i)) {
 				sh.BasisPoints = *s.BasisPoints
 			}
@@ -291,6 +305,9 @@ func addCostShare(st *contracts.Store) fiber.Handler {
 		refs := []contracts.Ref{{Field: "site_code", Kind: "site", Code: deref(r.SiteCode)}}
 		for i, sh := range r.Shares {
 			refs = append(refs, contracts.Ref{Field: fmt.Sprintf("shares[%d].payer_code", i), Kind: "payer", Code: sh.PayerCode})
+			if sh.FallbackPayerCode != nil {
+				refs = append(refs, contracts.Ref{Field: fmt.Sprintf("shares[%d].fallback_payer_code", i), Kind: "payer", Code: *sh.FallbackPayerCode})
+			}
 		}
 		if err := checkRefs(c, st, f, refs...); err != nil {
 			return err

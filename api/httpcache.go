@@ -23,7 +23,7 @@ var compressor = fasthttp.CompressHandlerBrotliLevel(func(*fasthttp.RequestCtx) 
 func compressible(contentType []byte) bool {
 	ct, _, _ := strings.Cut(string(contentType), ";")
 	switch strings.TrimSpace(ct) {
-	case fiber.MIMEApplicationJSON, "application/problem+json", "text/csv",
+	case fiber.MIMEApplicationJSON, "application/problem+json", "text/csv", mimeFHIRJSON,
 		fiber.MIMETextHTML, "text/css", fiber.MIMETextJavaScript, "application/javascript", "image/svg+xml":
 		return true
 	}

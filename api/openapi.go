@@ -250,6 +250,11 @@ func uploadSchema(contentType string) map[string]any {
 			"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary", "description": "The CSV file"}}}
 	case "text/csv":
 		return map[string]any{"type": "string", "description": "CSV with a header row"}
+	case mimeFHIRJSON:
+		return map[string]any{"type": "object", "required": []string{"resourceType"}, "description": "A FHIR R4 resource (docs/fhir.md)",
+			"properties": map[string]any{"resourceType": map[string]any{"type": "string"}}}
+	case mimeFHIRNDJSON:
+		return map[string]any{"type": "string", "description": "FHIR R4 resources, one JSON object a line (docs/fhir.md)"}
 	}
 	return map[string]any{"type": "string", "format": "binary"}
 }
@@ -332,6 +337,10 @@ var typeVocab = map[string]string{
 	"ClaimsReconciliationItem.status": "statement_status",
 	"ClaimsCap.period":                "cap_period",
 	"ClaimsCap.mode":                  "cap_mode",
+	"ClaimsAppeal.status":             "appeal_status",
+	"ClaimsAppeal.reason":             "appeal_reason",
+	"ClaimsAppeal.line_decision":      "decision",
+	"ClaimsAppeal.line_reason_code":   "reason_code",
 }
 
 // domainVocab names the vocabulary of request fields that the domain's Validate checks rather

@@ -193,6 +193,7 @@ func TestOpenAPISaysWhatTheServerTakes(t *testing.T) {
 		"POST /v1/encounters": true, "POST /v1/encounters/batch": true, "POST /v1/statements/{id}/payments": true,
 		"POST /v1/encounters/{id}/void": false, "POST /v1/statements": false, "POST /v1/statements/{id}/submit": false,
 		"POST /v1/statements/{id}/cancel": false, "POST /v1/statements/{id}/decisions": false, "POST /v1/statements/{id}/complete-review": false,
+		"POST /v1/statements/{id}/appeals": false, "POST /v1/appeals/{id}/decision": false,
 	}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {

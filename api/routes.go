@@ -1,9 +1,12 @@
 package api
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/fhir"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -103,6 +106,7 @@ func (s *Server) Access() []RouteAccess {
 // routes lists every endpoint of the API.
 func (s *Server) routes() []route {
 	st, en, sm, rp, jr := s.cfg.Contracts, s.cfg.Encounters, s.cfg.Statements, s.cfg.Reports, s.cfg.Journal
+	fx := fhir.NewExporter(sm, st, time.Now)
 	return []route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Status: 200, Result: health{}, Handler: healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Status: 200, Result: health{}, Handler: s.readyz},
@@ -157,10 +161,22 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/statements/:id/decisions", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Approve, reject or adjust lines; or, with bulk (instead of decisions), approve every undecided line without a flag", Body: decisionsRequest{}, Idempotency: idemOptional, Status: 200, Result: statements.Decided{}, Handler: decideLines(sm)},
 		{Method: "POST", Path: "/v1/statements/:id/complete-review", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Fix the totals once every line is decided", Idempotency: idemOptional, Status: 200, Result: statements.Statement{}, Handler: statementAction(sm, (*statements.Service).CompleteReview, (*statements.Service).CompleteReviewKeyed)},
 		{Method: "POST", Path: "/v1/statements/:id/payments", Roles: []string{access.RoleFinance}, Summary: "Record a (partial) payment (header Idempotency-Key)", Body: paymentRequest{}, Idempotency: idemRequired, Status: 201, Result: statements.PaymentResult{}, Handler: recordPayment(sm)},
+		{Method: "POST", Path: "/v1/statements/:id/appeals", Roles: clinicOnly, Scope: "own provider", Summary: "Appeal a rejected or adjusted line within the contract's appeal window", Body: appealRequest{}, Idempotency: idemOptional, Status: 201, Result: statements.Appeal{}, Handler: fileAppeal(sm)},
+		{Method: "GET", Path: "/v1/appeals", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer", Summary: "Appeals, newest first",
+			Query: []param{{Name: "status", Vocab: "appeal_status"}, {Name: "statement_id"}, {Name: "provider_code"}, {Name: "payer_code"}}, Status: 200, Result: list[statements.Appeal]{}, Handler: listAppeals(sm)},
+		{Method: "GET", Path: "/v1/appeals/:id", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer", Summary: "One appeal", Status: 200, Result: statements.Appeal{}, Handler: getAppeal(sm)},
+		{Method: "POST", Path: "/v1/appeals/:id/decision", Roles: []string{access.RoleReviewer}, Scope: "own payer", Summary: "Decide an appeal: upheld, overturned or partial; appends the ledger difference", Body: appealDecisionRequest{}, Idempotency: idemOptional, Status: 200, Result: statements.Appeal{}, Handler: decideAppeal(sm)},
 		{Method: "GET", Path: "/v1/statements/:id/export.csv", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as CSV, one row a line", Produces: "text/csv", Status: 200, Handler: exportCSV(sm)},
 		{Method: "GET", Path: "/v1/statements/:id/export.pdf", Roles: allRoles, Scope: "as reading the statement", Summary: "The statement as a printable PDF, in the reader's language",
 			Query:    []param{{Name: "lang", Description: "the language to print in; without it the best of Accept-Language, else bs", Vocab: "locale"}},
 			Produces: "application/pdf", Status: 200, Handler: exportPDF(sm)},
+		{Method: "GET", Path: "/v1/statements/:id/fhir", Roles: allRoles, Scope: "as reading the statement; diagnoses only to the provider's clinic and the payer's reviewers",
+			Summary:  "The statement as a FHIR R4 Bundle (collection): a Claim per encounter, after review a ClaimResponse and ExplanationOfBenefit each, a PaymentReconciliation per payment (docs/fhir.md)",
+			Produces: mimeFHIRJSON, Status: 200, Handler: statementFHIR(fx)},
+		{Method: "GET", Path: "/v1/fhir/export", Roles: allRoles, Scope: "clinic: own provider; reviewer: own payer; diagnoses only to those two",
+			Summary:  "A month's statements (cancelled ones left out) as FHIR R4 NDJSON, one resource a line, streamed (docs/fhir.md)",
+			Query:    []param{{Name: "period", Required: true, Format: fmtMonth}, {Name: "payer_code"}, {Name: "provider_code"}},
+			Produces: mimeFHIRNDJSON, Status: 200, Handler: exportFHIR(fx, s.log)},
 
 		{Method: "GET", Path: "/v1/reports/transition", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer's shares", Summary: "Cost by month and payer type, the state's share, encounters, patients (counts below 5 suppressed, with complementary suppression)",
 			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "by", Description: "how to group each month; none by default", Vocab: "by"}}, Status: 200, Result: reports.TransitionReport{}, Handler: transitionReport(rp)},

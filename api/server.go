@@ -61,6 +61,11 @@ type Config struct {
 	// ShortBodyTimeout is how long reading the body of any other route may take once the
 	// headers are in (a JSON body of at most BodyLimit); 0 means 30 s.
 	ShortBodyTimeout time.Duration
+	// StreamedPaths are routes added to the app beside the API's ("POST /clinic/upload", as
+	// web.StreamedRoutes lists the pages that read their body as a stream) that get
+	// BodyTimeout like the API's streamed routes. A path is matched exactly, without
+	// parameters.
+	StreamedPaths []string
 	// AuthFailures is about how many failed authentications one client address (IPv6: one
 	// /64) may make within AuthFailureWindow before its requests with tokens not known to be live
 	// are refused (429); 0 means 20 a minute, a negative number turns the throttle off.
@@ -135,6 +140,11 @@ func NewServer(cfg Config) *Server {
 	for _, r := range s.routes() {
 		if r.Stream {
 			streamed[r.Method+" "+strings.ToLower(r.Path)] = true
+		}
+	}
+	for _, p := range cfg.StreamedPaths {
+		if method, path, ok := strings.Cut(p, " "); ok {
+			streamed[method+" "+routeKey([]byte(path))] = true
 		}
 	}
 	s.App.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {

@@ -44,6 +44,9 @@ var vocabularies = map[string][]string{
 	"by":                   reports.ReportGroupings,
 	"cap_period":           encounters.CapPeriods,
 	"cap_mode":             encounters.CapModes,
+	"appeal_status":        statements.AppealStatuses,
+	"appeal_outcome":       statements.AppealOutcomes,
+	"appeal_reason":        statements.AppealReasons,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).

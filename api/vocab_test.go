@@ -40,17 +40,20 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"tariff_items_method_check":                   {"method", "method"},
 		"contract_caps_period_check":                  {"period", "cap_period"},
 		"contract_caps_mode_check":                    {"mode", "cap_mode"},
+		"appeals_status_check":                        {"status", "appeal_status"},
+		"appeals_reason_check":                        {"reason", "appeal_reason"},
 	}
 	subset := map[string]check{ // the CHECK names some values of the vocabulary
 		"api_tokens_binding_check":     {"role", "role"},
 		"users_binding_check":          {"role", "role"},
 		"encounters_void_check":        {"status", "encounter_status"},
 		"contract_caps_overflow_check": {"mode", "cap_mode"},
+		"appeals_decided_check":        {"status", "appeal_status"},
 	}
 	// Vocabularies with no list in SQL: currencies are checked against the column's pattern below;
 	// referral levels, line flags and report groupings live in columns without a CHECK.
 	// A bulk decision's values are a subset of decision, and its selection is no column at all.
-	goOnly := []string{"by", "currency", "flag", "to_level", "bulk_decision", "bulk_where"}
+	goOnly := []string{"by", "currency", "flag", "to_level", "bulk_decision", "bulk_where", "appeal_outcome"}
 
 	vocab := api.Vocabularies()
 	//nolint:sqlclosecheck // closed by the defer below; the linter does not follow *sqlx.Rows

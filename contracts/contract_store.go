@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/internal/pg"
 )
 
-const contractColumns = `id, code, provider_code, payer_code, currency, valid_from, valid_to, status, created_at, updated_at`
+const contractColumns = `id, code, provider_code, payer_code, currency, valid_from, valid_to, status, created_at, updated_at,
+	reroutable_reasons, appeal_window_days`
 
 // ContractFilter narrows ListContracts; empty fields match everything.
 type ContractFilter struct {
@@ -78,6 +80,12 @@ func (c *Contract) Defaults() {
 	if c.Status == "" {
 		c.Status = "draft"
 	}
+	if c.ReroutableReasons == nil {
+		c.ReroutableReasons = append(pq.StringArray{}, DefaultReroutableReasons...)
+	}
+	if c.AppealWindowDays == 0 {
+		c.AppealWindowDays = DefaultAppealWindowDays
+	}
 }
 
 // CreateContract adds a contract between a provider and (optionally) the payer that signs it.
@@ -101,9 +109,10 @@ func (s *Store) CreateContract(ctx context.Context, c Contract) (*Contract, erro
 		}
 		now := s.now()
 		err := tx.GetContext(ctx, &c, `
-			INSERT INTO contracts (code, provider_code, payer_code, currency, valid_from, valid_to, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+contractColumns,
-			c.Code, c.ProviderCode, c.PayerCode, c.Currency, c.ValidFrom, c.ValidTo, c.Status, now)
+			INSERT INTO contracts (code, provider_code, payer_code, currency, valid_from, valid_to, status, created_at, updated_at,
+				reroutable_reasons, appeal_window_days)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING `+contractColumns,
+			c.Code, c.ProviderCode, c.PayerCode, c.Currency, c.ValidFrom, c.ValidTo, c.Status, now, c.ReroutableReasons, c.AppealWindowDays)
 		if err != nil {
 			return pg.Translate(err)
 		}
@@ -139,6 +148,10 @@ var contractMoves = map[string][]string{
 type ContractChange struct {
 	Status  *string
 	ValidTo *trcledger.Date
+	// ReroutableReasons replaces the contract's re-routable reason codes (empty: none);
+	// AppealWindowDays its appeal window. Both apply to reviews and appeals from then on.
+	ReroutableReasons *[]string
+	AppealWindowDays  *int
 }
 
 // UpdateContract activates or terminates a contract, or sets its end date. It returns
@@ -164,9 +177,19 @@ func (s *Store) UpdateContract(ctx context.Context, code string, ch ContractChan
 			}
 			c.ValidTo = ch.ValidTo
 		}
+		if ch.ReroutableReasons != nil {
+			c.ReroutableReasons = append(pq.StringArray{}, *ch.ReroutableReasons...)
+		}
+		if ch.AppealWindowDays != nil {
+			c.AppealWindowDays = *ch.AppealWindowDays
+		}
+		if err := c.checkClaimsTerms(); err != nil {
+			return err
+		}
 		err = tx.GetContext(ctx, c, `
-			UPDATE contracts SET status = $2, valid_to = $3, updated_at = $4 WHERE id = $1 RETURNING `+contractColumns,
-			c.ID, c.Status, c.ValidTo, s.now())
+			UPDATE contracts SET status = $2, valid_to = $3, updated_at = $4, reroutable_reasons = $5, appeal_window_days = $6
+			WHERE id = $1 RETURNING `+contractColumns,
+			c.ID, c.Status, c.ValidTo, s.now(), c.ReroutableReasons, c.AppealWindowDays)
 		if err != nil {
 			return pg.Translate(err)
 		}

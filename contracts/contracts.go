@@ -3,6 +3,7 @@
 package contracts
 
 import (
+	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
 	"github.com/trcledger/trcledger"
@@ -73,7 +74,22 @@ type Contract struct {
 	Status       string          `json:"status" db:"status"`
 	CreatedAt    trcledger.Time  `json:"created_at" db:"created_at"`
 	UpdatedAt    trcledger.Time  `json:"updated_at" db:"updated_at"`
+
+	// ReroutableReasons are the review reason codes that move a rejected share to its fallback
+	// payer (DefaultReroutableReasons unless set); AppealWindowDays is how many days after a
+	// completed review the provider may appeal a line (DefaultAppealWindowDays unless set).
+	ReroutableReasons pq.StringArray `json:"reroutable_reasons" db:"reroutable_reasons"`
+	AppealWindowDays  int            `json:"appeal_window_days" db:"appeal_window_days"`
 }
+
+// Defaults of a contract's re-routable reasons and appeal window (docs/appeals-and-rerouting.md).
+var (
+	DefaultReroutableReasons = []string{"not_eligible", "not_covered"}
+	DefaultAppealWindowDays  = 60
+)
+
+// MaxAppealWindowDays is the longest appeal window a contract may set.
+const MaxAppealWindowDays = 3650
 
 // Covers reports whether d lies within the contract's validity (both ends inclusive).
 func (c *Contract) Covers(d trcledger.Date) bool {
@@ -116,6 +132,9 @@ func (v *TariffVersion) Item(serviceCode string) *TariffItem {
 type Share struct {
 	PayerCode   string `json:"payer_code" db:"payer_code"`
 	BasisPoints int    `json:"basis_points" db:"basis_points"`
+	// FallbackPayerCode takes over what PayerCode rejects in review with a reason the contract
+	// marks re-routable (Contract.ReroutableReasons); nil: nobody does.
+	FallbackPayerCode *string `json:"fallback_payer_code,omitempty" db:"fallback_payer_code"`
 }
 
 // CostShareRule splits the lines it covers between payers over [EffectiveFrom, EffectiveTo).

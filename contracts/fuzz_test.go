@@ -32,7 +32,7 @@ func FuzzPriceLine(f *testing.F) {
 		if bp1+bp2 > 10000 {
 			bp2 = 10000 - bp1
 		}
-		rule := &CostShareRule{Shares: []Share{{"A", int(bp1)}, {"B", int(bp2)}, {"C", 10000 - int(bp1) - int(bp2)}}}
+		rule := &CostShareRule{Shares: []Share{{PayerCode: "A", BasisPoints: int(bp1)}, {PayerCode: "B", BasisPoints: int(bp2)}, {PayerCode: "C", BasisPoints: 10000 - int(bp1) - int(bp2)}}}
 		line, err := PriceLine(v, rule, "S", decimal.New(qty, -4))
 		if err != nil {
 			t.Fatalf("price: %v", err)

@@ -29,7 +29,7 @@ func datep(s string) *trcledger.Date {
 }
 
 func iom100() *CostShareRule {
-	return &CostShareRule{ID: 1, Shares: []Share{{"IOM", 10000}}}
+	return &CostShareRule{ID: 1, Shares: []Share{{PayerCode: "IOM", BasisPoints: 10000}}}
 }
 
 func TestPriceLine(t *testing.T) {
@@ -97,7 +97,7 @@ func TestPriceLineErrors(t *testing.T) {
 		{"negative quantity", "LIMIT", "-1", "invalid_quantity", iom100()},
 		{"service not in the tariff", "NOPE", "1", "service_not_in_tariff", iom100()},
 		{"points without a point value", "PTS", "1", "tariff_error", iom100()},
-		{"shares short of 10000", "LIMIT", "1", "invalid_cost_share_rule", &CostShareRule{Shares: []Share{{"IOM", 9999}}}},
+		{"shares short of 10000", "LIMIT", "1", "invalid_cost_share_rule", &CostShareRule{Shares: []Share{{PayerCode: "IOM", BasisPoints: 9999}}}},
 		{"no shares", "LIMIT", "1", "invalid_cost_share_rule", &CostShareRule{}},
 	}
 	for _, tt := range tests {
@@ -184,11 +184,11 @@ func TestSplitAlwaysAddsUp(t *testing.T) {
 
 func TestSelectRule(t *testing.T) {
 	rules := []CostShareRule{
-		{ID: 1, EffectiveFrom: date("2024-01-01"), Shares: []Share{{"IOM", 10000}}},
-		{ID: 2, EffectiveFrom: date("2024-01-01"), EffectiveTo: datep("2024-07-01"), ServiceCategory: sp("primary_care"), Shares: []Share{{"IOM", 10000}}},
-		{ID: 3, EffectiveFrom: date("2024-07-01"), ServiceCategory: sp("primary_care"), Shares: []Share{{"ZZO", 3000}, {"IOM", 7000}}},
-		{ID: 4, EffectiveFrom: date("2024-01-01"), ServiceCategory: sp("primary_care"), BeneficiaryCategory: sp("asylum_seeker"), Shares: []Share{{"ZZO", 10000}}},
-		{ID: 5, EffectiveFrom: date("2024-01-01"), ServiceCategory: sp("primary_care"), BeneficiaryCategory: sp("refugee"), SiteCode: sp("LIPA"), Shares: []Share{{"ZZO", 10000}}},
+		{ID: 1, EffectiveFrom: date("2024-01-01"), Shares: []Share{{PayerCode: "IOM", BasisPoints: 10000}}},
+		{ID: 2, EffectiveFrom: date("2024-01-01"), EffectiveTo: datep("2024-07-01"), ServiceCategory: sp("primary_care"), Shares: []Share{{PayerCode: "IOM", BasisPoints: 10000}}},
+		{ID: 3, EffectiveFrom: date("2024-07-01"), ServiceCategory: sp("primary_care"), Shares: []Share{{PayerCode: "ZZO", BasisPoints: 3000}, {PayerCode: "IOM", BasisPoints: 7000}}},
+		{ID: 4, EffectiveFrom: date("2024-01-01"), ServiceCategory: sp("primary_care"), BeneficiaryCategory: sp("asylum_seeker"), Shares: []Share{{PayerCode: "ZZO", BasisPoints: 10000}}},
+		{ID: 5, EffectiveFrom: date("2024-01-01"), ServiceCategory: sp("primary_care"), BeneficiaryCategory: sp("refugee"), SiteCode: sp("LIPA"), Shares: []Share{{PayerCode: "ZZO", BasisPoints: 10000}}},
 	}
 	tests := []struct {
 		name                 string
@@ -252,7 +252,7 @@ func TestCollidesWith(t *testing.T) {
 }
 
 func TestSplitNeverNegative(t *testing.T) {
-	got := Split(d("0.03"), []Share{{"A", 1667}, {"B", 1667}, {"C", 1667}, {"D", 1667}, {"E", 1667}, {"F", 1665}})
+	got := Split(d("0.03"), []Share{{PayerCode: "A", BasisPoints: 1667}, {PayerCode: "B", BasisPoints: 1667}, {PayerCode: "C", BasisPoints: 1667}, {PayerCode: "D", BasisPoints: 1667}, {PayerCode: "E", BasisPoints: 1667}, {PayerCode: "F", BasisPoints: 1665}})
 	want := []string{"0.01", "0.01", "0.01", "0.00", "0.00", "0.00"}
 	for i, g := range got {
 		if g.Amount.String() != want[i] {

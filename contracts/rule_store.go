@@ -35,7 +35,7 @@ func loadRules(ctx context.Context, q sqlx.QueryerContext, c *Contract) ([]CostS
 		Share
 	}
 	err = sqlx.SelectContext(ctx, q, &shares, `
-		SELECT s.rule_id, s.payer_code, s.basis_points
+		SELECT s.rule_id, s.payer_code, s.basis_points, s.fallback_payer_code
 		FROM cost_share_rule_shares s JOIN cost_share_rules r ON r.id = s.rule_id
 		WHERE r.contract_id = $1 ORDER BY s.rule_id, s.position`, c.ID)
 	if err != nil {
@@ -72,6 +72,9 @@ func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r Cos
 				continue
 			}
 			checkKind(ctx, tx, &f, fmt.Sprintf("shares[%d].payer_code", i), sh.PayerCode, "payer")
+			if sh.FallbackPayerCode != nil {
+				checkKind(ctx, tx, &f, fmt.Sprintf("shares[%d].fallback_payer_code", i), *sh.FallbackPayerCode, "payer")
+			}
 		}
 		if r.SiteCode != nil {
 			var n int
@@ -108,14 +111,14 @@ func (s *Store) AddCostShareRule(ctx context.Context, contractCode string, r Cos
 		if err != nil {
 			return pg.Translate(err)
 		}
-		payers, bps := make([]string, len(r.Shares)), make([]int64, len(r.Shares))
+		payers, bps, fallbacks := make([]string, len(r.Shares)), make([]int64, len(r.Shares)), make([]*string, len(r.Shares))
 		for i, sh := range r.Shares {
-			payers[i], bps[i] = sh.PayerCode, int64(sh.BasisPoints)
+			payers[i], bps[i], fallbacks[i] = sh.PayerCode, int64(sh.BasisPoints), sh.FallbackPayerCode
 		}
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO cost_share_rule_shares (rule_id, position, payer_code, basis_points)
-			SELECT $1, ord, payer, bp FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS t(payer, bp, ord)`,
-			r.ID, pq.Array(payers), pq.Array(bps))
+			INSERT INTO cost_share_rule_shares (rule_id, position, payer_code, basis_points, fallback_payer_code)
+			SELECT $1, ord, payer, bp, fallback FROM unnest($2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS t(payer, bp, fallback, ord)`,
+			r.ID, pq.Array(payers), pq.Array(bps), pq.Array(fallbacks))
 		if err != nil {
 			return pg.Translate(err)
 		}

@@ -122,6 +122,24 @@ func (c *Contract) Validate() error {
 	if c.ValidTo != nil && c.ValidTo.Before(c.ValidFrom) {
 		f.Add("valid_to", "must not be before valid_from")
 	}
+	_ = f.MergeErr(c.checkClaimsTerms())
+	return f.Err()
+}
+
+// checkClaimsTerms checks the appeal window and that no re-routable reason is listed twice
+// (the database checks each is a review reason code); EINVALID naming the fields.
+func (c *Contract) checkClaimsTerms() error {
+	var f trcledger.Fields
+	if c.AppealWindowDays < 0 || c.AppealWindowDays > MaxAppealWindowDays {
+		f.Add("appeal_window_days", "must be from 0 to %d days", MaxAppealWindowDays)
+	}
+	seen := map[string]bool{}
+	for i, r := range c.ReroutableReasons {
+		if seen[r] {
+			f.Add(fmt.Sprintf("reroutable_reasons[%d]", i), "%s is listed twice", r)
+		}
+		seen[r] = true
+	}
 	return f.Err()
 }
 
@@ -218,6 +236,9 @@ func (r *CostShareRule) Validate() error {
 			badShare = true
 		}
 		sum += s.BasisPoints
+		if s.FallbackPayerCode != nil && *s.FallbackPayerCode == s.PayerCode {
+			f.Add(p+".fallback_payer_code", "must be another payer than the share's own")
+		}
 	}
 	if len(r.Shares) > 0 && !badShare && sum != fullBasisPoints {
 		f.Add("shares", "basis points sum to %d; they must sum to exactly 10000", sum)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
@@ -136,7 +137,7 @@ func (a *app) adminAudit(c *fiber.Ctx) error {
 
 // adminCursorProblem returns err when it refuses the cursor (a cursor not given out here).
 func adminCursorProblem(err error) error {
-	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID {
+	if e := (*trcledger.Error)(nil); errors.As(err, &e) && e.Code == trcledger.EINVALID {
 		return e
 	}
 	return nil

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -126,7 +127,7 @@ type adminItemView struct {
 
 // adminPlaces is how many decimals to show of d: at least min, at most 4.
 func adminPlaces(d decimal.Decimal, least int32) int32 {
-	return min(max(int32(trcledger.DecimalPlaces(d)), least), 4)
+	return min(max(int32(min(trcledger.DecimalPlaces(d), 4)), least), 4) //nolint:gosec // at most 4
 }
 
 func adminVersionView(tr i18n.Translator, v contracts.TariffVersion, currency string) adminVersion {
@@ -516,8 +517,8 @@ func adminRowCount(c *fiber.Ctx, limit int) int {
 // adminRenumber moves the field errors of the filled-in rows (items[k] of the request) back to
 // the rows of the form (items[rows[k]]).
 func adminRenumber(err error, prefix string, rows []int) error {
-	e, ok := err.(*trcledger.Error)
-	if !ok {
+	var e *trcledger.Error
+	if !errors.As(err, &e) {
 		return err
 	}
 	for i, f := range e.Fields {
@@ -723,7 +724,8 @@ func (a *app) adminAddRule(c *fiber.Ctx) error {
 	if !f.Has("effective_from") {
 		if err := r.Validate(); err != nil {
 			// A share already refused for its typed value is not refused again for its range.
-			e := adminRenumber(err, "shares", rows).(*trcledger.Error)
+			var e *trcledger.Error
+			_ = errors.As(adminRenumber(err, "shares", rows), &e) // Validate returns only *trcledger.Error
 			for _, fe := range e.Fields {
 				if !f.Has(fe.Field) {
 					f.Merge("", []trcledger.FieldError{fe})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/internal/access"
 	"github.com/trcledger/trcledger/web/i18n"
 )
@@ -49,6 +50,11 @@ func TestEveryLocaleHasEveryKey(t *testing.T) {
 	for _, role := range access.Roles { // keys made at run time: (print "common.role." .User.Role)
 		if !slices.Contains(en, "common.role."+role) {
 			t.Errorf("no name for role %s", role)
+		}
+	}
+	for _, flag := range statements.LineFlags { // (print "review.flag." .)
+		if !slices.Contains(en, "review.flag."+flag) {
+			t.Errorf("no name for line flag %s on the review pages", flag)
 		}
 	}
 }

@@ -41,8 +41,9 @@ type page struct {
 	Roles   []string
 	Nav     string
 	Handler fiber.Handler
-	// Upload marks a page that reads its (large) body as a stream itself; any other page's body
-	// is read whole, up to formLimit.
+	// Upload marks a page that reads its (large) body as a stream itself, and checks its CSRF
+	// token itself before it reads the file (the header, or a form field before the file); any
+	// other page's body is read whole, up to formLimit. StreamedRoutes lists these pages.
 	Upload bool
 }
 
@@ -90,7 +91,7 @@ func Register(fa *fiber.App, cfg Config) {
 		if p.Roles != nil {
 			handlers = append(handlers, requireRole(p.Roles))
 		}
-		if p.Method != fiber.MethodGet {
+		if p.Method != fiber.MethodGet && !p.Upload { // an upload checks its token as it streams
 			handlers = append(handlers, checkCSRF)
 		}
 		fa.Add(p.Method, p.Path, append(handlers, a.recoverPage(p.Handler))...)

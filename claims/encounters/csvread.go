@@ -71,6 +71,7 @@ type csvReader struct {
 	rec      []byte
 	ends     []int
 	fields   []string
+	last     []string // the cells of the row next returned last (nil for a row it could not split)
 }
 
 // newCSVReader looks at the start of the file: a BOM, or a file that is no CSV at all (a
@@ -166,10 +167,12 @@ func (r *csvReader) decode(b []byte) []byte {
 func (r *csvReader) next() (row int, rec []string, problem string, err error) {
 	for {
 		line, problem, err := r.readLine()
+		r.last = nil
 		if err != nil || problem != "" {
 			return r.line, nil, problem, err
 		}
 		rec, problem := r.split(line)
+		r.last = rec
 		if problem != "" || !blank(rec) {
 			return r.line, rec, problem, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +32,10 @@ type ImportError struct {
 	Row     int    `json:"row"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Cells are the row's cells in the file's column order, kept only when
+	// ImportOptions.KeepRejectedRows asks for them (nil when the row could not be split into
+	// cells, or beyond the budget of kept rows); the patient_id cell is always empty.
+	Cells []string `json:"-"`
 }
 
 // ImportResult counts the data rows of a file: accepted (posted now), skipped (already imported
@@ -41,6 +46,10 @@ type ImportResult struct {
 	Rejected        int           `json:"rejected"`
 	Errors          []ImportError `json:"errors"`
 	ErrorsTruncated bool          `json:"errors_truncated"`
+	// Header is the file's header row as written, when ImportOptions.KeepRejectedRows is set.
+	Header []string `json:"-"`
+
+	keep *rowKeeper // where rejected rows' cells are kept; nil: not kept
 }
 
 // MaxImportErrors caps the error list of one import.
@@ -102,6 +111,62 @@ type ImportOptions struct {
 	// Charset is the character set the client declared (charset= of its Content-Type):
 	// utf-8, windows-1250 or iso-8859-2; empty means detect it (UTF-8 unless a line is not).
 	Charset string
+	// KeepRejectedRows keeps the cells of rejected rows (ImportError.Cells, at most
+	// maxKeptBytes of them) and the header (ImportResult.Header), for a report of the rows to
+	// fix; the raw patient id is never kept.
+	KeepRejectedRows bool
+}
+
+// maxKeptBytes caps the text of the rejected rows one import keeps for its report.
+const maxKeptBytes = 8 << 20
+
+// rowKeeper keeps the cells of rejected rows, in the file's column order, within a budget
+// shared by the goroutines of one import.
+type rowKeeper struct {
+	cols []string // the file's columns as readHeader named them
+	left atomic.Int64
+}
+
+func newRowKeeper(cols []string) *rowKeeper {
+	k := &rowKeeper{cols: cols}
+	k.left.Store(maxKeptBytes)
+	return k
+}
+
+// take returns a copy of cells with the patient_id cell emptied, or nil when the budget is spent.
+func (k *rowKeeper) take(cells []string) []string {
+	if k == nil || cells == nil {
+		return nil
+	}
+	n := int64(0)
+	for _, c := range cells {
+		n += int64(len(c)) + 16
+	}
+	if k.left.Add(-n) < 0 {
+		return nil
+	}
+	out := slices.Clone(cells)
+	for i, c := range k.cols {
+		if c == "patient_id" && i < len(out) {
+			out[i] = "" // never echo a patient id
+		}
+	}
+	return out
+}
+
+// fileCells returns the cells of row in the file's column order (a column the import does not
+// read is empty).
+func (k *rowKeeper) fileCells(row *importRow) []string {
+	if k == nil {
+		return nil
+	}
+	out := make([]string, len(k.cols))
+	for i, c := range k.cols {
+		if j, ok := columnIndex[c]; ok {
+			out[i] = row.cells[j]
+		}
+	}
+	return k.take(out)
 }
 
 // Import reads a CSV file as a stream and posts its encounters in chunks: good rows are posted,
@@ -129,6 +194,10 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 		return nil, err
 	}
 	cr.cols = cols
+	var keep *rowKeeper
+	if opts.KeepRejectedRows {
+		keep = newRowKeeper(cols)
+	}
 	// A pipeline: a goroutine reads and prices the next chunk while importStorers chunks are
 	// stored at once, each in its own transaction on its own connection, so the CPU work of
 	// pricing and of two database sessions overlap. Outcomes are merged in file order.
@@ -142,7 +211,7 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 				readErr <- fmt.Errorf("import reader: panic: %v", p)
 			}
 		}()
-		readErr <- s.readChunks(ctx, cr, cols, chunks)
+		readErr <- s.readChunks(ctx, cr, cols, keep, chunks)
 	}()
 	// However this function ends (a panic included), the reader has stopped reading the
 	// request's body before it returns.
@@ -152,6 +221,12 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 		}
 	}()
 	res := &ImportResult{Errors: []ImportError{}}
+	if keep != nil {
+		res.Header = make([]string, len(header))
+		for i, h := range header {
+			res.Header[i] = strings.TrimPrefix(h, "\ufeff")
+		}
+	}
 	err = s.storeChunks(ctx, cancel, chunks, res)
 	if rerr := <-readErr; err == nil && rerr != nil {
 		err = readFailure(rerr, cr.line)
@@ -342,14 +417,17 @@ type importBatch struct {
 	rows    int           // rows in groups
 	scanned *ImportResult // malformed rows met while reading the chunk
 	priced  *ImportResult // the chunk's own outcome: accepted, skipped, rejected
+	keep    *rowKeeper    // keeps rejected rows' cells, or nil
 
 	good       []*Encounter
 	goodGroups []*importGroup
 }
 
 // readChunks reads the file, prices every importChunk encounters and sends them on.
-func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, out chan<- *importBatch) error {
-	next := func() *importBatch { return &importBatch{scanned: &ImportResult{Errors: []ImportError{}}} }
+func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, keep *rowKeeper, out chan<- *importBatch) error {
+	next := func() *importBatch {
+		return &importBatch{scanned: &ImportResult{Errors: []ImportError{}, keep: keep}, keep: keep}
+	}
 	b := next()
 	send := func() error {
 		if err := ctx.Err(); err != nil {
@@ -369,7 +447,8 @@ func (s *Service) readChunks(ctx context.Context, cr *csvReader, cols []string, 
 		b = next()
 		return nil
 	}
-	err := scanImport(cr, cols, func(row int, code, msg string) { b.scanned.reject(row, code, msg) }, func(g *importGroup) error {
+	// A row is rejected while scanning right after it was read: its record is cr.last.
+	err := scanImport(cr, cols, func(row int, code, msg string) { b.scanned.rejectCells(row, keep.take(cr.last), code, msg) }, func(g *importGroup) error {
 		b.groups = append(b.groups, g)
 		b.size += g.size
 		b.rows += len(g.rows)
@@ -399,7 +478,7 @@ func (s *Service) priceBatch(ctx context.Context, b *importBatch) (err error) {
 	if err != nil {
 		return err
 	}
-	b.priced, b.good, b.goodGroups = &ImportResult{Errors: []ImportError{}}, nil, nil
+	b.priced, b.good, b.goodGroups = &ImportResult{Errors: []ImportError{}, keep: b.keep}, nil, nil
 	denied := deniedContracts{}
 	defer func() {
 		if rerr := denied.record(ctx, s); rerr != nil && err == nil {
@@ -471,7 +550,7 @@ func (s *Service) storeBatch(ctx context.Context, b *importBatch) error {
 			return staleImport(stale[0].rows[0].n)
 		}
 		s.refs.drop()
-		again := &importBatch{groups: stale}
+		again := &importBatch{groups: stale, keep: b.keep}
 		if err := s.priceBatch(ctx, again); err != nil {
 			return err
 		}
@@ -651,24 +730,25 @@ func (r *ImportResult) merge(o *ImportResult) {
 	r.Accepted += o.Accepted
 	r.Skipped += o.Skipped
 	for _, e := range o.Errors {
-		r.reject(e.Row, e.Code, e.Message)
+		r.rejectCells(e.Row, e.Cells, e.Code, e.Message)
 	}
 	r.Rejected += o.Rejected - len(o.Errors)
 	r.ErrorsTruncated = r.ErrorsTruncated || o.ErrorsTruncated
 }
 
-func (r *ImportResult) reject(row int, code, msg string) {
+// rejectCells counts a rejected row and lists it (with its kept cells) up to MaxImportErrors.
+func (r *ImportResult) rejectCells(row int, cells []string, code, msg string) {
 	r.Rejected++
 	if len(r.Errors) >= MaxImportErrors {
 		r.ErrorsTruncated = true
 		return
 	}
-	r.Errors = append(r.Errors, ImportError{Row: row, Code: code, Message: msg})
+	r.Errors = append(r.Errors, ImportError{Row: row, Code: code, Message: msg, Cells: cells})
 }
 
 func (r *ImportResult) rejectGroup(g *importGroup, code, msg string) {
-	for _, row := range g.rows {
-		r.reject(row.n, code, msg)
+	for i := range g.rows {
+		r.rejectCells(g.rows[i].n, r.keep.fileCells(&g.rows[i]), code, msg)
 	}
 }
 

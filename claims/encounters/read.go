@@ -176,10 +176,12 @@ func (s *Service) FindEncounterByID(ctx context.Context, id string) (*Encounter,
 type EncounterFilter struct {
 	ContractCode string
 	SiteCode     string
-	From, To     *trcledger.Date
-	Status       string
-	Limit        int
-	Cursor       string
+	// ExternalID is the clinic's own record number (exact match).
+	ExternalID string
+	From, To   *trcledger.Date
+	Status     string
+	Limit      int
+	Cursor     string
 }
 
 // FindEncounters lists encounters in the order they were posted, a page at a time; a clinic sees
@@ -215,7 +217,8 @@ func (s *Service) FindEncounters(ctx context.Context, f EncounterFilter) ([]*Enc
 	err := s.db.SelectContext(ctx, &rows, `SELECT `+encounterColumns+` FROM encounters e JOIN contracts c ON c.id = e.contract_id
 		WHERE e.seq > $1 AND ($2 = '' OR e.provider_code = $2) AND ($3 = '' OR c.code = $3) AND ($4 = '' OR e.site_code = $4)
 		  AND ($5::date IS NULL OR e.service_date >= $5) AND ($6::date IS NULL OR e.service_date <= $6) AND ($7 = '' OR e.status = $7)
-		ORDER BY e.seq LIMIT $8`, after, provider, f.ContractCode, f.SiteCode, from, to, f.Status, f.Limit+1)
+		  AND ($9 = '' OR e.external_id = $9)
+		ORDER BY e.seq LIMIT $8`, after, provider, f.ContractCode, f.SiteCode, from, to, f.Status, f.Limit+1, f.ExternalID)
 	if err != nil {
 		return nil, "", fmt.Errorf("list encounters: %w", err)
 	}

@@ -90,6 +90,14 @@ type TransitionRow struct {
 	Suppressed  bool             `json:"suppressed"`
 
 	StateSharePercent string `json:"state_share_percent"`
+
+	// Rerouted is what reviews moved from these shares' payers to their fallback payers
+	// (included in Total and ByPayerType as the schedule split it); ReroutedFrom splits it by
+	// the type of the payer that rejected it, ReroutedTo by the type of the one that took it.
+	// All three are left out of a row nothing was re-routed from.
+	Rerouted     trcledger.Amount `json:"rerouted,omitzero"`
+	ReroutedFrom PayerTypeAmounts `json:"rerouted_from,omitzero"`
+	ReroutedTo   PayerTypeAmounts `json:"rerouted_to,omitzero"`
 }
 
 // TransitionReport follows the transfer of the cost of care from IOM to the state, month by month.
@@ -280,7 +288,7 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 			})
 			rows[g] = items
 		}
-		return nil
+		return addRerouted(ctx, tx, rows, from, until, payer)
 	})
 	if err != nil {
 		return nil, err
@@ -348,8 +356,9 @@ WHERE status <> 'cancelled' AND ($1 = '' OR period = $1) AND ($2 = '' OR payer_c
 ORDER BY period, number`
 
 // ledgerCheckQuery compares, per payable account and currency, the balance the ledger holds
-// with the one the claims tables imply: minus every share of posted encounters, plus what
-// completed reviews did not approve, plus what was paid. The actual side reads the ledger as
+// with the one the claims tables imply: minus every share of posted encounters and every claim
+// re-routed to the payer (rerouted_shares), plus what completed reviews did not approve (net of
+// what appeals approved since: statements.approved grows with them), plus what was paid. The actual side reads the ledger as
 // ledger.Journal.Balance does (sealed daily totals plus postings not sealed yet) in this
 // query's snapshot. $1 payer, $2 provider ("" for any), $3 the LIKE pattern of the accounts.
 const ledgerCheckQuery = `
@@ -359,14 +368,24 @@ WITH shares AS (
 	       count(*) FILTER (WHERE l.share_id IS NULL AND sh.amount > 0) AS unclaimed_lines
 	FROM line_shares sh
 	JOIN encounters e ON e.id = sh.encounter_id
-	LEFT JOIN statement_lines l ON l.share_id = sh.id AND l.live
+	LEFT JOIN statement_lines l ON l.share_id = sh.id AND l.live AND l.reroute_id IS NULL
 	WHERE e.status = 'posted' AND ($1 = '' OR sh.payer_code = $1) AND ($2 = '' OR sh.provider_code = $2)
+	GROUP BY 1, 2, 3
+), rerouted AS (
+	SELECT rs.fallback_payer_code AS payer_code, rs.provider_code, rs.currency, sum(rs.amount) AS posted,
+	       coalesce(sum(rs.amount) FILTER (WHERE l.id IS NULL), 0) AS unclaimed,
+	       count(*) FILTER (WHERE l.id IS NULL) AS unclaimed_lines
+	FROM rerouted_shares rs
+	LEFT JOIN statement_lines l ON l.reroute_id = rs.id AND l.live
+	WHERE ($1 = '' OR rs.fallback_payer_code = $1) AND ($2 = '' OR rs.provider_code = $2)
 	GROUP BY 1, 2, 3
 ), expected AS (
 	SELECT ('payable:' || payer_code || ':' || provider_code) COLLATE "C" AS account, currency,
 	       sum(amount) AS amount, sum(unclaimed) AS unclaimed, sum(lines) AS lines
 	FROM (
 		SELECT payer_code, provider_code, currency, -posted AS amount, unclaimed, unclaimed_lines AS lines FROM shares
+		UNION ALL
+		SELECT payer_code, provider_code, currency, -posted, unclaimed, unclaimed_lines FROM rerouted
 		UNION ALL
 		SELECT payer_code, provider_code, currency, claimed - approved, 0, 0 FROM statements
 		WHERE status IN ('reviewed', 'partially_paid', 'paid') AND ($1 = '' OR payer_code = $1) AND ($2 = '' OR provider_code = $2)

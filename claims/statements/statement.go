@@ -57,6 +57,13 @@ type StatementLine struct {
 	DecidedBy           *string           `json:"decided_by" db:"decided_by"` // only to admin and the payer's reviewers
 	DecidedAt           *trcledger.Time   `json:"decided_at" db:"decided_at"`
 	Diagnoses           pq.StringArray    `json:"diagnoses,omitempty" db:"diagnoses"`
+
+	// RerouteID and ReroutedFrom are set on a line flagged rerouted: the re-routed claim and the
+	// payer whose rejection moved it here; ReroutedTo on a rejected line whose rejected amount
+	// went to the share's fallback payer (docs/appeals-and-rerouting.md).
+	RerouteID    *int64  `json:"reroute_id,omitempty" db:"reroute_id"`
+	ReroutedFrom *string `json:"rerouted_from_payer_code,omitempty" db:"rerouted_from"`
+	ReroutedTo   *string `json:"rerouted_to_payer_code,omitempty" db:"rerouted_to"`
 }
 
 // Payment is money paid against a reviewed statement.
@@ -219,7 +226,7 @@ func openStatement(ctx context.Context, tx *sqlx.Tx, provider, payer, period str
 				WithReason("invalid_state").With("statement_id", existing[0].ID)
 		}
 		id, action = existing[0].ID, "refresh"
-		if err := requeue(ctx, tx, `DELETE FROM statement_lines WHERE statement_id = $1 RETURNING share_id`, id); err != nil {
+		if err := requeue(ctx, tx, `DELETE FROM statement_lines WHERE statement_id = $1 RETURNING share_id, reroute_id`, id); err != nil {
 			return "", "", fmt.Errorf("clear draft lines: %w", err)
 		}
 	} else {
@@ -251,12 +258,13 @@ func gatherLines(ctx context.Context, tx *sqlx.Tx, id, provider, payer string, s
 		WITH taken AS (
 			DELETE FROM unclaimed_shares
 			WHERE provider_code = $2 AND payer_code = $3 AND service_date <= $5
-			RETURNING share_id, service_date, amount
+			RETURNING share_id, service_date, amount, reroute_id
 		), gathered AS (
-			INSERT INTO statement_lines (statement_id, share_id, amount, flags)
-			SELECT $1, share_id, amount, CASE WHEN service_date < $4 THEN ARRAY['late'] ELSE '{}'::text[] END
+			INSERT INTO statement_lines (statement_id, share_id, amount, flags, reroute_id)
+			SELECT $1, share_id, amount, array_remove(ARRAY[CASE WHEN service_date < $4 THEN 'late' END,
+				CASE WHEN reroute_id IS NOT NULL THEN 'rerouted' END], NULL), reroute_id
 			FROM taken
-			ORDER BY service_date, share_id
+			ORDER BY service_date, share_id, reroute_id NULLS FIRST
 			RETURNING amount)
 		SELECT sum(amount), count(*) FROM gathered`, id, provider, payer, start, end).Scan(&claimed, &count)
 	if err != nil {
@@ -387,7 +395,9 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 	err := sqlx.SelectContext(ctx, q, &st.Lines, `
 		SELECT l.id, sh.encounter_id, e.external_id, sh.line_no, el.service_code, sh.service_date, e.site_code, e.patient_key,
 		       e.beneficiary_category, el.quantity, el.amount AS line_amount, sh.basis_points, l.amount, l.flags, l.decision,
-		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses
+		       l.approved_amount, l.reason_code, l.note, l.decided_by, l.decided_at, e.diagnoses,
+		       l.reroute_id, (SELECT rs.payer_code FROM rerouted_shares rs WHERE rs.id = l.reroute_id) AS rerouted_from,
+		       (SELECT rs.fallback_payer_code FROM rerouted_shares rs WHERE rs.line_id = l.id) AS rerouted_to
 		FROM statement_lines l
 		JOIN line_shares sh ON sh.id = l.share_id
 		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.line_no = sh.line_no
@@ -437,13 +447,17 @@ func statementHash(st *Statement) string {
 }
 
 // requeue runs release, a statement with $1 = statementID that takes lines off a statement and
-// returns their share_id, and puts those shares back among the unclaimed ones.
+// returns their share_id and reroute_id, and puts those shares (or re-routed claims) back among
+// the unclaimed ones.
 func requeue(ctx context.Context, tx *sqlx.Tx, release, statementID string) error {
 	_, err := tx.ExecContext(ctx, `
 		WITH released AS (`+release+`)
-		INSERT INTO unclaimed_shares (share_id, encounter_id, provider_code, payer_code, service_date, amount)
-		SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount
-		FROM released r JOIN line_shares sh ON sh.id = r.share_id`, statementID)
+		INSERT INTO unclaimed_shares (share_id, encounter_id, provider_code, payer_code, service_date, amount, reroute_id)
+		SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount, NULL::bigint
+		FROM released r JOIN line_shares sh ON sh.id = r.share_id WHERE r.reroute_id IS NULL
+		UNION ALL
+		SELECT rs.share_id, rs.encounter_id, rs.provider_code, rs.fallback_payer_code, rs.service_date, rs.amount, rs.id
+		FROM released r JOIN rerouted_shares rs ON rs.id = r.reroute_id`, statementID)
 	return pg.Translate(err)
 }
 

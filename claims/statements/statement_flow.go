@@ -156,6 +156,7 @@ func (s *Service) submitStatement(ctx context.Context, id string, idem claims.Id
 				CASE WHEN ti.max_quantity IS NOT NULL AND el.quantity >= ti.max_quantity THEN 'quantity_limit' END,
 				CASE WHEN sh.service_date < $2 THEN 'late' END,
 				CASE WHEN l.amount >= $3 THEN 'high_value' END,
+				CASE WHEN l.reroute_id IS NOT NULL THEN 'rerouted' END,
 				CASE WHEN EXISTS (SELECT 1 FROM cap_uses cu WHERE cu.encounter_id = sh.encounter_id AND cu.line_no = sh.line_no
 					AND cu.payer_code = sh.payer_code AND cu.over > 0 AND cu.released_at IS NULL) THEN 'over_cap' END], NULL)
 			FROM line_shares sh
@@ -195,7 +196,7 @@ func (s *Service) cancelStatement(ctx context.Context, id string, idem claims.Id
 		if _, err := tx.ExecContext(ctx, `UPDATE statements SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE id = $1`, st.ID, now); err != nil {
 			return pg.Translate(err)
 		}
-		return requeue(ctx, tx, `UPDATE statement_lines SET live = false WHERE statement_id = $1 AND live RETURNING share_id`, st.ID)
+		return requeue(ctx, tx, `UPDATE statement_lines SET live = false WHERE statement_id = $1 AND live RETURNING share_id, reroute_id`, st.ID)
 	}, idem)
 }
 
@@ -416,6 +417,9 @@ func (s *Service) completeReview(ctx context.Context, id string, idem claims.Ide
 				return err
 			}
 			txID = &t.ID
+		}
+		if err := s.reroute(ctx, tx, st, now); err != nil {
+			return err
 		}
 		// With nothing approved there is nothing to pay: the statement is settled at once.
 		status := StatusReviewed

@@ -128,6 +128,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		// before its unknown tokens are refused (429); off when AUTH_FAILURE_LIMIT=0.
 		AuthFailures: authFailures,
 		Metrics:      m,
+		// The web application's upload page streams its file as the API's import does, and
+		// gets the same long body timeout.
+		StreamedPaths: web.StreamedRoutes(),
 	})
 	metricsAddr, err := serveMetrics(ctx, getenv("METRICS_ADDR"), srv.App, m, log)
 	if err != nil {

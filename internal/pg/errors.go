@@ -53,6 +53,17 @@ var constraints = map[string]constraintError{
 	"statements_live_key":                    {trcledger.ECONFLICT, "conflict", "", "the statement was created at the same time by another request; try again"},
 	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
 	"contract_caps_no_overlap":               {trcledger.ECONFLICT, "cap_overlap", "effective_from", "another cap of this payer on this contract covers part of the same dates"},
+
+	// Fallback payers and appeals (migration 0022).
+	"cost_share_rule_shares_fallback_payer_code_fkey": {trcledger.EINVALID, "validation_failed", "shares", "unknown fallback payer"},
+	"cost_share_rule_shares_fallback_check":           {trcledger.EINVALID, "validation_failed", "shares", "a share's fallback payer must be another payer"},
+	"contracts_reroutable_reasons_check":              {trcledger.EINVALID, "validation_failed", "reroutable_reasons", "unknown reason code"},
+	"contracts_appeal_window_check":                   {trcledger.EINVALID, "validation_failed", "appeal_window_days", "must be from 0 to 3650 days"},
+	"statement_lines_reroute_live_key":                {trcledger.ECONFLICT, "conflict", "", "another statement claimed some of these lines at the same time; try again"},
+	"rerouted_shares_line_key":                        {trcledger.ECONFLICT, "conflict", "", "this line was re-routed already"},
+	"rerouted_shares_append_only":                     {trcledger.ECONFLICT, "immutable", "", "re-routed shares are never changed"},
+	"appeals_open_line_key":                           {trcledger.ECONFLICT, "appeal_open", "line_id", "this line already has an open appeal"},
+	"appeals_immutable":                               {trcledger.ECONFLICT, "invalid_state", "", "an appeal is decided once and never edited"},
 }
 
 // Translate turns a *pq.Error on a named constraint into a *trcledger.Error, and sql.ErrNoRows

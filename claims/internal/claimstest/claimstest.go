@@ -90,12 +90,16 @@ func CheckUnclaimed(t *testing.T, db *sqlx.DB) {
 	var wrong []string
 	err := db.Select(&wrong, `
 		WITH want AS (
-			SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount
+			SELECT sh.id, sh.encounter_id, sh.provider_code, sh.payer_code, sh.service_date, sh.amount, NULL::bigint AS reroute_id
 			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
 			WHERE e.status = 'posted' AND e.currency = 'BAM' AND sh.amount > 0
-			  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.share_id = sh.id AND l.live)
+			  AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.share_id = sh.id AND l.live AND l.reroute_id IS NULL)
+			UNION ALL
+			SELECT rs.share_id, rs.encounter_id, rs.provider_code, rs.fallback_payer_code, rs.service_date, rs.amount, rs.id
+			FROM rerouted_shares rs
+			WHERE rs.currency = 'BAM' AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.reroute_id = rs.id AND l.live)
 		), got AS (
-			SELECT share_id AS id, encounter_id, provider_code, payer_code, service_date, amount FROM unclaimed_shares
+			SELECT share_id AS id, encounter_id, provider_code, payer_code, service_date, amount, reroute_id FROM unclaimed_shares
 		)
 		SELECT 'missing share ' || id FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM got) m
 		UNION ALL
