@@ -56,6 +56,8 @@ func TestAccessMatrix(t *testing.T) {
 		"POST /v1/contracts/:code/tariffs":        {path: "/v1/contracts/IOM-DZBIH-2024/tariffs", body: `{}`},
 		"GET /v1/contracts/:code/cost-shares":     {path: "/v1/contracts/IOM-DZBIH-2024/cost-shares", foreignClinic: 404},
 		"POST /v1/contracts/:code/cost-shares":    {path: "/v1/contracts/IOM-DZBIH-2024/cost-shares", body: `{}`},
+		"GET /v1/contracts/:code/caps":            {path: "/v1/contracts/IOM-DZBIH-2024/caps", foreignClinic: 404},
+		"POST /v1/contracts/:code/caps":           {path: "/v1/contracts/IOM-DZBIH-2024/caps", body: `{}`},
 		"GET /v1/contracts/:code/quote":           {path: "/v1/contracts/IOM-DZBIH-2024/quote?service_code=PZZ-01&on=2025-01-01", foreignClinic: 404},
 		"POST /v1/encounters":                     {path: "/v1/encounters", body: strings.Replace(consultation, "LIPA-0001", "LIPA-9", 1), headers: []string{"Idempotency-Key", "m2"}, foreignClinic: 422},
 		"POST /v1/encounters/batch":               {path: "/v1/encounters/batch", body: `{"encounters":[` + strings.Replace(consultation, "LIPA-0001", "LIPA-8", 1) + `]}`, headers: []string{"Idempotency-Key", "m3"}, foreignClinic: 422},

@@ -335,6 +335,8 @@ var typeVocab = map[string]string{
 	"ClaimsStatement.status":          "statement_status",
 	"ClaimsDecided.status":            "statement_status",
 	"ClaimsReconciliationItem.status": "statement_status",
+	"ClaimsCap.period":                "cap_period",
+	"ClaimsCap.mode":                  "cap_mode",
 	"ClaimsAppeal.status":             "appeal_status",
 	"ClaimsAppeal.reason":             "appeal_reason",
 	"ClaimsAppeal.line_decision":      "decision",
@@ -360,7 +362,7 @@ var requestFormats = map[string]string{
 
 // handlerRequired lists the request decimals (Num) that their handler requires (Num.Decimal
 // with required true); the validator's tags cannot see into a Num.
-var handlerRequired = map[string]bool{"LineRequest.quantity": true, "PaymentRequest.amount": true}
+var handlerRequired = map[string]bool{"LineRequest.quantity": true, "PaymentRequest.amount": true, "CapRequest.amount": true}
 
 // requestBounds are the ranges of request integers that the domain checks.
 var requestBounds = map[string]map[string]any{
@@ -549,7 +551,7 @@ func (c schemas) object(t reflect.Type, resp bool) map[string]any {
 			}
 			if resp && s["type"] == "string" {
 				switch {
-				case name == "period":
+				case name == "period" && s["enum"] == nil: // a cap's period is month, quarter or year
 					s["pattern"] = monthPattern
 				case name == "state_share" || strings.HasSuffix(name, "_percent"):
 					s["pattern"], s["description"] = amountPattern, "a percentage with 2 decimals"

@@ -135,6 +135,8 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/periods/:period/reopen", Roles: financeOnly, Summary: "Reopen a closed month, with a reason", Body: reopenRequest{}, Status: 200, Result: reports.Period{}, Handler: reopenPeriod(rp)},
 		{Method: "GET", Path: "/v1/contracts/:code/cost-shares", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's cost-share rules", ETag: true, Status: 200, Result: list[contracts.CostShareRule]{}, Handler: listCostShares(st)},
 		{Method: "POST", Path: "/v1/contracts/:code/cost-shares", Roles: adminOnly, Summary: "Add a cost-share rule", Body: costShareRequest{}, Status: 201, Result: contracts.CostShareRule{}, Handler: addCostShare(st)},
+		{Method: "GET", Path: "/v1/contracts/:code/caps", Roles: contractRead, Scope: "clinic: own provider", Summary: "The contract's budget ceilings, with what each period has used and has left", Status: 200, Result: list[encounters.Cap]{}, Handler: listCaps(en)},
+		{Method: "POST", Path: "/v1/contracts/:code/caps", Roles: adminOnly, Summary: "Add a budget ceiling of a payer (route: beyond it the share goes to the overflow payer; warn: the line is flagged over_cap)", Body: capRequest{}, Status: 201, Result: encounters.Cap{}, Handler: addCap(en)},
 		{Method: "GET", Path: "/v1/contracts/:code/quote", Roles: contractRead, Scope: "clinic: own provider", Summary: "Price and split one line; writes nothing",
 			Query: []param{{Name: "service_code", Required: true}, {Name: "quantity", Description: "default 1", Format: fmtDecimal}, {Name: "on", Description: "the service date, default today", Format: fmtDate},
 				{Name: "beneficiary_category", Description: "default unknown", Vocab: "beneficiary_category"}, {Name: "site_code"}},

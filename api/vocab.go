@@ -43,6 +43,8 @@ var vocabularies = map[string][]string{
 	"bulk_decision":        statements.BulkDecisions,
 	"bulk_where":           statements.BulkSelections,
 	"by":                   reports.ReportGroupings,
+	"cap_period":           encounters.CapPeriods,
+	"cap_mode":             encounters.CapModes,
 	"appeal_status":        statements.AppealStatuses,
 	"appeal_outcome":       statements.AppealOutcomes,
 	"appeal_reason":        statements.AppealReasons,

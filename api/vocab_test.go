@@ -39,17 +39,20 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"statement_lines_reason_check":                {"reason_code", "reason_code"},
 		"statements_status_check":                     {"status", "statement_status"},
 		"tariff_items_method_check":                   {"method", "method"},
+		"contract_caps_period_check":                  {"period", "cap_period"},
+		"contract_caps_mode_check":                    {"mode", "cap_mode"},
 		"appeals_status_check":                        {"status", "appeal_status"},
 		"appeals_reason_check":                        {"reason", "appeal_reason"},
 		"periods_status_check":                        {"status", "period_status"},
 		"period_events_action_check":                  {"action", "period_action"},
 	}
 	subset := map[string]check{ // the CHECK names some values of the vocabulary
-		"api_tokens_binding_check":   {"role", "role"},
-		"users_binding_check":        {"role", "role"},
-		"encounters_void_check":      {"status", "encounter_status"},
-		"appeals_decided_check":      {"status", "appeal_status"},
-		"period_events_reason_check": {"action", "period_action"},
+		"api_tokens_binding_check":     {"role", "role"},
+		"users_binding_check":          {"role", "role"},
+		"encounters_void_check":        {"status", "encounter_status"},
+		"contract_caps_overflow_check": {"mode", "cap_mode"},
+		"appeals_decided_check":        {"status", "appeal_status"},
+		"period_events_reason_check":   {"action", "period_action"},
 	}
 	// Vocabularies with no list in SQL: currencies are checked against the column's pattern below;
 	// referral levels, line flags and report groupings live in columns without a CHECK.

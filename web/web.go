@@ -72,6 +72,7 @@ func (a *app) pages() []page {
 	out = append(out, a.adminPages()...)
 	out = append(out, a.correctionPages()...) // repricing, closed months (corrections.go)
 	out = append(out, a.appealPages()...)     // appeals, re-routed shares (appeals.go)
+	out = append(out, a.capPages()...)        // budget ceilings (caps.go)
 	return out
 }
 

@@ -88,7 +88,8 @@ type Encounter struct {
 	// effectiveDate is the date of its posting transaction: the service date, or, for the
 	// correction of an encounter of a closed month, the first day of the first open month.
 	effectiveDate trcledger.Date
-	revision      int // the live revision of its lines and shares (repricing adds one)
+	revision      int                       // the live revision of its lines and shares (repricing adds one)
+	uncapped      [][]contracts.ShareAmount // the shares as split, while caps have routed some (caps.go)
 }
 
 // parties returns the organizations the encounter concerns for access: its provider and the

@@ -168,6 +168,9 @@ func (s *Service) writeVoid(ctx context.Context, tx *sqlx.Tx, e *Encounter, reas
 	if err := claims.RecordReportChange(ctx, tx, e.ServiceDate, claims.ReportVoided, e.ID); err != nil {
 		return 0, err
 	}
+	if err := ReleaseCaps(ctx, tx, []string{e.ID}, s.now().UTC()); err != nil { // the room goes back (caps.go)
+		return 0, err
+	}
 	orig, err := ledger.Load(ctx, tx, e.LedgerTransactionID)
 	if err != nil {
 		return 0, err

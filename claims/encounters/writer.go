@@ -61,6 +61,7 @@ func (j *writeJob) reset() {
 	j.outcome, j.res, j.err, j.existing, j.claimed = "", nil, nil, nil, false
 	for _, e := range j.encs {
 		e.ID = ""
+		e.uncap()
 	}
 }
 
@@ -203,6 +204,10 @@ func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounte
 	if err != nil {
 		return nil, nil, err
 	}
+	caps, err := lockCaps(ctx, tx, encs) // budget ceilings, in posting order (caps.go)
+	if err != nil {
+		return nil, nil, err
+	}
 	var stored []*writeJob
 	var txs []*ledger.Transaction
 	for _, j := range live {
@@ -225,8 +230,10 @@ func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounte
 			j.outcome, j.err = outcomeInvalid, err
 			continue
 		}
+		undoCaps := caps.consume(j.encs)
 		jtxs, err := j.ledgerTransactions()
 		if err != nil {
+			undoCaps()
 			j.outcome, j.err = outcomeInvalid, err
 			continue
 		}
@@ -237,7 +244,7 @@ func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounte
 		stored = append(stored, j)
 		txs = append(txs, jtxs...)
 	}
-	return stored, txs, nil
+	return stored, txs, caps.save(ctx, tx)
 }
 
 // findDuplicates sets the outcome duplicate_external_id when an encounter's external id is

@@ -109,6 +109,7 @@ var pdfEN = map[string]string{
 	"flag.quantity_limit":   "over the quantity limit",
 	"flag.late":             "from an earlier month",
 	"flag.high_value":       "high value",
+	"flag.over_cap":         "over the budget ceiling",
 	"flag.rerouted":         "re-routed from another payer",
 
 	"month.1": "January", "month.2": "February", "month.3": "March", "month.4": "April",
@@ -184,6 +185,7 @@ var pdfBS = map[string]string{
 	"flag.quantity_limit":   "iznad dozvoljene količine",
 	"flag.late":             "iz ranijeg mjeseca",
 	"flag.high_value":       "visok iznos",
+	"flag.over_cap":         "iznad budžetskog limita",
 	"flag.rerouted":         "preusmjereno od drugog platioca",
 
 	"month.1": "januar", "month.2": "februar", "month.3": "mart", "month.4": "april",
@@ -259,6 +261,7 @@ var pdfHR = map[string]string{
 	"flag.quantity_limit":   "iznad dopuštene količine",
 	"flag.late":             "iz ranijeg mjeseca",
 	"flag.high_value":       "visok iznos",
+	"flag.over_cap":         "iznad proračunskog limita",
 	"flag.rerouted":         "preusmjereno s drugog platitelja",
 
 	"month.1": "siječanj", "month.2": "veljača", "month.3": "ožujak", "month.4": "travanj",
@@ -334,6 +337,7 @@ var pdfSR = map[string]string{
 	"flag.quantity_limit":   "iznad dozvoljene količine",
 	"flag.late":             "iz ranijeg meseca",
 	"flag.high_value":       "visok iznos",
+	"flag.over_cap":         "iznad budžetskog limita",
 	"flag.rerouted":         "preusmereno od drugog platioca",
 
 	"month.1": "januar", "month.2": "februar", "month.3": "mart", "month.4": "april",

@@ -125,7 +125,7 @@ func mayReview(p access.Principal, st *Statement) bool {
 }
 
 // SubmitStatement freezes a draft: it runs the checks that flag lines for the reviewer
-// (duplicate, missing_referral, quantity_limit, late, high_value; they do not block) and records
+// (duplicate, missing_referral, quantity_limit, late, high_value, over_cap; they do not block) and records
 // the content hash. The provider's clinic or finance may submit. It returns ENOTFOUND,
 // EFORBIDDEN, and ESTATE invalid_state when the statement is not a draft or has no lines.
 func (s *Service) SubmitStatement(ctx context.Context, id string) (*Statement, error) {
@@ -156,7 +156,9 @@ func (s *Service) submitStatement(ctx context.Context, id string, idem claims.Id
 				CASE WHEN ti.max_quantity IS NOT NULL AND el.quantity >= ti.max_quantity THEN 'quantity_limit' END,
 				CASE WHEN sh.service_date < $2 THEN 'late' END,
 				CASE WHEN l.amount >= $3 THEN 'high_value' END,
-				CASE WHEN l.reroute_id IS NOT NULL THEN 'rerouted' END], NULL)
+				CASE WHEN l.reroute_id IS NOT NULL THEN 'rerouted' END,
+				CASE WHEN EXISTS (SELECT 1 FROM cap_uses cu WHERE cu.encounter_id = sh.encounter_id AND cu.line_no = sh.line_no
+					AND cu.payer_code = sh.payer_code AND cu.over > 0 AND cu.released_at IS NULL) THEN 'over_cap' END], NULL)
 			FROM line_shares sh
 			JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 			JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no

@@ -9,5 +9,6 @@ var (
 	// Decisions a reviewer takes on a statement line.
 	Decisions = []string{"approve", "reject", "adjust"}
 	// LineFlags are what the submit checks mark a statement line with for the reviewer.
-	LineFlags = []string{"duplicate", "missing_referral", "quantity_limit", "late", "high_value", "rerouted"}
+	// over_cap: the payer's share went beyond a budget ceiling in mode warn (docs/caps.md).
+	LineFlags = []string{"duplicate", "missing_referral", "quantity_limit", "late", "high_value", "rerouted", "over_cap"}
 )

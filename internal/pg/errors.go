@@ -55,6 +55,7 @@ var constraints = map[string]constraintError{
 	"encounter_repricings_revision_key":      {trcledger.ECONFLICT, "conflict", "", "the encounter was repriced at the same time by another request; try again"},
 	"periods_pkey":                           {trcledger.ECONFLICT, "conflict", "", "the month was closed or reopened at the same time by another request; try again"},
 	"audit_log_append_only":                  {trcledger.ECONFLICT, "immutable", "", "the audit log is append-only"},
+	"contract_caps_no_overlap":               {trcledger.ECONFLICT, "cap_overlap", "effective_from", "another cap of this payer on this contract covers part of the same dates"},
 
 	// Fallback payers and appeals (migration 0022).
 	"cost_share_rule_shares_fallback_payer_code_fkey": {trcledger.EINVALID, "validation_failed", "shares", "unknown fallback payer"},
