@@ -72,6 +72,9 @@ func (a *app) pages() []page {
 	out = append(out, a.adminPages()...)
 	out = append(out, a.correctionPages()...) // repricing, closed months (corrections.go)
 	out = append(out, a.appealPages()...)     // appeals, re-routed shares (appeals.go)
+	out = append(out, a.importJobPages()...)  // imports as jobs (import_jobs.go)
+	out = append(out, a.simulationPages()...) // what-if schedules, parity (evidence_simulation.go)
+	out = append(out, a.bulletinPages()...)   // bulletins, how each fund keeps up (evidence_bulletins.go)
 	out = append(out, a.capPages()...)        // budget ceilings (caps.go)
 	return out
 }
