@@ -56,6 +56,8 @@ func TestPageAccessMatrix(t *testing.T) {
 				t.Errorf("%s as %s: %d, want 403", name, role, p.status)
 			case allowed && strings.HasPrefix(p.url, "/login"):
 				t.Errorf("%s as %s: sent to sign in", name, role)
+			case allowed && strings.Contains(p.body, `name="_csrf" value=""`):
+				t.Errorf("%s as %s: a form without its CSRF token (it would be refused without JavaScript)", name, role)
 			case allowed && p.status == http.StatusForbidden:
 				t.Errorf("%s as %s: 403, want it allowed", name, role)
 			}

@@ -235,6 +235,7 @@ func (a *app) reviewStatement(c *fiber.Ctx) error {
 
 func (a *app) renderStatement(c *fiber.Ctx, v view) error {
 	sv := v.Data.(*statementView)
+	v.CSRF = csrfToken(c) // the rows copy the view: each line's form needs the token now
 	v.Data = map[string]any{"S": sv, "Rows": sv.rows(v)}
 	return a.renderView(c, "review/statement", v)
 }

@@ -177,6 +177,9 @@ func TestReviewRejectWithoutReasonIsExplainedInCroatian(t *testing.T) {
 	v := s.visitor()
 	v.signIn("reviewer")
 	page := v.get("/review/statements/" + ours.ID)
+	if strings.Contains(page.body, `name="_csrf" value=""`) || !strings.Contains(page.body, `class="decide"`) {
+		t.Fatal("a line's decision form has no CSRF token: without JavaScript it would be refused")
+	}
 	p := v.post("/review/statements/"+ours.ID+"/decide", page, url.Values{"line_id": {id}, "decision": {"reject"}, "note": {"bez razloga"}})
 	if p.status != http.StatusUnprocessableEntity {
 		t.Fatalf("reject without a reason: %d", p.status)
