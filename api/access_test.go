@@ -93,6 +93,7 @@ func TestAccessMatrix(t *testing.T) {
 		"GET /v1/fhir/export":                     {path: "/v1/fhir/export?period=2025-03", foreignClinic: 200, foreignReviewer: 200},
 		"GET /v1/reports/transition":              {path: "/v1/reports/transition?from=2025-01&to=2025-12", foreignReviewer: 200},
 		"GET /v1/reports/reconciliation":          {path: "/v1/reports/reconciliation?payer_code=ZZO-USK", foreignReviewer: 200},
+		"GET /docs":                               {path: "/docs"},
 		"GET /v1/users":                           {path: "/v1/users"},
 		"POST /v1/users":                          {path: "/v1/users", body: `{"username":"matrix.user","display_name":"M","role":"finance","locale":"bs"}`},
 		"POST /v1/users/:username/password":       {path: "/v1/users/admin.matrix/password", body: `{}`},

@@ -111,6 +111,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Status: 200, Result: health{}, Handler: healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Status: 200, Result: health{}, Handler: s.readyz},
+		{Method: "GET", Path: "/docs", Summary: "This API's reference page (HTML), rendered from the OpenAPI document", Status: 200, Produces: "text/html", Handler: s.docs},
 		{Method: "GET", Path: "/v1/openapi.json", Summary: "This API as an OpenAPI 3 document", ETag: true, Status: 200, Handler: s.openapi},
 
 		{Method: "GET", Path: "/v1/jurisdictions", Roles: allRoles, Summary: "The jurisdiction tree, parents first", ETag: true, Status: 200, Result: list[contracts.Jurisdiction]{}, Handler: listJurisdictions(st)},

@@ -29,7 +29,7 @@ var expectedStatus = regexp.MustCompile(`#\s*([45]\d\d)\s*$`)
 // it says some of its commands answer.
 func walkthroughScript(t *testing.T) (string, []string) {
 	t.Helper()
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "api-guide.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
