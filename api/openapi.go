@@ -56,7 +56,7 @@ func tagOf(path string) string {
 		return "reference"
 	case "contracts", "encounters", "ledger", "statements", "reports":
 		return seg
-	case "tokens", "audit":
+	case "tokens", "audit", "users":
 		return "access"
 	}
 	return "meta"
