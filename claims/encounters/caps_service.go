@@ -193,7 +193,7 @@ func chargePosted(ctx context.Context, tx *sqlx.Tx, capID, contractID int64, in 
 	_, err := tx.ExecContext(ctx, `
 		WITH s AS (
 			SELECT sh.encounter_id, sh.line_no, sh.amount, date_trunc($3, sh.service_date::timestamp)::date AS start
-			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
+			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 			WHERE e.contract_id = $2 AND e.status = 'posted' AND sh.payer_code = $4 AND sh.amount > 0
 			  AND sh.service_date >= $5 AND ($6::date IS NULL OR sh.service_date < $6)
 		), p AS (
