@@ -138,8 +138,8 @@ func checkPayer(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields,
 
 // AddCap adds a budget ceiling to the contract (admin). What the payer's posted shares on the
 // contract already charged to the cap's periods counts as used (those shares are not routed
-// again; a repricing would). It waits for the posts in progress on the contract, and posts after
-// it are charged to it. It returns ENOTFOUND for an unknown contract, EINVALID naming every bad
+// again; a repricing that re-posts them does). It waits for the posts in progress on the
+// contract, and posts after it are charged to it. It returns ENOTFOUND for an unknown contract, EINVALID naming every bad
 // field, and ECONFLICT cap_overlap when another cap of the payer on the contract overlaps it.
 func (s *Service) AddCap(ctx context.Context, contractCode string, in CapInput) (*Cap, error) {
 	if err := in.Validate(); err != nil {
