@@ -338,8 +338,8 @@ func (b *capBook) save(ctx context.Context, tx *sqlx.Tx) error {
 // ConsumeCaps charges the shares of encs (their ids set, not yet written) to the caps of their
 // contracts in tx, in the order given, routing what lies beyond a route cap to its overflow
 // payer: it changes the encounters' shares, which the caller then writes and posts to the
-// ledger as they are. It locks the cap-periods until tx ends. Repricing calls it for the new
-// shares of the encounters it re-posts, after ReleaseCaps (docs/caps.md).
+// ledger as they are. It locks the cap-periods until tx ends. (Repricing does not call it: it
+// gives back and charges in one pass over the cap-periods, reprice_caps.go.)
 func ConsumeCaps(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) error {
 	for _, e := range encs {
 		e.uncap() // a retried transaction starts again from the shares as split
@@ -353,7 +353,7 @@ func ConsumeCaps(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) error {
 }
 
 // ReleaseCaps gives back to their cap-periods what the encounters' current shares consumed
-// (a void, or a repricing before it re-posts them) and marks those uses released. Shares other
+// (a void) and marks those uses released. Shares other
 // encounters had routed stay where they are: the room is for the posts that come next.
 func ReleaseCaps(ctx context.Context, tx *sqlx.Tx, encounterIDs []string, now time.Time) error {
 	if len(encounterIDs) == 0 {

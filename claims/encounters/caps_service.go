@@ -138,8 +138,8 @@ func checkPayer(ctx context.Context, q sqlx.QueryerContext, f *trcledger.Fields,
 
 // AddCap adds a budget ceiling to the contract (admin). What the payer's posted shares on the
 // contract already charged to the cap's periods counts as used (those shares are not routed
-// again; a repricing would). It waits for the posts in progress on the contract, and posts after
-// it are charged to it. It returns ENOTFOUND for an unknown contract, EINVALID naming every bad
+// again; a repricing that re-posts them does). It waits for the posts in progress on the
+// contract, and posts after it are charged to it. It returns ENOTFOUND for an unknown contract, EINVALID naming every bad
 // field, and ECONFLICT cap_overlap when another cap of the payer on the contract overlaps it.
 func (s *Service) AddCap(ctx context.Context, contractCode string, in CapInput) (*Cap, error) {
 	if err := in.Validate(); err != nil {
@@ -193,7 +193,7 @@ func chargePosted(ctx context.Context, tx *sqlx.Tx, capID, contractID int64, in 
 	_, err := tx.ExecContext(ctx, `
 		WITH s AS (
 			SELECT sh.encounter_id, sh.line_no, sh.amount, date_trunc($3, sh.service_date::timestamp)::date AS start
-			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id
+			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 			WHERE e.contract_id = $2 AND e.status = 'posted' AND sh.payer_code = $4 AND sh.amount > 0
 			  AND sh.service_date >= $5 AND ($6::date IS NULL OR sh.service_date < $6)
 		), p AS (

@@ -134,13 +134,16 @@ func (s *Service) Reprice(ctx context.Context, contractCode string, in Repricing
 type repricedEncounter struct {
 	e        *Encounter
 	newLines []contracts.PricedLine
-	changed  int // lines that differ
+	changed  int // lines that differ after caps
 }
 
 // repriceTx is one repricing in tx; with in.DryRun it only reads. Lock order: the contract
 // (FOR UPDATE, which waits for the posts that hold it FOR KEY SHARE and holds back new ones),
 // the months of the range (shared), the encounters (FOR UPDATE, by id), then the claims locks
-// of the provider and payers, as a void takes them after its encounter.
+// of the provider and payers, as a void takes them after its encounter, the draft statements,
+// and last the cap-periods (FOR UPDATE, by cap and period, as the writer and the void take
+// them). A dry run takes none of these locks and runs the same computation, caps included, in
+// its read-only snapshot; it skips only the writes (docs/corrections.md).
 func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode string, in RepricingInput) (*RepricingResult, bool, error) {
 	lock := "FOR UPDATE"
 	if in.DryRun {
@@ -190,8 +193,10 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 			res.Unpriceable = append(res.Unpriceable, Unpriceable{EncounterID: e.ID, Message: unpriceableMessage(terr)})
 			continue
 		}
-		if n := differingLines(e.Lines, lines); n > 0 {
-			changed = append(changed, &repricedEncounter{e: e, newLines: lines, changed: n})
+		// Whether an encounter changes is decided on its terms, before caps: its stored shares
+		// are the ones after caps, which the split alone would never give back (reprice_caps.go).
+		if pricesDiffer(e.Lines, lines) {
+			changed = append(changed, &repricedEncounter{e: e, newLines: lines})
 		}
 	}
 	held, err := heldLines(ctx, tx, changed)
@@ -205,12 +210,31 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 	}
 	res.HeldEncounters = len(heldIDs)
 	var apply []*repricedEncounter
-	delta := map[string]decimal.Decimal{}
 	for _, r := range changed {
-		if heldIDs[r.e.ID] {
-			continue
+		if !heldIDs[r.e.ID] {
+			apply = append(apply, r)
 		}
-		apply = append(apply, r)
+	}
+	rules, err := contractCaps(ctx, tx, contractID)
+	if err != nil {
+		return nil, false, err
+	}
+	var payers []string
+	if !in.DryRun && len(apply) > 0 {
+		// The void's lock order: claims (provider × payers, the caps' overflow payers among
+		// them), the draft statements, then the cap-periods.
+		if payers, err = lockRepricingClaims(ctx, tx, apply, overflowPayers(rules)); err != nil {
+			return nil, false, err
+		}
+	}
+	caps, err := chargeRepricing(ctx, tx, rules, apply, !in.DryRun)
+	if err != nil {
+		return nil, false, err
+	}
+	delta := map[string]decimal.Decimal{}
+	for _, r := range apply {
+		// Compared after caps; an encounter whose terms changed has a line that differs.
+		r.changed = differingLines(r.e.Lines, r.newLines)
 		res.Encounters++
 		res.Lines += r.changed
 		for _, l := range r.e.Lines {
@@ -224,12 +248,12 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 			}
 		}
 	}
-	payers := make([]string, 0, len(delta))
+	deltaPayers := make([]string, 0, len(delta))
 	for p := range delta {
-		payers = append(payers, p)
+		deltaPayers = append(deltaPayers, p)
 	}
-	sort.Strings(payers)
-	for _, p := range payers {
+	sort.Strings(deltaPayers)
+	for _, p := range deltaPayers {
 		res.DeltaByPayer = append(res.DeltaByPayer, PayerDelta{PayerCode: p, Amount: trcledger.NewAmount(delta[p])})
 	}
 	if in.DryRun || len(apply) == 0 {
@@ -238,7 +262,10 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 		}
 		return res, false, nil
 	}
-	if err := s.applyRepricing(ctx, tx, contractID, res, apply); err != nil {
+	if err := caps.save(ctx, tx, s.now().UTC()); err != nil {
+		return nil, false, err
+	}
+	if err := s.applyRepricing(ctx, tx, contractID, res, apply, payers); err != nil {
 		return nil, false, err
 	}
 	return res, true, nil
@@ -311,7 +338,24 @@ func unpriceableMessage(e *trcledger.Error) string {
 	return e.Message
 }
 
-// differingLines counts the lines whose price, split, tariff version or rule differ.
+// pricesDiffer reports whether a line's price, VAT, amount, tariff version or rule differ: its
+// terms, which decide the split before caps.
+func pricesDiffer(old, now []contracts.PricedLine) bool {
+	for i := range old {
+		if !samePrice(&old[i], &now[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func samePrice(a, b *contracts.PricedLine) bool {
+	return a.UnitPrice.Decimal.Equal(b.UnitPrice.Decimal) && a.Net.Equal(b.Net.Decimal) && a.VAT.Equal(b.VAT.Decimal) &&
+		a.Amount.Equal(b.Amount.Decimal) && a.VATRate.Equal(b.VATRate) &&
+		a.TariffVersionID == b.TariffVersionID && a.CostShareRuleID == b.CostShareRuleID
+}
+
+// differingLines counts the lines whose price, split (after caps), tariff version or rule differ.
 func differingLines(old, now []contracts.PricedLine) int {
 	n := 0
 	for i := range old {
@@ -323,9 +367,7 @@ func differingLines(old, now []contracts.PricedLine) int {
 }
 
 func sameLine(a, b *contracts.PricedLine) bool {
-	if !a.UnitPrice.Decimal.Equal(b.UnitPrice.Decimal) || !a.Net.Equal(b.Net.Decimal) || !a.VAT.Equal(b.VAT.Decimal) ||
-		!a.Amount.Equal(b.Amount.Decimal) || !a.VATRate.Equal(b.VATRate) ||
-		a.TariffVersionID != b.TariffVersionID || a.CostShareRuleID != b.CostShareRuleID || len(a.Shares) != len(b.Shares) {
+	if !samePrice(a, b) || len(a.Shares) != len(b.Shares) {
 		return false
 	}
 	for i := range a.Shares {
@@ -358,39 +400,56 @@ func heldLines(ctx context.Context, tx *sqlx.Tx, changed []*repricedEncounter) (
 	return out, nil
 }
 
-// applyRepricing writes the repricing of the encounters, locked: for each, its lines come off
-// draft statements and its shares off the claims queue, a reprice ledger transaction reverses
-// the old shares and posts the new ones, the new revision of its lines and shares is written
-// (naming the encounter repricing, which names the revision replaced), the claimable new
-// shares join the queue, the encounter moves to its new revision and total, and its report
-// month is marked to be recomputed. Then the audit rows.
-func (s *Service) applyRepricing(ctx context.Context, tx *sqlx.Tx, contractID int64, res *RepricingResult, apply []*repricedEncounter) error {
-	provider := apply[0].e.ProviderCode
+// lockRepricingClaims takes the claims locks of the contract's provider and every payer the
+// encounters' old or new shares, or the caps' overflow, may name (overflow), then takes the
+// encounters' lines off draft statements (409 on_submitted_statement when one was submitted
+// meanwhile). It returns the payers.
+func lockRepricingClaims(ctx context.Context, tx *sqlx.Tx, apply []*repricedEncounter, overflow []string) ([]string, error) {
 	payerSet := map[string]bool{}
 	var payers []string
+	add := func(p string) {
+		if !payerSet[p] {
+			payerSet[p] = true
+			payers = append(payers, p)
+		}
+	}
 	for _, r := range apply {
 		for _, ls := range [][]contracts.PricedLine{r.e.Lines, r.newLines} {
 			for _, l := range ls {
 				for _, sh := range l.Shares {
-					if !payerSet[sh.PayerCode] {
-						payerSet[sh.PayerCode] = true
-						payers = append(payers, sh.PayerCode)
-					}
+					add(sh.PayerCode)
 				}
 			}
 		}
 	}
-	if err := claims.LockClaims(ctx, tx, provider, payers); err != nil {
-		return err
+	for _, p := range overflow {
+		add(p)
 	}
+	if err := claims.LockClaims(ctx, tx, apply[0].e.ProviderCode, payers); err != nil {
+		return nil, err
+	}
+	for _, r := range apply {
+		if err := releaseFromDrafts(ctx, tx, r.e.ID); err != nil {
+			return nil, err
+		}
+	}
+	return payers, nil
+}
+
+// applyRepricing writes the repricing of the encounters, locked, their claims locks held and
+// their lines off draft statements, their caps charged: for each, its shares come off the
+// claims queue, a reprice ledger transaction reverses
+// the old shares and posts the new ones, the new revision of its lines and shares is written
+// (naming the encounter repricing, which names the revision replaced), the claimable new
+// shares join the queue, the encounter moves to its new revision and total, and its report
+// month is marked to be recomputed. Then the audit rows.
+func (s *Service) applyRepricing(ctx context.Context, tx *sqlx.Tx, contractID int64, res *RepricingResult, apply []*repricedEncounter, payers []string) error {
+	provider := apply[0].e.ProviderCode
 	now := s.now().UTC()
 	txs := make([]*ledger.Transaction, len(apply))
 	ids := make([]string, len(apply))
 	for i, r := range apply {
 		ids[i] = r.e.ID
-		if err := releaseFromDrafts(ctx, tx, r.e.ID); err != nil {
-			return err
-		}
 		old := postingTransaction(r.e)
 		next := *r.e
 		next.Lines = r.newLines
