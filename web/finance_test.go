@@ -525,7 +525,7 @@ func TestFinanceReconciliationShowsDifferences(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	seedFinance(t, s)
-	if _, err := s.db.Exec(`DELETE FROM unclaimed_shares WHERE share_id = (SELECT min(share_id) FROM unclaimed_shares WHERE payer_code = 'IOM')`); err != nil {
+	if _, err := s.db.Exec(`DELETE FROM unclaimed_shares WHERE share_id = (SELECT min(share_id) FROM unclaimed_shares WHERE payer_code = 'IOM' AND provider_code = 'DZ-BIHAC')`); err != nil {
 		t.Fatal(err)
 	}
 	v := financeVisitor(t, s, "en")
