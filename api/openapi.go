@@ -56,6 +56,8 @@ func tagOf(path string) string {
 		return "reference"
 	case "contracts", "encounters", "ledger", "statements", "reports":
 		return seg
+	case "imports": // import jobs: encounters imported in the background
+		return "encounters"
 	case "tokens", "audit":
 		return "access"
 	}
