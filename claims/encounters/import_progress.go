@@ -63,4 +63,3 @@ func CheckImportHeader(start []byte, charset string) error {
 	_, err = readHeader(header)
 	return err
 }
-
