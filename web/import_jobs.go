@@ -32,7 +32,7 @@ func (a *app) importJobPages() []page {
 // importJobRow is one job as the page shows it.
 type importJobRow struct {
 	*imports.Job
-	Active                                            bool // queued or running: the page polls
+	Active                                           bool // queued or running: the page polls
 	Read, Accepted, Skipped, Rejected, RowsPerSecond decimal.Decimal
 }
 

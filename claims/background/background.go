@@ -1,7 +1,7 @@
 // Package background owns the work that runs beside the requests: the group committer of single
 // posts (claims/encounters), the ledger's sealer, the transition report's refresher
-// (claims/reports) and the worker of import jobs (claims/imports). It writes no table of its own. serve starts it, and stops it after the HTTP
-// server has stopped taking requests.
+// (claims/reports) and the worker of import jobs (claims/imports). It writes no table of its
+// own. serve starts it, and stops it after the HTTP server has stopped taking requests.
 package background
 
 import (
