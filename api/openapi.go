@@ -54,10 +54,10 @@ func tagOf(path string) string {
 	switch seg {
 	case "jurisdictions", "organizations", "sites", "services":
 		return "reference"
-	case "contracts", "encounters", "ledger", "statements", "reports":
-		return seg
 	case "imports": // import jobs: encounters imported in the background
 		return "encounters"
+	case "contracts", "encounters", "ledger", "statements", "reports":
+		return seg
 	case "tokens", "audit":
 		return "access"
 	}
