@@ -6,7 +6,7 @@ GOLANGCI_LINT ?= $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lin
 RACE_PKGS := ./ledger/... ./claims/...
 
 .DEFAULT_GOAL := help
-.PHONY: help run stop test lint build fmt clean
+.PHONY: help run stop test test-import-job lint build fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -21,6 +21,9 @@ test: ## vet, then run every test against throwaway PostgreSQL clusters (RACE_PK
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -count=1 -timeout 20m -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -Ev '/(ledger|claims)(/|$$)')
+
+test-import-job: ## the import job test with the issue's 200,000 lines: SIGKILL mid-job, restart, resume (about 100 s)
+	TRCLEDGER_IMPORT_JOB_LINES=200000 $(GO) test -count=1 -timeout 10m -run TestImportJobSurvivesKill -v ./cmd/trcledger
 
 lint: ## run golangci-lint (.golangci.yml; first run builds the pinned version)
 	$(GOLANGCI_LINT) run ./...

@@ -16,6 +16,9 @@ type probe struct {
 	foreignClinic, foreignReviewer int
 }
 
+// importCSV is a one-row import file of DZ Bihać.
+const importCSV = "external_id,contract_code,site_code,patient_id,beneficiary_category,service_date,kind,service_code,quantity\nM-1,IOM-DZBIH-2024,TRC-LIPA,P,unknown,2025-03-01,consultation,PZZ-01,1\n"
+
 // TestAccessMatrix walks every registered route × every role: a role the route does not allow
 // gets 403; an allowed role from another institution gets 404 for the object (or 422 for a body
 // that names it). A route added without a probe here fails the test.
@@ -34,6 +37,11 @@ func TestAccessMatrix(t *testing.T) {
 	}
 	stID := st.json["id"].(string)
 	tok := e.do("POST", "/v1/tokens", "admin", `{"name":"x","role":"finance"}`).json["id"].(string)
+	job := e.do("POST", "/v1/imports", "clinic", importCSV, "Content-Type", "text/csv")
+	if job.status != 202 {
+		t.Fatalf("import job: %s", job.raw)
+	}
+	jobID := job.json["id"].(string)
 
 	probes := map[string]probe{
 		"GET /healthz":                            {path: "/healthz"},
@@ -101,6 +109,10 @@ func TestAccessMatrix(t *testing.T) {
 		"POST /v1/tokens":                         {path: "/v1/tokens", body: `{}`},
 		"DELETE /v1/tokens/:id":                   {path: "/v1/tokens/" + tok},
 		"GET /v1/audit":                           {path: "/v1/audit"},
+		"POST /v1/imports":                        {path: "/v1/imports", body: importCSV, headers: []string{"Content-Type", "text/csv"}, foreignClinic: 202},
+		"GET /v1/imports":                         {path: "/v1/imports", foreignClinic: 200},
+		"GET /v1/imports/:id":                     {path: "/v1/imports/" + jobID, foreignClinic: 404},
+		"GET /v1/imports/:id/errors.csv":          {path: "/v1/imports/" + jobID + "/errors.csv", foreignClinic: 404},
 	}
 	foreign := map[string]string{
 		"clinic":   e.token("clinic", "DZ-KS"),

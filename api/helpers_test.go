@@ -15,6 +15,7 @@ import (
 
 	"github.com/trcledger/trcledger/api"
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/imports"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -49,9 +50,11 @@ func newEnv(t *testing.T, options ...func(*api.Config)) *env {
 		e.tokens[s.Role] = s.Secret
 	}
 	journal := ledger.New(db)
+	enc := encounters.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal)
 	cfg := api.Config{
 		Contracts: st, Tokens: tok, Users: access.NewUsers(db, time.Now), Ready: db.PingContext, Journal: journal,
-		Encounters: encounters.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
+		Encounters: enc,
+		Imports:    imports.NewService(db, enc, time.Now, slog.New(slog.DiscardHandler)),
 		Statements: statements.NewService(db, time.Now, []byte("api-test-pseudonym-key"), journal),
 		Reports:    reports.NewService(db),
 		Logger:     slog.New(slog.NewJSONHandler(e.logs, nil)),

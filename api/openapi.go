@@ -54,6 +54,8 @@ func tagOf(path string) string {
 	switch seg {
 	case "jurisdictions", "organizations", "sites", "services":
 		return "reference"
+	case "imports": // import jobs: encounters imported in the background
+		return "encounters"
 	case "contracts", "encounters", "ledger", "statements", "reports":
 		return seg
 	case "tokens", "audit", "users":

@@ -7,6 +7,7 @@ import (
 
 	"github.com/trcledger/trcledger/claims/encounters"
 	"github.com/trcledger/trcledger/claims/fhir"
+	"github.com/trcledger/trcledger/claims/imports"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -146,6 +147,10 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/encounters", Roles: clinicOnly, Scope: "contract of the clinic's provider", Summary: "Post an encounter (header Idempotency-Key)", Body: encounterRequest{}, Idempotency: idemRequired, Status: 201, Result: encounters.Encounter{}, Handler: postEncounter(en)},
 		{Method: "POST", Path: "/v1/encounters/batch", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Post up to 1000 encounters, all or nothing (header Idempotency-Key)", Body: batchRequest{}, Idempotency: idemRequired, Status: 201, Result: batchResponse{}, Handler: postBatch(en)},
 		{Method: "POST", Path: "/v1/encounters/import", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Import a CSV file (text/csv, or one file part of multipart/form-data), streamed; rows already imported are skipped", Consumes: []string{"text/csv", "multipart/form-data"}, Status: 200, Result: encounters.ImportResult{}, Handler: importEncounters(en, s.cfg.ImportLimit, s.cfg.Metrics), Stream: true},
+		{Method: "POST", Path: "/v1/imports", Roles: clinicOnly, Scope: "contracts of the clinic's provider", Summary: "Start an import job: the CSV file (as POST /v1/encounters/import) is stored whole, then imported in the background; 202 with the job (docs/import-jobs.md)", Consumes: []string{"text/csv", "multipart/form-data"}, Status: 202, Result: imports.Job{}, Handler: createImportJob(s.cfg.Imports, s.cfg.ImportLimit), Stream: true},
+		{Method: "GET", Path: "/v1/imports", Roles: clinicOnly, Scope: "own provider", Summary: "The clinic's import jobs, newest first", Query: []param{{Name: "limit", Format: fmtInteger, Max: 200}}, Status: 200, Result: list[imports.Job]{}, Handler: listImportJobs(s.cfg.Imports)},
+		{Method: "GET", Path: "/v1/imports/:id", Roles: clinicOnly, Scope: "own provider", Summary: "An import job: its state (queued, running, succeeded, failed), rows read, accepted, skipped, rejected, rows per second", Status: 200, Result: imports.Job{}, Handler: getImportJob(s.cfg.Imports)},
+		{Method: "GET", Path: "/v1/imports/:id/errors.csv", Roles: clinicOnly, Scope: "own provider", Summary: "The job's rejected rows: row, code, reason, then the file's own columns (patient_id empty), to fix and upload again", Produces: "text/csv", Status: 200, Handler: importJobErrors(s.cfg.Imports)},
 		{Method: "GET", Path: "/v1/encounters", Roles: []string{access.RoleClinic, access.RoleAdmin}, Scope: "clinic: own provider", Summary: "Encounters, in posting order",
 			Query:  []param{{Name: "contract_code"}, {Name: "site_code"}, {Name: "from", Format: fmtDate}, {Name: "to", Format: fmtDate}, {Name: "status", Vocab: "encounter_status"}, {Name: "limit", Format: fmtInteger, Max: 500}, {Name: "cursor"}},
 			Status: 200, Result: list[encounters.Encounter]{}, Handler: listEncounters(en)},

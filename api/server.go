@@ -21,6 +21,7 @@ import (
 
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/imports"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -37,8 +38,10 @@ type Config struct {
 	Encounters *encounters.Service
 	Statements *statements.Service
 	Reports    *reports.Service
-	Journal    *ledger.Journal
-	Tokens     *access.Tokens
+	// Imports runs CSV imports as jobs (POST /v1/imports).
+	Imports *imports.Service
+	Journal *ledger.Journal
+	Tokens  *access.Tokens
 	// Users are people's accounts for the web application.
 	Users *access.Users
 	// Ready reports whether the database answers (for /readyz).

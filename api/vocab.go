@@ -10,6 +10,7 @@ import (
 
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/imports"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -50,6 +51,7 @@ var vocabularies = map[string][]string{
 	"appeal_reason":        statements.AppealReasons,
 	"period_status":        claims.PeriodStates,
 	"period_action":        claims.PeriodActions,
+	"import_job_state":     imports.States,
 }
 
 // Vocabularies returns a copy of every enumeration of the API by name (see vocabularies).

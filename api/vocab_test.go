@@ -45,6 +45,7 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"appeals_reason_check":                        {"reason", "appeal_reason"},
 		"periods_status_check":                        {"status", "period_status"},
 		"period_events_action_check":                  {"action", "period_action"},
+		"import_jobs_state_check":                     {"state", "import_job_state"},
 	}
 	subset := map[string]check{ // the CHECK names some values of the vocabulary
 		"api_tokens_binding_check":     {"role", "role"},
@@ -53,6 +54,7 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"contract_caps_overflow_check": {"mode", "cap_mode"},
 		"appeals_decided_check":        {"status", "appeal_status"},
 		"period_events_reason_check":   {"action", "period_action"},
+		"import_jobs_finished_check":   {"state", "import_job_state"},
 	}
 	// Vocabularies with no list in SQL: currencies are checked against the column's pattern below;
 	// referral levels, line flags and report groupings live in columns without a CHECK.

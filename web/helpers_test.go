@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/imports"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -67,9 +68,11 @@ func newSite(t *testing.T) *site {
 	}
 	journal := ledger.New(db)
 	key := []byte("web-test-pseudonym-key")
+	enc := encounters.NewService(db, time.Now, key, journal)
 	cfg := web.Config{
 		Contracts: st, Tokens: tok, Users: users, Journal: journal,
-		Encounters: encounters.NewService(db, time.Now, key, journal),
+		Encounters: enc,
+		Imports:    imports.NewService(db, enc, time.Now, slog.New(slog.DiscardHandler)),
 		Statements: statements.NewService(db, time.Now, key, journal),
 		Reports:    reports.NewService(db),
 		ICD10:      icd10.NewStore(db, time.Now),

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/imports"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -22,6 +23,7 @@ type Config struct {
 	Encounters *encounters.Service
 	Statements *statements.Service
 	Reports    *reports.Service
+	Imports    *imports.Service // import jobs (import_jobs.go)
 	Journal    *ledger.Journal
 	Tokens     *access.Tokens
 	Users      *access.Users

@@ -1,7 +1,7 @@
 // Package background owns the work that runs beside the requests: the group committer of single
-// posts (claims/encounters), the ledger's sealer and the transition report's refresher
-// (claims/reports). It writes no table of its own. serve starts it, and stops it after the HTTP
-// server has stopped taking requests.
+// posts (claims/encounters), the ledger's sealer, the transition report's refresher
+// (claims/reports) and the worker of import jobs (claims/imports). It writes no table of its
+// own. serve starts it, and stops it after the HTTP server has stopped taking requests.
 package background
 
 import (
@@ -29,6 +29,8 @@ type Background struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	imports *importWorker // import jobs, when RunImports was called (imports.go)
 }
 
 // New returns the owner of the background work of enc and rep; journal is the ledger enc kicks.
@@ -44,6 +46,7 @@ func (b *Background) Start(ctx context.Context) {
 	b.wg.Add(2)
 	go func() { defer b.wg.Done(); b.journal.Run(ctx, b.SealEvery) }()
 	go func() { defer b.wg.Done(); b.reports.RunReports(ctx, b.RefreshEvery, b.log) }()
+	b.imports.start(ctx)
 }
 
 // Stop stops taking single posts, writes and answers every post accepted before, then stops
@@ -51,6 +54,8 @@ func (b *Background) Start(ctx context.Context) {
 // post. It returns ctx's error if ctx ends first (posts still queued are then written and
 // answered later, by the committer, if the process lives), or a sealing failure.
 func (b *Background) Stop(ctx context.Context) error {
+	// An import job stops first (it stays running, to be resumed), while posts still work.
+	b.imports.stop(ctx)
 	if err := b.encounters.StopPosts(ctx); err != nil {
 		return fmt.Errorf("answer the accepted posts: %w", err)
 	}

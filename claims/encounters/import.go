@@ -50,6 +50,8 @@ type ImportResult struct {
 	Header []string `json:"-"`
 
 	keep *rowKeeper // where rejected rows' cells are kept; nil: not kept
+
+	progress func(ImportProgress) error // ImportOptions.Progress
 }
 
 // MaxImportErrors caps the error list of one import.
@@ -115,6 +117,9 @@ type ImportOptions struct {
 	// maxKeptBytes of them) and the header (ImportResult.Header), for a report of the rows to
 	// fix; the raw patient id is never kept.
 	KeepRejectedRows bool
+	// Progress, when set, is told what each chunk made of its rows once it has committed, in
+	// file order (import_progress.go); an error it returns stops the import with that error.
+	Progress func(ImportProgress) error
 }
 
 // maxKeptBytes caps the text of the rejected rows one import keeps for its report.
@@ -220,7 +225,7 @@ func (s *Service) ImportFile(ctx context.Context, r io.Reader, opts ImportOption
 		for range chunks {
 		}
 	}()
-	res := &ImportResult{Errors: []ImportError{}}
+	res := &ImportResult{Errors: []ImportError{}, progress: opts.Progress}
 	if keep != nil {
 		res.Header = make([]string, len(header))
 		for i, h := range header {
@@ -260,6 +265,12 @@ func (s *Service) storeChunks(ctx context.Context, cancel context.CancelFunc, ch
 		if err == nil {
 			res.merge(st.b.scanned)
 			res.merge(st.b.priced)
+			if res.progress != nil {
+				if perr := res.progress(progressOf(st.b, res.Header)); perr != nil {
+					err = perr
+					cancel()
+				}
+			}
 		}
 	}
 	for b := range chunks {

@@ -20,6 +20,7 @@ import (
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/claims/background"
 	"github.com/trcledger/trcledger/claims/encounters"
+	"github.com/trcledger/trcledger/claims/imports"
 	"github.com/trcledger/trcledger/claims/reports"
 	"github.com/trcledger/trcledger/claims/statements"
 	"github.com/trcledger/trcledger/contracts"
@@ -87,6 +88,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	reportsSvc := reports.NewService(db)
 	// The group committer, the sealer and the report refresher (claims/background).
 	bg := background.New(encountersSvc, reportsSvc, journal, log)
+	// Import jobs (docs/import-jobs.md): run by the background, resumed after a restart.
+	importsSvc := imports.NewService(db, encountersSvc, time.Now, log)
+	importPoll, err := durationEnv(getenv, "IMPORT_JOB_POLL", 2*time.Second)
+	if err != nil {
+		return err
+	}
+	bg.RunImports(importsSvc, importPoll)
 	bg.Start(ctx)
 	stopped := false
 	defer func() {
@@ -111,12 +119,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// Prometheus metrics: requests, group commits, imports, lags, the pool and the runtime.
 	m := metrics.New(db.DB, metrics.Lags{Sealer: journal.SealLag, Reports: reportsSvc.RefreshLag})
 	encountersSvc.OnGroupCommit(m.GroupCommitted)
+	importsSvc.OnRows(m.Imported)
+	importsSvc.OnFinish(m.ImportJobFinished)
 	srv := api.NewServer(api.Config{
 		RateLimit:  rate,
 		Contracts:  contractsStore,
 		Encounters: encountersSvc,
 		Statements: statementsSvc,
 		Reports:    reportsSvc,
+		Imports:    importsSvc,
 		Journal:    journal,
 		Tokens:     tokens,
 		Users:      users,
@@ -142,7 +153,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	// The web application for people, at / beside the API at /v1, over the same services.
 	web.Register(srv.App, web.Config{Contracts: contractsStore, Encounters: encountersSvc, Statements: statementsSvc,
-		Reports: reportsSvc, Journal: journal, Tokens: tokens, Users: users, ICD10: icd10.NewStore(db, time.Now), Logger: log})
+		Reports: reportsSvc, Imports: importsSvc, Journal: journal, Tokens: tokens, Users: users, ICD10: icd10.NewStore(db, time.Now), Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())

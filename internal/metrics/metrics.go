@@ -25,6 +25,7 @@ type Metrics struct {
 	durations *prometheus.HistogramVec
 	groups    prometheus.Histogram
 	imported  *prometheus.CounterVec
+	jobs      *prometheus.CounterVec // import jobs by outcome (import_jobs.go)
 }
 
 // Lags report how far background work is behind, read at scrape time.
@@ -58,7 +59,8 @@ func New(db *sql.DB, lags Lags) *Metrics {
 			Help: "Encounters of CSV imports, by outcome (accepted, skipped, rejected).",
 		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.durations, m.groups, m.imported,
+	m.jobs = newImportJobs()
+	m.reg.MustRegister(m.requests, m.durations, m.groups, m.imported, m.jobs,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db, "trcledger"))
