@@ -81,10 +81,10 @@ type BulletinDifference struct {
 // up to the bulletin's head (ledger.Journal.VerifyHead: OK, TransactionsChecked, FirstBad,
 // Reason) and whether the stored items are still those published (ItemsIntact). OK is both.
 type BulletinVerification struct {
-	Period    string           `json:"period"`
-	Chain     ledger.ChainHead `json:"chain"`
-	ItemsOK   bool             `json:"items_intact"`
-	ChainOK   bool             `json:"chain_ok"`
+	Period  string           `json:"period"`
+	Chain   ledger.ChainHead `json:"chain"`
+	ItemsOK bool             `json:"items_intact"`
+	ChainOK bool             `json:"chain_ok"`
 	ledger.VerifyResult
 }
 
@@ -205,12 +205,12 @@ func (r bulletinRow) bulletin() Bulletin {
 		ItemsHash: hex.EncodeToString(r.ItemsHash)}
 }
 
-const bulletinColumns = `period, published_at, published_by, chain_position, chain_transaction_id, chain_head, items, items_hash`
+const bulletinSelect = `period, published_at, published_by, chain_position, chain_transaction_id, chain_head, items, items_hash`
 
 // find reads the stored bulletin of period: ENOTFOUND when there is none.
 func (b *Bulletins) find(ctx context.Context, q sqlx.QueryerContext, period string) (*bulletinRow, error) {
 	var r bulletinRow
-	err := sqlx.GetContext(ctx, q, &r, `SELECT `+bulletinColumns+` FROM bulletins WHERE period = $1`, period)
+	err := sqlx.GetContext(ctx, q, &r, `SELECT `+bulletinSelect+` FROM bulletins WHERE period = $1`, period)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, trcledger.Errorf(trcledger.ENOTFOUND, "no bulletin was published for %s", period)
 	}

@@ -1,8 +1,11 @@
 package reports_test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -231,3 +234,69 @@ func TestBulletinRestatesVoids(t *testing.T) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// pdfText extracts a PDF's text with poppler's pdftotext: skipped without it on a developer's
+// machine, failed when CI is set (.ci/run installs poppler-utils).
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("pdftotext not found")
+		}
+		t.Skip("pdftotext not found (apt-get install poppler-utils)")
+	}
+	cmd := exec.Command(bin, "-enc", "UTF-8", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return strings.ReplaceAll(string(out), "\u00a0", " ")
+}
+
+func TestBulletinPDF(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	seedTransition(t, f)
+	finance := as(access.RoleFinance, "")
+	bl := reports.NewBulletins(f.Svc.Reports, f.Journal, func() time.Time { return claimstest.Today })
+	b, err := bl.Publish(finance, "2025-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := visit("LATE-PDF")
+	in.PatientID, in.ServiceDate = "P9", date("2025-03-26")
+	if _, err := f.Svc.PostEncounter(f.Clinic, in, key("LATE-PDF")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		loc  string
+		want []string
+	}{
+		{"en", []string{"Monthly bulletin of the transition: March 2025", "1,355.00", "49.59 %", "Restated", "1,375.00", "20.00", b.ChainHead[:16]}},
+		{"bs", []string{"Mjesečni bilten tranzicije: mart 2025.", "1.355,00", "49,59 %", "Ispravljeno", "1.375,00"}},
+		{"hr", []string{"ožujak 2025.", "1.355,00", "Razlika"}},
+		{"sr-Latn", []string{"Mesečni bilten tranzicije: mart 2025.", "Udeo države"}},
+		{"sr-Cyrl", []string{"Месечни билтен транзиције: март 2025.", "Удео државе", "1.355,00", b.ChainHead[:16]}},
+	} {
+		var buf bytes.Buffer
+		if err := bl.ExportPDF(finance, "2025-03", c.loc, &buf); err != nil {
+			t.Fatalf("%s: %v", c.loc, err)
+		}
+		if !bytes.HasPrefix(buf.Bytes(), []byte("%PDF-")) {
+			t.Fatalf("%s: not a PDF", c.loc)
+		}
+		text := pdfText(t, buf.Bytes())
+		for _, w := range c.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: %q missing from\n%s", c.loc, w, text)
+			}
+		}
+		if dir := os.Getenv("TEST_ARTIFACTS"); dir != "" {
+			_ = os.WriteFile(dir+"/bulletin-"+c.loc+".pdf", buf.Bytes(), 0o644)
+		}
+	}
+	wantCode(t, bl.ExportPDF(finance, "2025-03", "de", &bytes.Buffer{}), trcledger.EINVALID, "")
+	wantCode(t, bl.ExportPDF(finance, "2025-02", "en", &bytes.Buffer{}), trcledger.ENOTFOUND, "")
+}
