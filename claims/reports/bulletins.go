@@ -41,8 +41,7 @@ type BulletinRow struct {
 // Bulletin is a published month. ChainHead is the hash (hex) of the chain's head at
 // publication; Chain says which link that is. Items are the rows as published; ItemsHash is
 // the SHA-256 of their JSON as published. Restated is null while the month's figures are still
-// those published, else the figures now and how they differ. A list of bulletins leaves Items
-// and Restated out (null).
+// those published, else the figures now and how they differ.
 type Bulletin struct {
 	Period      string           `json:"period"`
 	PublishedAt trcledger.Time   `json:"published_at"`
@@ -52,6 +51,16 @@ type Bulletin struct {
 	ItemsHash   string           `json:"items_hash"`
 	Items       []BulletinRow    `json:"items"`
 	Restated    *Restatement     `json:"restated"`
+}
+
+// BulletinSummary is a bulletin in a list: when it was published and its chain head.
+type BulletinSummary struct {
+	Period      string           `json:"period"`
+	PublishedAt trcledger.Time   `json:"published_at"`
+	PublishedBy string           `json:"published_by"`
+	ChainHead   string           `json:"chain_head"`
+	Chain       ledger.ChainHead `json:"chain"`
+	ItemsHash   string           `json:"items_hash"`
 }
 
 // Restatement is what a published month looks like now: the rows as the transition report
@@ -222,7 +231,7 @@ func (b *Bulletins) find(ctx context.Context, q sqlx.QueryerContext, period stri
 
 // List returns every published bulletin, newest month first, without items or restatement.
 // It returns EFORBIDDEN unless the caller is finance or admin.
-func (b *Bulletins) List(ctx context.Context) ([]Bulletin, error) {
+func (b *Bulletins) List(ctx context.Context) ([]BulletinSummary, error) {
 	if err := bulletinReader(ctx); err != nil {
 		return nil, err
 	}
@@ -231,9 +240,10 @@ func (b *Bulletins) List(ctx context.Context) ([]Bulletin, error) {
 		FROM bulletins ORDER BY period DESC`); err != nil {
 		return nil, fmt.Errorf("list bulletins: %w", err)
 	}
-	out := make([]Bulletin, 0, len(rows))
+	out := make([]BulletinSummary, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, r.bulletin())
+		x := r.bulletin()
+		out = append(out, BulletinSummary{Period: x.Period, PublishedAt: x.PublishedAt, PublishedBy: x.PublishedBy, ChainHead: x.ChainHead, Chain: x.Chain, ItemsHash: x.ItemsHash})
 	}
 	return out, nil
 }

@@ -191,7 +191,7 @@ func TestBulletinPublishRestateVerify(t *testing.T) {
 		t.Errorf("delete of a bulletin: %v", err)
 	}
 	list, err := bl.List(finance)
-	if err != nil || len(list) != 1 || list[0].Period != "2025-03" || list[0].Items != nil {
+	if err != nil || len(list) != 1 || list[0].Period != "2025-03" || list[0].ChainHead != b.ChainHead {
 		t.Errorf("list = %+v, %v", list, err)
 	}
 }

@@ -105,8 +105,6 @@ type PayerRow struct {
 
 // PayerReport is the payer report: a row per payer, by code.
 type PayerReport struct {
-	From  string         `json:"from"`
-	To    string         `json:"to"`
 	AsOf  trcledger.Date `json:"as_of"`
 	Items []PayerRow     `json:"items"`
 }
@@ -200,7 +198,7 @@ func (s *Service) PayerReport(ctx context.Context, f PayerFilter) (*PayerReport,
 	if f.AsOf != nil {
 		asOf = *f.AsOf
 	}
-	out := &PayerReport{From: f.From, To: f.To, AsOf: asOf, Items: []PayerRow{}}
+	out := &PayerReport{AsOf: asOf, Items: []PayerRow{}}
 	var review, payment map[string][]int
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
