@@ -109,6 +109,7 @@ func (s *Server) Access() []RouteAccess {
 func (s *Server) routes() []route {
 	st, en, sm, rp, jr := s.cfg.Contracts, s.cfg.Encounters, s.cfg.Statements, s.cfg.Reports, s.cfg.Journal
 	fx := fhir.NewExporter(sm, st, time.Now)
+	bl := reports.NewBulletins(rp, jr, time.Now)
 	return []route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", Status: 200, Result: health{}, Handler: healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the database answers", Status: 200, Result: health{}, Handler: s.readyz},
@@ -196,6 +197,15 @@ func (s *Server) routes() []route {
 			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "by", Description: "how to group each month; none by default", Vocab: "by"}}, Status: 200, Result: reports.TransitionReport{}, Handler: transitionReport(rp)},
 		{Method: "GET", Path: "/v1/reports/reconciliation", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer", Summary: "Claimed, approved, rejected, paid, outstanding per statement, and the ledger check",
 			Query: []param{{Name: "period", Format: fmtMonth}, {Name: "payer_code"}, {Name: "provider_code"}}, Status: 200, Result: reports.Reconciliation{}, Handler: reconciliationReport(rp)},
+		{Method: "GET", Path: "/v1/reports/payers", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer", Summary: "How each fund keeps up with the statements of the months: received, days to review and to payment (median and 90th percentile, nearest rank), rejections by reason, re-routed amounts, budget use, outstanding by age",
+			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "as_of", Description: "the day outstanding amounts are aged to; today by default", Format: fmtDate}}, Status: 200, Result: reports.PayerReport{}, Handler: payerReport(rp)},
+		{Method: "POST", Path: "/v1/bulletins", Roles: financeOnly, Summary: "Publish a month's bulletin: freeze its transition report rows (every grouping) with the ledger's chain head; one per month", Body: bulletinRequest{}, Status: 201, Result: reports.Bulletin{}, Handler: publishBulletin(bl)},
+		{Method: "GET", Path: "/v1/bulletins", Roles: ledgerRead, Summary: "Published bulletins, newest month first, without their rows", Status: 200, Result: list[reports.BulletinSummary]{}, Handler: listBulletins(bl)},
+		{Method: "GET", Path: "/v1/bulletins/:period", Roles: ledgerRead, Summary: "A month's bulletin as published, with its restatement when lines posted, voided or repriced later changed the month (null while nothing did)", Status: 200, Result: reports.Bulletin{}, Handler: getBulletin(bl)},
+		{Method: "GET", Path: "/v1/bulletins/:period/verify", Roles: ledgerRead, Summary: "Recompute the ledger's hash chain up to the bulletin's head and check the bulletin's rows against their hash", Status: 200, Result: reports.BulletinVerification{}, Handler: verifyBulletin(bl)},
+		{Method: "GET", Path: "/v1/bulletins/:period/export.pdf", Roles: ledgerRead, Summary: "The bulletin as a printable PDF, in the reader's language",
+			Query:    []param{{Name: "lang", Description: "the language to print in; without it the best of Accept-Language, else bs", Vocab: "locale"}},
+			Produces: "application/pdf", Status: 200, Handler: bulletinPDF(bl)},
 
 		{Method: "GET", Path: "/v1/users", Roles: adminOnly, Summary: "People's accounts for the web application (never their passwords)", Status: 200, Result: list[access.User]{}, Handler: listUsers(s.cfg.Users)},
 		{Method: "POST", Path: "/v1/users", Roles: adminOnly, Summary: "Create a person's account; without a password one is generated and shown once", Body: userRequest{}, Status: 201, Result: userResponse{}, Handler: createUser(s.cfg.Users)},

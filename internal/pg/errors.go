@@ -70,6 +70,10 @@ var constraints = map[string]constraintError{
 
 	// Review sampling (migration 0024).
 	"statement_extrapolations_append_only": {trcledger.ECONFLICT, "immutable", "", "an extrapolation is never changed; decide the lines again"},
+
+	// Bulletins (migration 0027).
+	"bulletins_pkey":        {trcledger.ECONFLICT, "bulletin_exists", "period", "the bulletin of this month is published already; later changes show as its restatement"},
+	"bulletins_append_only": {trcledger.ECONFLICT, "immutable", "", "a published bulletin is never changed"},
 }
 
 // Translate turns a *pq.Error on a named constraint into a *trcledger.Error, and sql.ErrNoRows

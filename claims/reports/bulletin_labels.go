@@ -1,0 +1,153 @@
+package reports
+
+import (
+	"sync"
+
+	"github.com/trcledger/trcledger/internal/locale"
+)
+
+// bulletinLabels are the words of the printed bulletin per locale; sr-Cyrl is transliterated
+// from sr-Latn. TestBulletinLabelsComplete fails when a locale lacks a key English has.
+var bulletinLabels = sync.OnceValue(func() map[string]map[string]string {
+	cyr := make(map[string]string, len(bulletinSR))
+	for k, v := range bulletinSR {
+		cyr[k] = locale.ToCyrillic(v)
+	}
+	return map[string]map[string]string{"en": bulletinEN, "bs": bulletinBS, "hr": bulletinHR, "sr-Latn": bulletinSR, "sr-Cyrl": cyr}
+})
+
+var bulletinEN = map[string]string{
+	"title":               "Monthly bulletin of the transition: %s",
+	"published":           "Published",
+	"chain":               "Ledger chain",
+	"chain.link":          "link %d, transaction %s",
+	"chain_head":          "Chain head (SHA-256)",
+	"items_hash":          "Figures' hash (SHA-256)",
+	"explain":             "These figures were frozen at publication. The chain head is the hash of the last sealed ledger transaction at that moment: /v1/bulletins/{period}/verify recomputes the ledger's hash chain up to it.",
+	"by.month":            "The month's totals",
+	"by.canton":           "By canton",
+	"by.site":             "By site",
+	"by.provider":         "By provider",
+	"by.service_category": "By service category",
+	"col.currency":        "Currency",
+	"col.group":           "Group",
+	"col.total":           "Total",
+	"col.international":   "International",
+	"col.donor":           "Donors",
+	"col.state_fund":      "State funds",
+	"col.government":      "Government",
+	"col.state_share":     "State share",
+	"col.encounters":      "Encounters",
+	"col.patients":        "Patients",
+	"no_rows":             "Nothing was posted.",
+	"suppressed":          "* Counts below %d patients, and those that would reveal them, are suppressed.",
+	"not_restated":        "Not restated: on %s the month's figures are still those published.",
+	"restated":            "Restated: the month's figures on %s",
+	"difference":          "Difference: now minus published",
+	"footer":              "Bulletin %s · chain head %s… · page %d of %s",
+	"month.1":             "January", "month.2": "February", "month.3": "March", "month.4": "April",
+	"month.5": "May", "month.6": "June", "month.7": "July", "month.8": "August",
+	"month.9": "September", "month.10": "October", "month.11": "November", "month.12": "December",
+}
+
+var bulletinBS = map[string]string{
+	"title":               "Mjesečni bilten tranzicije: %s",
+	"published":           "Objavljeno",
+	"chain":               "Lanac knjige",
+	"chain.link":          "karika %d, transakcija %s",
+	"chain_head":          "Vrh lanca (SHA-256)",
+	"items_hash":          "Otisak podataka (SHA-256)",
+	"explain":             "Ovi podaci su zamrznuti pri objavi. Vrh lanca je otisak posljednje zapečaćene transakcije u knjizi u tom trenutku: /v1/bulletins/{period}/verify ponovo računa lanac knjige do njega.",
+	"by.month":            "Ukupno za mjesec",
+	"by.canton":           "Po kantonu",
+	"by.site":             "Po lokaciji",
+	"by.provider":         "Po davaocu usluga",
+	"by.service_category": "Po kategoriji usluge",
+	"col.currency":        "Valuta",
+	"col.group":           "Grupa",
+	"col.total":           "Ukupno",
+	"col.international":   "Međunarodni",
+	"col.donor":           "Donatori",
+	"col.state_fund":      "Državni fondovi",
+	"col.government":      "Vlada",
+	"col.state_share":     "Udio države",
+	"col.encounters":      "Posjete",
+	"col.patients":        "Pacijenti",
+	"no_rows":             "Ništa nije knjiženo.",
+	"suppressed":          "* Brojevi ispod %d pacijenata, i oni koji bi ih otkrili, su prikriveni.",
+	"not_restated":        "Nije ispravljeno: na dan %s podaci za mjesec su isti kao objavljeni.",
+	"restated":            "Ispravljeno: podaci za mjesec na dan %s",
+	"difference":          "Razlika: sada minus objavljeno",
+	"footer":              "Bilten %s · vrh lanca %s… · stranica %d od %s",
+	"month.1":             "januar", "month.2": "februar", "month.3": "mart", "month.4": "april",
+	"month.5": "maj", "month.6": "juni", "month.7": "juli", "month.8": "august",
+	"month.9": "septembar", "month.10": "oktobar", "month.11": "novembar", "month.12": "decembar",
+}
+
+var bulletinHR = map[string]string{
+	"title":               "Mjesečni bilten tranzicije: %s",
+	"published":           "Objavljeno",
+	"chain":               "Lanac knjige",
+	"chain.link":          "karika %d, transakcija %s",
+	"chain_head":          "Vrh lanca (SHA-256)",
+	"items_hash":          "Otisak podataka (SHA-256)",
+	"explain":             "Ovi su podaci zamrznuti pri objavi. Vrh lanca je otisak posljednje zapečaćene transakcije u knjizi u tom trenutku: /v1/bulletins/{period}/verify ponovno izračunava lanac knjige do njega.",
+	"by.month":            "Ukupno za mjesec",
+	"by.canton":           "Po kantonu",
+	"by.site":             "Po lokaciji",
+	"by.provider":         "Po pružatelju usluga",
+	"by.service_category": "Po kategoriji usluge",
+	"col.currency":        "Valuta",
+	"col.group":           "Skupina",
+	"col.total":           "Ukupno",
+	"col.international":   "Međunarodni",
+	"col.donor":           "Donatori",
+	"col.state_fund":      "Državni fondovi",
+	"col.government":      "Vlada",
+	"col.state_share":     "Udio države",
+	"col.encounters":      "Posjeti",
+	"col.patients":        "Pacijenti",
+	"no_rows":             "Ništa nije knjiženo.",
+	"suppressed":          "* Brojevi ispod %d pacijenata, i oni koji bi ih otkrili, su prikriveni.",
+	"not_restated":        "Nije ispravljeno: na dan %s podaci za mjesec isti su kao objavljeni.",
+	"restated":            "Ispravljeno: podaci za mjesec na dan %s",
+	"difference":          "Razlika: sada minus objavljeno",
+	"footer":              "Bilten %s · vrh lanca %s… · stranica %d od %s",
+	"month.1":             "siječanj", "month.2": "veljača", "month.3": "ožujak", "month.4": "travanj",
+	"month.5": "svibanj", "month.6": "lipanj", "month.7": "srpanj", "month.8": "kolovoz",
+	"month.9": "rujan", "month.10": "listopad", "month.11": "studeni", "month.12": "prosinac",
+}
+
+var bulletinSR = map[string]string{
+	"title":               "Mesečni bilten tranzicije: %s",
+	"published":           "Objavljeno",
+	"chain":               "Lanac knjige",
+	"chain.link":          "karika %d, transakcija %s",
+	"chain_head":          "Vrh lanca (SHA-256)",
+	"items_hash":          "Otisak podataka (SHA-256)",
+	"explain":             "Ovi podaci su zamrznuti pri objavi. Vrh lanca je otisak poslednje zapečaćene transakcije u knjizi u tom trenutku: /v1/bulletins/{period}/verify ponovo računa lanac knjige do njega.",
+	"by.month":            "Ukupno za mesec",
+	"by.canton":           "Po kantonu",
+	"by.site":             "Po lokaciji",
+	"by.provider":         "Po davaocu usluga",
+	"by.service_category": "Po kategoriji usluge",
+	"col.currency":        "Valuta",
+	"col.group":           "Grupa",
+	"col.total":           "Ukupno",
+	"col.international":   "Međunarodni",
+	"col.donor":           "Donatori",
+	"col.state_fund":      "Državni fondovi",
+	"col.government":      "Vlada",
+	"col.state_share":     "Udeo države",
+	"col.encounters":      "Posete",
+	"col.patients":        "Pacijenti",
+	"no_rows":             "Ništa nije knjiženo.",
+	"suppressed":          "* Brojevi ispod %d pacijenata, i oni koji bi ih otkrili, su prikriveni.",
+	"not_restated":        "Nije ispravljeno: na dan %s podaci za mesec su isti kao objavljeni.",
+	"restated":            "Ispravljeno: podaci za mesec na dan %s",
+	"difference":          "Razlika: sada minus objavljeno",
+	"footer":              "Bilten %s · vrh lanca %s… · strana %d od %s",
+	"month.1":             "januar", "month.2": "februar", "month.3": "mart", "month.4": "april",
+	"month.5": "maj", "month.6": "jun", "month.7": "jul", "month.8": "avgust",
+	"month.9": "septembar", "month.10": "oktobar", "month.11": "novembar", "month.12": "decembar",
+}
