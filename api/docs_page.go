@@ -122,17 +122,18 @@ func firstSchemaRef(content any) string {
 		types = append(types, ct)
 	}
 	sort.Strings(types)
-	for _, ct := range types {
-		media, _ := c[ct].(map[string]any)
-		if sch, ok := media["schema"].(map[string]any); ok {
-			if ref, ok := sch["$ref"].(string); ok {
-				return "#schema-" + strings.TrimPrefix(ref, "#/components/schemas/")
-			}
-			return schemaType(sch) + " (" + ct + ")"
-		}
-		return ct
+	if len(types) == 0 {
+		return ""
 	}
-	return ""
+	ct := types[0] // the first content type, in order, names the schema
+	media, _ := c[ct].(map[string]any)
+	if sch, ok := media["schema"].(map[string]any); ok {
+		if ref, ok := sch["$ref"].(string); ok {
+			return "#schema-" + strings.TrimPrefix(ref, "#/components/schemas/")
+		}
+		return schemaType(sch) + " (" + ct + ")"
+	}
+	return ct
 }
 
 // docPageOf turns the OpenAPI document into what the reference page shows.

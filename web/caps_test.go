@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shopspring/decimal"
+
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims"
 	"github.com/trcledger/trcledger/claims/encounters"

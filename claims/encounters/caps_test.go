@@ -388,7 +388,7 @@ func TestCapsUnderConcurrentPosts(t *testing.T) {
 			}
 			res, err := f.Svc.Import(f.Clinic, strings.NewReader(b.String()))
 			if err != nil || res.Accepted != 15 {
-				errs <- fmt.Errorf("import: %+v %v", res, err)
+				errs <- fmt.Errorf("import: %+v %w", res, err)
 				return
 			}
 			for i := range 15 {

@@ -71,7 +71,7 @@ func (s *Service) QuoteEncounter(ctx context.Context, in EncounterInput) (*Quote
 				byPayer[sh.PayerCode] = i
 				q.Payers = append(q.Payers, PayerTotal{PayerCode: sh.PayerCode})
 			}
-			q.Payers[i].Amount = trcledger.NewAmount(q.Payers[i].Amount.Decimal.Add(sh.Amount.Decimal))
+			q.Payers[i].Amount = trcledger.NewAmount(q.Payers[i].Amount.Add(sh.Amount.Decimal))
 		}
 	}
 	q.Total = trcledger.NewAmount(total)

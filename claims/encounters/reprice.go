@@ -102,7 +102,7 @@ func (s *Service) Reprice(ctx context.Context, contractCode string, in Repricing
 	if in.DryRun {
 		var out *RepricingResult
 		err := pg.WithTxOpts(ctx, s.db, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *sqlx.Tx) error {
-			r, _, err := s.repriceTx(ctx, tx, contractCode, in)
+			r, err := s.repriceTx(ctx, tx, contractCode, in)
 			out = r
 			return err
 		})
@@ -114,7 +114,7 @@ func (s *Service) Reprice(ctx context.Context, contractCode string, in Repricing
 	scope, idem := s.keys.ActionIdempotency(ctx, "reprice", contractCode, idem)
 	var out *RepricingResult
 	res, err := s.keys.Once(ctx, scope, idem, 200, func(tx *sqlx.Tx) error {
-		r, _, err := s.repriceTx(ctx, tx, contractCode, in)
+		r, err := s.repriceTx(ctx, tx, contractCode, in)
 		out = r
 		return err
 	}, func() any { return out })
@@ -144,7 +144,7 @@ type repricedEncounter struct {
 // and last the cap-periods (FOR UPDATE, by cap and period, as the writer and the void take
 // them). A dry run takes none of these locks and runs the same computation, caps included, in
 // its read-only snapshot; it skips only the writes (docs/corrections.md).
-func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode string, in RepricingInput) (*RepricingResult, bool, error) {
+func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode string, in RepricingInput) (*RepricingResult, error) {
 	lock := "FOR UPDATE"
 	if in.DryRun {
 		lock = ""
@@ -152,33 +152,33 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 	var contractID int64
 	if err := tx.GetContext(ctx, &contractID, `SELECT id FROM contracts WHERE code = $1 `+lock, contractCode); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, trcledger.Errorf(trcledger.ENOTFOUND, "contract %s not found", contractCode)
+			return nil, trcledger.Errorf(trcledger.ENOTFOUND, "contract %s not found", contractCode)
 		}
-		return nil, false, fmt.Errorf("lock contract: %w", err)
+		return nil, fmt.Errorf("lock contract: %w", err)
 	}
 	if err := s.checkRangeOpen(ctx, tx, in); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	pricing, err := contracts.LoadPricing(ctx, tx, contractCode)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	ref, err := loadRefData(ctx, tx)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var rows []encounterRow
 	if err := tx.SelectContext(ctx, &rows, `SELECT `+encounterColumns+` FROM encounters e JOIN contracts c ON c.id = e.contract_id
 		WHERE e.contract_id = $1 AND e.status = 'posted' AND e.service_date >= $2 AND e.service_date <= $3
 		ORDER BY e.id `+lockOf(lock, "e"), contractID, in.From, in.To); err != nil {
-		return nil, false, fmt.Errorf("find the encounters to reprice: %w", err)
+		return nil, fmt.Errorf("find the encounters to reprice: %w", err)
 	}
 	encs := make([]*Encounter, len(rows))
 	for i := range rows {
 		encs[i] = rows[i].encounter()
 	}
 	if err := loadLines(ctx, tx, encs); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	res := &RepricingResult{ContractCode: contractCode, From: in.From, To: in.To, DryRun: in.DryRun, Examined: len(encs),
 		DeltaByPayer: []PayerDelta{}, OnSubmittedStatements: []HeldLine{}, Unpriceable: []Unpriceable{}}
@@ -188,7 +188,7 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 		if err != nil {
 			var terr *trcledger.Error
 			if !errors.As(err, &terr) {
-				return nil, false, err
+				return nil, err
 			}
 			res.Unpriceable = append(res.Unpriceable, Unpriceable{EncounterID: e.ID, Message: unpriceableMessage(terr)})
 			continue
@@ -201,7 +201,7 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 	}
 	held, err := heldLines(ctx, tx, changed)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	res.OnSubmittedStatements = held
 	heldIDs := map[string]bool{}
@@ -217,19 +217,19 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 	}
 	rules, err := contractCaps(ctx, tx, contractID)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var payers []string
 	if !in.DryRun && len(apply) > 0 {
 		// The void's lock order: claims (provider × payers, the caps' overflow payers among
 		// them), the draft statements, then the cap-periods.
 		if payers, err = lockRepricingClaims(ctx, tx, apply, overflowPayers(rules)); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
 	caps, err := chargeRepricing(ctx, tx, rules, apply, !in.DryRun)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	delta := map[string]decimal.Decimal{}
 	for _, r := range apply {
@@ -258,17 +258,17 @@ func (s *Service) repriceTx(ctx context.Context, tx *sqlx.Tx, contractCode strin
 	}
 	if in.DryRun || len(apply) == 0 {
 		if !in.DryRun {
-			return res, false, access.Record(ctx, tx, "reprice", "contract", contractCode, repricingAudit(res))
+			return res, access.Record(ctx, tx, "reprice", "contract", contractCode, repricingAudit(res))
 		}
-		return res, false, nil
+		return res, nil
 	}
 	if err := caps.save(ctx, tx, s.now().UTC()); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if err := s.applyRepricing(ctx, tx, contractID, res, apply, payers); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return res, true, nil
+	return res, nil
 }
 
 func lockOf(lock, table string) string {
@@ -350,7 +350,7 @@ func pricesDiffer(old, now []contracts.PricedLine) bool {
 }
 
 func samePrice(a, b *contracts.PricedLine) bool {
-	return a.UnitPrice.Decimal.Equal(b.UnitPrice.Decimal) && a.Net.Equal(b.Net.Decimal) && a.VAT.Equal(b.VAT.Decimal) &&
+	return a.UnitPrice.Equal(b.UnitPrice.Decimal) && a.Net.Equal(b.Net.Decimal) && a.VAT.Equal(b.VAT.Decimal) &&
 		a.Amount.Equal(b.Amount.Decimal) && a.VATRate.Equal(b.VATRate) &&
 		a.TariffVersionID == b.TariffVersionID && a.CostShareRuleID == b.CostShareRuleID
 }

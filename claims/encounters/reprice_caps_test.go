@@ -35,7 +35,8 @@ func (f *fixture) capTrail(t *testing.T) string {
 		f.Count(t, `SELECT count(*) FROM cap_uses`), f.Count(t, `SELECT count(*) FROM cap_uses WHERE released_at IS NOT NULL`), used, revs)
 }
 
-func (f *fixture) repriceRange(t *testing.T, from, to string, dry bool) *encounters.RepricingResult {
+func (f *fixture) repriceMarch(t *testing.T, to string, dry bool) *encounters.RepricingResult {
+	const from = "2025-03-01"
 	t.Helper()
 	r, _, err := f.Svc.Reprice(admin, demo.ContractDZBihac, encounters.RepricingInput{From: date(from), To: date(to), DryRun: dry}, encounters.Idempotency{})
 	if err != nil {
@@ -77,7 +78,7 @@ func TestRepricingGivesBackAndChargesCaps(t *testing.T) {
 	// Nothing changed: not even the routed encounter is repriced, dry run or applied.
 	trail := f.capTrail(t)
 	for _, dry := range []bool{true, false} {
-		if r := f.repriceRange(t, "2025-03-01", "2025-04-30", dry); r.Encounters != 0 || r.Lines != 0 || len(r.DeltaByPayer) != 0 || r.Examined != 4 {
+		if r := f.repriceMarch(t, "2025-04-30", dry); r.Encounters != 0 || r.Lines != 0 || len(r.DeltaByPayer) != 0 || r.Examined != 4 {
 			t.Fatalf("repricing without an amendment (dry run %v): %+v", dry, r)
 		}
 	}
@@ -90,14 +91,14 @@ func TestRepricingGivesBackAndChargesCaps(t *testing.T) {
 	// 23.00 = 13.80 + 9.20. After caps, in March: USK 69.00, 31.00, 0.00 (100.00 as before);
 	// IOM 46.00, 26.50, 46.00 (118.50 for 90.00). April: USK +1.80, IOM +1.20.
 	const wantDelta = "IOM=29.70 ZZO-USK=1.80"
-	dry := f.repriceRange(t, "2025-03-01", "2025-04-30", true)
+	dry := f.repriceMarch(t, "2025-04-30", true)
 	if dry.Encounters != 4 || dry.Lines != 4 || deltas(dry) != wantDelta || dry.ID != nil {
 		t.Fatalf("dry run: %+v (%s)", dry, deltas(dry))
 	}
 	if got := f.capTrail(t); got != trail {
 		t.Fatalf("the dry run wrote: %s, was %s", got, trail)
 	}
-	done := f.repriceRange(t, "2025-03-01", "2025-04-30", false)
+	done := f.repriceMarch(t, "2025-04-30", false)
 	if done.Encounters != dry.Encounters || done.Lines != dry.Lines || deltas(done) != deltas(dry) || done.ID == nil {
 		t.Fatalf("applied %+v (%s), the dry run said %+v (%s)", done, deltas(done), dry, deltas(dry))
 	}
@@ -124,7 +125,7 @@ func TestRepricingGivesBackAndChargesCaps(t *testing.T) {
 
 	// Again: the stored shares are the capped ones, and nothing has changed.
 	trail = f.capTrail(t)
-	if r := f.repriceRange(t, "2025-03-01", "2025-04-30", false); r.Encounters != 0 || len(r.DeltaByPayer) != 0 {
+	if r := f.repriceMarch(t, "2025-04-30", false); r.Encounters != 0 || len(r.DeltaByPayer) != 0 {
 		t.Fatalf("second repricing: %+v", r)
 	}
 	if got := f.capTrail(t); got != trail {
@@ -170,8 +171,8 @@ func TestRepricingWarnCapFlagsOverCap(t *testing.T) {
 		t.Fatalf("draft: %+v %v", draft, err)
 	}
 	amendPZZ(t, f, "23")
-	dry := f.repriceRange(t, "2025-03-01", "2025-03-31", true)
-	done := f.repriceRange(t, "2025-03-01", "2025-03-31", false)
+	dry := f.repriceMarch(t, "2025-03-31", true)
+	done := f.repriceMarch(t, "2025-03-31", false)
 	if done.Encounters != 2 || deltas(done) != "IOM=2.40 ZZO-USK=3.60" || deltas(dry) != deltas(done) {
 		t.Fatalf("repricing %+v (%s), dry run %s", done, deltas(done), deltas(dry))
 	}

@@ -207,7 +207,7 @@ func TestReviewSampling(t *testing.T) {
 		}
 		return approvedTotal
 	}
-	if d.Statement.Lines == nil {
+	if d.Lines == nil {
 		t.Fatal("the answer has no lines")
 	}
 	check(&d.Statement, nil)
