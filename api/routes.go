@@ -118,6 +118,8 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/organizations", Roles: allRoles, Summary: "Providers and payers", ETag: true, Query: []param{{Name: "kind", Vocab: "organization_kind"}}, Status: 200, Result: list[contracts.Organization]{}, Handler: listOrganizations(st)},
 		{Method: "POST", Path: "/v1/organizations", Roles: adminOnly, Summary: "Add a provider or payer", Body: organizationRequest{}, Status: 201, Result: contracts.Organization{}, Handler: createOrganization(st)},
 		{Method: "GET", Path: "/v1/organizations/:code", Roles: allRoles, Summary: "One organization", ETag: true, Status: 200, Result: contracts.Organization{}, Handler: getOrganization(st)},
+		{Method: "GET", Path: "/v1/organizations/:code/reference-tariffs", Roles: allRoles, Summary: "A state fund's tariff versions for insured citizens", Status: 200, Result: list[contracts.ReferenceTariff]{}, Handler: listReferenceTariffs(st)},
+		{Method: "POST", Path: "/v1/organizations/:code/reference-tariffs", Roles: adminOnly, Summary: "Add a version of a state fund's tariff for insured citizens (closes the open one)", Body: referenceTariffRequest{}, Status: 201, Result: contracts.ReferenceTariff{}, Handler: addReferenceTariff(st)},
 		{Method: "GET", Path: "/v1/sites", Roles: allRoles, Summary: "Sites of care", ETag: true, Status: 200, Result: list[contracts.Site]{}, Handler: listSites(st)},
 		{Method: "POST", Path: "/v1/sites", Roles: adminOnly, Summary: "Add a site", Body: siteRequest{}, Status: 201, Result: contracts.Site{}, Handler: createSite(st)},
 		{Method: "GET", Path: "/v1/services", Roles: allRoles, Summary: "The service catalogue", ETag: true, Status: 200, Result: list[contracts.Service]{}, Handler: listServices(st)},
@@ -188,6 +190,10 @@ func (s *Server) routes() []route {
 
 		{Method: "GET", Path: "/v1/reports/transition", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer's shares", Summary: "Cost by month and payer type, the state's share, encounters, patients (counts below 5 suppressed, with complementary suppression)",
 			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "by", Description: "how to group each month; none by default", Vocab: "by"}}, Status: 200, Result: reports.TransitionReport{}, Handler: transitionReport(rp)},
+		{Method: "POST", Path: "/v1/reports/simulations", Roles: ledgerRead, Summary: "What-if schedule: re-split the posted lines of past months under proposed cost-share rules (and tariff changes per category), per month and payer against the actual split; writes nothing",
+			Body: simulationRequest{}, Status: 200, Result: reports.Simulation{}, Handler: simulate(rp)},
+		{Method: "GET", Path: "/v1/reports/parity", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer only", Summary: "Per service, the lines a state fund shares priced above, at and below the fund's own tariff for insured citizens on the same date",
+			Query: []param{{Name: "from", Required: true, Format: fmtMonth}, {Name: "to", Required: true, Format: fmtMonth}, {Name: "payer_code", Description: "the state fund; a reviewer's own payer by default"}}, Status: 200, Result: reports.ParityReport{}, Handler: parityReport(rp)},
 		{Method: "GET", Path: "/v1/reports/reconciliation", Roles: []string{access.RoleFinance, access.RoleAdmin, access.RoleReviewer}, Scope: "reviewer: own payer", Summary: "Claimed, approved, rejected, paid, outstanding per statement, and the ledger check",
 			Query: []param{{Name: "period", Format: fmtMonth}, {Name: "payer_code"}, {Name: "provider_code"}}, Status: 200, Result: reports.Reconciliation{}, Handler: reconciliationReport(rp)},
 

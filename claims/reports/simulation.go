@@ -82,7 +82,7 @@ func mayRunSimulations(ctx context.Context) error {
 
 // months returns the months of [from, until) as YYYY-MM.
 // scopeColumns returns the columns of the scope fields some proposed rule reads (the service
-// category also when a tariff change reads it), and '' for the others: cells that differ only
+// category also when a tariff change reads it), and ” for the others: cells that differ only
 // in a field nothing reads split alike. (A line no proposed rule covers splits by its posted
 // rule, which the cells keep apart anyway.)
 func scopeColumns(rules []contracts.CostShareRule, changed []string) [3]string {
@@ -263,7 +263,7 @@ type simCell struct {
 
 // cellsQuery sums cells (%[4]s: the kept ones, or a month's lines aggregated by day) over what
 // the simulation does not need to tell apart: the contract, the scope fields no proposed rule
-// reads (%[1]s, %[2]s, %[3]s are each the field or ''), and the price inputs of the categories
+// reads (%[1]s, %[2]s, %[3]s are each the field or ”), and the price inputs of the categories
 // without a tariff change ($3). The service category is kept where a tariff change reads it.
 const cellsQuery = `
 SELECT day, period, currency, %[1]s, %[2]s, %[3]s, cost_share_rule_id,
