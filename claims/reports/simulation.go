@@ -168,7 +168,7 @@ func (r *SimulationRequest) validate() (time.Time, time.Time, error) {
 		rule := &r.Rules[i]
 		if err := rule.Validate(); err != nil {
 			if e, ok := err.(*trcledger.Error); ok {
-				f.Merge(fmt.Sprintf("rules[%d].", i), e.Fields)
+				f.Merge(fmt.Sprintf("rules[%d]", i), e.Fields)
 			}
 			continue
 		}
