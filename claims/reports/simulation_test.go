@@ -47,7 +47,9 @@ func simPosts(t *testing.T, f *fixture) []*encounters.Encounter {
 		}
 		out = append(out, res.Encounters[0])
 	}
-	l := func(code, q string) encounters.LineInput { return encounters.LineInput{ServiceCode: code, Quantity: dec(q)} }
+	l := func(code, q string) encounters.LineInput {
+		return encounters.LineInput{ServiceCode: code, Quantity: dec(q)}
+	}
 	for i := range 3 {
 		post(fmt.Sprintf("SIM-A%d", i), "2025-03-03", "irregular_migrant", l("PZZ-04", "1"))
 		post(fmt.Sprintf("SIM-B%d", i), "2025-03-20", "irregular_migrant", l("PZZ-02", "1"), l("PZZ-04", "3"))
@@ -88,9 +90,9 @@ func expectSimulation(encs []*encounters.Encounter, from string, fundBP int64, p
 				add(period, demo.PayerIOM, 1, amount-fund)
 			case cat == "transport":
 				unit := halfUp(tenThousandths(ln.UnitPrice.String())*(10000+pct), 10000) // 1/10000 of a KM
-				qty := tenThousandths(ln.Quantity.String())                                // 1/10000 of a km
-				net := halfUp(unit*qty, 1000000)                                           // cents
-				add(period, ln.Shares[0].PayerCode, 1, net)                               // IOM alone carries transport
+				qty := tenThousandths(ln.Quantity.String())                              // 1/10000 of a km
+				net := halfUp(unit*qty, 1000000)                                         // cents
+				add(period, ln.Shares[0].PayerCode, 1, net)                              // IOM alone carries transport
 			default:
 				for _, sh := range ln.Shares {
 					add(period, sh.PayerCode, 1, tenThousandths(sh.Amount.String())/100)
