@@ -12,15 +12,18 @@ import (
 
 // simulationRuleRequest is a proposed cost-share rule, in the shape of the cost-share API.
 type simulationRuleRequest struct {
-	EffectiveFrom       *string `json:"effective_from" validate:"required"`
-	EffectiveTo         *string `json:"effective_to"`
-	ServiceCategory     *string `json:"service_category" validate:"omitempty,vocab=category"`
-	BeneficiaryCategory *string `json:"beneficiary_category" validate:"omitempty,vocab=beneficiary_category"`
-	SiteCode            *string `json:"site_code" validate:"omitempty,max=40"`
-	Shares              []struct {
-		PayerCode   string `json:"payer_code" validate:"required,max=40"`
-		BasisPoints *int   `json:"basis_points" validate:"required"`
-	} `json:"shares" validate:"required,min=1,max=20,dive"`
+	EffectiveFrom       *string                  `json:"effective_from" validate:"required"`
+	EffectiveTo         *string                  `json:"effective_to"`
+	ServiceCategory     *string                  `json:"service_category" validate:"omitempty,vocab=category"`
+	BeneficiaryCategory *string                  `json:"beneficiary_category" validate:"omitempty,vocab=beneficiary_category"`
+	SiteCode            *string                  `json:"site_code" validate:"omitempty,max=40"`
+	Shares              []simulationShareRequest `json:"shares" validate:"required,min=1,max=20,dive"`
+}
+
+// simulationShareRequest is a payer's share of a proposed rule.
+type simulationShareRequest struct {
+	PayerCode   string `json:"payer_code" validate:"required,max=40"`
+	BasisPoints *int   `json:"basis_points" validate:"required"`
 }
 
 // tariffChangeRequest changes the unit prices of a service category by a percentage.
@@ -100,15 +103,18 @@ func parityReport(svc *reports.Service) fiber.Handler {
 
 // referenceTariffRequest is the body of POST /v1/organizations/{code}/reference-tariffs.
 type referenceTariffRequest struct {
-	EffectiveFrom *string `json:"effective_from" validate:"required"`
-	EffectiveTo   *string `json:"effective_to"`
-	PointValue    Num     `json:"point_value"`
-	Items         []struct {
-		ServiceCode string `json:"service_code" validate:"required,max=40"`
-		Method      string `json:"method" validate:"required,vocab=method"`
-		Price       Num    `json:"price"`
-		Points      Num    `json:"points"`
-	} `json:"items" validate:"required,min=1,max=500,dive"`
+	EffectiveFrom *string                      `json:"effective_from" validate:"required"`
+	EffectiveTo   *string                      `json:"effective_to"`
+	PointValue    Num                          `json:"point_value"`
+	Items         []referenceTariffItemRequest `json:"items" validate:"required,min=1,max=500,dive"`
+}
+
+// referenceTariffItemRequest prices one service in a fund's tariff.
+type referenceTariffItemRequest struct {
+	ServiceCode string `json:"service_code" validate:"required,max=40"`
+	Method      string `json:"method" validate:"required,vocab=method"`
+	Price       Num    `json:"price"`
+	Points      Num    `json:"points"`
 }
 
 func listReferenceTariffs(st *contracts.Store) fiber.Handler {
