@@ -362,6 +362,9 @@ var requestFormats = map[string]string{
 	"captured_at": "date-time",
 }
 
+// typeFormats overrides requestFormats for one request type: a simulation's range is months.
+var typeFormats = map[string]string{"SimulationRequest.from": fmtMonth, "SimulationRequest.to": fmtMonth}
+
 // handlerRequired lists the request decimals (Num) that their handler requires (Num.Decimal
 // with required true); the validator's tags cannot see into a Num.
 var handlerRequired = map[string]bool{"LineRequest.quantity": true, "PaymentRequest.amount": true, "CapRequest.amount": true}
@@ -560,7 +563,11 @@ func (c schemas) object(t reflect.Type, resp bool) map[string]any {
 				}
 			}
 			if !resp && s["type"] == "string" && s["enum"] == nil {
-				switch requestFormats[name] {
+				format := requestFormats[name]
+				if f, ok := typeFormats[typeName+"."+name]; ok {
+					format = f
+				}
+				switch format {
 				case fmtDate:
 					s["format"], s["pattern"] = "date", datePattern
 				case fmtMonth:

@@ -39,6 +39,7 @@ func TestVocabulariesMatchTheSQLChecks(t *testing.T) {
 		"statement_lines_reason_check":                {"reason_code", "reason_code"},
 		"statements_status_check":                     {"status", "statement_status"},
 		"tariff_items_method_check":                   {"method", "method"},
+		"reference_tariff_items_method_check":         {"method", "method"},
 		"contract_caps_period_check":                  {"period", "cap_period"},
 		"contract_caps_mode_check":                    {"mode", "cap_mode"},
 		"appeals_status_check":                        {"status", "appeal_status"},

@@ -179,9 +179,7 @@ func PriceLine(v *TariffVersion, rule *CostShareRule, serviceCode string, quanti
 	if err != nil {
 		return PricedLine{}, err
 	}
-	net := roundHalfUp(unit.Mul(quantity))
-	vat := roundHalfUp(net.Mul(item.VATRate).Div(hundred))
-	amount := net.Add(vat)
+	net, vat, amount := LineAmounts(unit, quantity, item.VATRate)
 	return PricedLine{
 		ServiceCode:     serviceCode,
 		Quantity:        quantity,
@@ -209,6 +207,23 @@ func checkShares(shares []Share) error {
 		return trcledger.Errorf(trcledger.EINVALID, "shares sum to %d basis points, not 10000", sum).WithReason("invalid_cost_share_rule")
 	}
 	return nil
+}
+
+// LineAmounts prices quantity at unit: net = round-half-up(unit × quantity, 2), VAT =
+// round-half-up(net × vatRate / 100, 2), amount = net + VAT (DESIGN.md section 3).
+func LineAmounts(unit, quantity, vatRate decimal.Decimal) (net, vat, amount decimal.Decimal) {
+	net = roundHalfUp(unit.Mul(quantity))
+	vat = roundHalfUp(net.Mul(vatRate).Div(hundred))
+	return net, vat, net.Add(vat)
+}
+
+// pricePlaces are the decimals of a tariff's price.
+const pricePlaces = int32(4)
+
+// AdjustPrice is a unit price changed by percent (10 for 10% more, -5 for 5% less), rounded half
+// up to the 4 decimals a tariff's price carries: the price a tariff so changed would list.
+func AdjustPrice(unit, percent decimal.Decimal) decimal.Decimal {
+	return unit.Mul(hundred.Add(percent)).Div(hundred).Round(pricePlaces)
 }
 
 // ratePlaces are the decimals of an extrapolation rate: a millionth.

@@ -110,6 +110,7 @@ var pdfEN = map[string]string{
 	"flag.late":             "from an earlier month",
 	"flag.high_value":       "high value",
 	"flag.over_cap":         "over the budget ceiling",
+	"flag.above_parity":     "above the fund's own tariff",
 	"flag.rerouted":         "re-routed from another payer",
 
 	"month.1": "January", "month.2": "February", "month.3": "March", "month.4": "April",
@@ -187,6 +188,7 @@ var pdfBS = map[string]string{
 	"flag.high_value":       "visok iznos",
 	"flag.over_cap":         "iznad budžetskog limita",
 	"flag.rerouted":         "preusmjereno od drugog platioca",
+	"flag.above_parity":     "iznad tarife fonda za osiguranike",
 
 	"month.1": "januar", "month.2": "februar", "month.3": "mart", "month.4": "april",
 	"month.5": "maj", "month.6": "juni", "month.7": "juli", "month.8": "august",
@@ -262,6 +264,7 @@ var pdfHR = map[string]string{
 	"flag.late":             "iz ranijeg mjeseca",
 	"flag.high_value":       "visok iznos",
 	"flag.over_cap":         "iznad proračunskog limita",
+	"flag.above_parity":     "iznad tarife zavoda za osiguranike",
 	"flag.rerouted":         "preusmjereno s drugog platitelja",
 
 	"month.1": "siječanj", "month.2": "veljača", "month.3": "ožujak", "month.4": "travanj",
@@ -339,6 +342,7 @@ var pdfSR = map[string]string{
 	"flag.high_value":       "visok iznos",
 	"flag.over_cap":         "iznad budžetskog limita",
 	"flag.rerouted":         "preusmereno od drugog platioca",
+	"flag.above_parity":     "iznad tarife fonda za osiguranike",
 
 	"month.1": "januar", "month.2": "februar", "month.3": "mart", "month.4": "april",
 	"month.5": "maj", "month.6": "jun", "month.7": "jul", "month.8": "avgust",

@@ -125,7 +125,8 @@ func mayReview(p access.Principal, st *Statement) bool {
 }
 
 // SubmitStatement freezes a draft: it runs the checks that flag lines for the reviewer
-// (duplicate, missing_referral, quantity_limit, late, high_value, over_cap; they do not block) and records
+// (duplicate, missing_referral, quantity_limit, late, high_value, over_cap, above_parity: the
+// unit price is above the payer's own reference tariff that day; they do not block) and records
 // the content hash. The provider's clinic or finance may submit. It returns ENOTFOUND,
 // EFORBIDDEN, and ESTATE invalid_state when the statement is not a draft or has no lines.
 func (s *Service) SubmitStatement(ctx context.Context, id string) (*Statement, error) {
@@ -158,13 +159,17 @@ func (s *Service) submitStatement(ctx context.Context, id string, idem claims.Id
 				CASE WHEN l.amount >= $3 THEN 'high_value' END,
 				CASE WHEN l.reroute_id IS NOT NULL THEN 'rerouted' END,
 				CASE WHEN EXISTS (SELECT 1 FROM cap_uses cu WHERE cu.encounter_id = sh.encounter_id AND cu.line_no = sh.line_no
-					AND cu.payer_code = sh.payer_code AND cu.over > 0 AND cu.released_at IS NULL) THEN 'over_cap' END], NULL)
+					AND cu.payer_code = sh.payer_code AND cu.over > 0 AND cu.released_at IS NULL) THEN 'over_cap' END,
+				CASE WHEN EXISTS (SELECT 1 FROM reference_tariff_versions rv
+					JOIN reference_tariff_items ri ON ri.version_id = rv.id AND ri.service_code = el.service_code
+					WHERE rv.payer_code = $4 AND rv.effective_from <= e.service_date AND (rv.effective_to IS NULL OR e.service_date < rv.effective_to)
+					  AND el.unit_price > CASE ri.method WHEN 'fixed' THEN ri.price ELSE ri.points * rv.point_value END) THEN 'above_parity' END], NULL)
 			FROM line_shares sh
 			JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
 			JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
 			JOIN services svc ON svc.code = el.service_code
 			LEFT JOIN tariff_items ti ON ti.tariff_version_id = el.tariff_version_id AND ti.service_code = el.service_code
-			WHERE l.statement_id = $1 AND l.live AND sh.id = l.share_id`, st.ID, start, HighValueThreshold)
+			WHERE l.statement_id = $1 AND l.live AND sh.id = l.share_id`, st.ID, start, HighValueThreshold, st.PayerCode)
 		if err != nil {
 			return fmt.Errorf("check statement lines: %w", err)
 		}

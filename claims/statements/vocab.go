@@ -10,5 +10,7 @@ var (
 	Decisions = []string{"approve", "reject", "adjust"}
 	// LineFlags are what the submit checks mark a statement line with for the reviewer.
 	// over_cap: the payer's share went beyond a budget ceiling in mode warn (docs/caps.md).
-	LineFlags = []string{"duplicate", "missing_referral", "quantity_limit", "late", "high_value", "rerouted", "over_cap"}
+	// above_parity: the unit price is above the statement payer's own reference tariff for
+	// insured citizens on the service date (docs/simulations-and-parity.md).
+	LineFlags = []string{"duplicate", "missing_referral", "quantity_limit", "late", "high_value", "rerouted", "over_cap", "above_parity"}
 )

@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	psqlPath := fs.String("psql", "psql", "the psql client, for the raw COPY baseline")
 	rev := fs.String("rev", "", "the commit measured, for the header")
 	pgss := fs.Bool("pgss", false, "print the top statements of each phase from pg_stat_statements (needs it preloaded)")
-	only := fs.String("only", "", "comma-separated phases to run among import,batch,single,statements,report,balance (default all)")
+	only := fs.String("only", "", "comma-separated phases to run among import,batch,single,statements,report,simulation,balance (default all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -361,6 +361,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				fmt.Sprintf("%s (slowest %s)", secs(raw.median), secs(raw.slowest)), ratio(live.median.Seconds(), raw.median.Seconds()),
 				"≤ 300 ms", yesNo(live.median <= 300*time.Millisecond)})
 		}
+	}
+
+	if want("simulation") {
+		b.prepare(ctx)
+		b.logf("(6) POST /v1/reports/simulations: %d-01..%d-12 under a proposed schedule", datasetYear, datasetYear)
+		ours, err := b.simulation(ctx, sz.reportReps)
+		if err != nil {
+			return fmt.Errorf("simulation: %w", err)
+		}
+		raw, err := b.rawSim(ctx, sz.reportReps)
+		if err != nil {
+			return fmt.Errorf("raw simulation: %w", err)
+		}
+		b.topStatements(ctx, "simulation")
+		b.logf("    first %s (computes the kept months), then median %s, slowest %s; %s lines, %d rows; raw median %s, %d rows",
+			secs(ours.first), secs(ours.median), secs(ours.slowest), thousands(ours.lines), ours.rows, secs(raw.median), raw.rows)
+		if ours.rows != raw.rows || fmt.Sprintf("%.2f %.2f", ours.actual, ours.simulated) != fmt.Sprintf("%.2f %.2f", raw.actual, raw.simulated) {
+			note("(6) the simulation answered %d rows (actual %.2f, simulated %.2f), the raw per-line query %d (%.2f, %.2f)",
+				ours.rows, ours.actual, ours.simulated, raw.rows, raw.actual, raw.simulated)
+		}
+		rows = append(rows,
+			row{fmt.Sprintf("(6) POST /v1/reports/simulations, %d-01..%d-12, %s lines: median of %d (raw %d)", datasetYear, datasetYear, thousands(ours.lines), ours.runs, raw.runs),
+				fmt.Sprintf("%s (slowest %s)", secs(ours.median), secs(ours.slowest)), fmt.Sprintf("%s (slowest %s)", secs(raw.median), secs(raw.slowest)),
+				ratio(ours.median.Seconds(), raw.median.Seconds()), "≤ 1 s", yesNo(ours.median <= time.Second)},
+			row{"(6) … its first call after the load (computes the kept months)", secs(ours.first), secs(raw.median),
+				ratio(ours.first.Seconds(), raw.median.Seconds()), "(info)", ""},
+		)
 	}
 
 	if want("balance") && len(pairs) > 0 {

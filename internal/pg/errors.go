@@ -74,6 +74,11 @@ var constraints = map[string]constraintError{
 	// Bulletins (migration 0027).
 	"bulletins_pkey":        {trcledger.ECONFLICT, "bulletin_exists", "period", "the bulletin of this month is published already; later changes show as its restatement"},
 	"bulletins_append_only": {trcledger.ECONFLICT, "immutable", "", "a published bulletin is never changed"},
+	// Reference tariffs of state funds (migration 0026).
+	"reference_tariff_versions_no_overlap":        {trcledger.ECONFLICT, "reference_tariff_overlap", "", "the period overlaps another reference tariff version of this payer"},
+	"reference_tariff_versions_payer_version_key": {trcledger.ECONFLICT, "conflict", "", "another reference tariff version was added at the same time; try again"},
+	"reference_tariff_versions_immutable":         {trcledger.ECONFLICT, "immutable", "", "a reference tariff version is never edited, only closed"},
+	"reference_tariff_items_append_only":          {trcledger.ECONFLICT, "immutable", "", "reference tariff items are never changed; add a new version"},
 }
 
 // Translate turns a *pq.Error on a named constraint into a *trcledger.Error, and sql.ErrNoRows
