@@ -43,9 +43,10 @@ func New(enc *encounters.Service, rep *reports.Service, journal *ledger.Journal,
 // shutdown must still seal what the last posts wrote).
 func (b *Background) Start(ctx context.Context) {
 	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	b.wg.Add(2)
+	b.wg.Add(3)
 	go func() { defer b.wg.Done(); b.journal.Run(ctx, b.SealEvery) }()
 	go func() { defer b.wg.Done(); b.reports.RunReports(ctx, b.RefreshEvery, b.log) }()
+	go func() { defer b.wg.Done(); b.refreshSimulations(ctx) }()
 	b.imports.start(ctx)
 }
 
@@ -67,4 +68,29 @@ func (b *Background) Stop(ctx context.Context) error {
 		return fmt.Errorf("seal the journal: %w", err)
 	}
 	return nil
+}
+
+// simulationsEvery is how often the simulation aggregates are brought up to date; a month is
+// left alone until its last change is simulationsQuiet old (a bulk import is not folded chunk
+// by chunk).
+const (
+	simulationsEvery = 30 * time.Second
+	simulationsQuiet = 10 * time.Second
+)
+
+// refreshSimulations keeps the what-if simulation's monthly aggregates up to date, so that the
+// first simulation after a bulk load does not pay for computing them.
+func (b *Background) refreshSimulations(ctx context.Context) {
+	t := time.NewTicker(simulationsEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := b.reports.RefreshSimulations(ctx, simulationsQuiet); err != nil && ctx.Err() == nil {
+				b.log.Error("refresh simulation months", "error", err)
+			}
+		}
+	}
 }
