@@ -186,12 +186,24 @@ func checkCSRF(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// safeNext returns next when it is a path on this site (not //host or a scheme), else "/".
+// safeNext returns next when it is a path on this site, else "/". Anything that could leave the
+// site or the Location header is refused: a scheme or host, "//" or "/\\", any control
+// character (CR/LF would add headers; a tab is dropped by browsers, turning "/\t/evil" into
+// "//evil"), or a backslash.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 2000 {
+	if len(next) > 2000 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
-	return next
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	return u.RequestURI()
 }
 
 type loginView struct {
