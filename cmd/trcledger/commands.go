@@ -116,6 +116,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// The place of issue printed on statement PDFs; unset: the provider's jurisdiction (docs/pdf-statement.md).
 	statementsSvc.SetIssuePlace(getenv("STATEMENT_ISSUE_PLACE"))
 	tokens, users := access.NewTokens(db, time.Now), access.NewUsers(db, time.Now)
+	loginAddressLimit := 0 // "0": off, behind a proxy that hides client addresses
+	if getenv("LOGIN_ADDRESS_LIMIT") != "0" {
+		if loginAddressLimit, err = intEnv(getenv, "LOGIN_ADDRESS_LIMIT", access.DefaultLoginAddressLimit); err != nil {
+			return err
+		}
+	}
+	users.SetLoginAddressLimit(loginAddressLimit)
 	// Prometheus metrics: requests, group commits, imports, lags, the pool and the runtime.
 	m := metrics.New(db.DB, metrics.Lags{Sealer: journal.SealLag, Reports: reportsSvc.RefreshLag})
 	encountersSvc.OnGroupCommit(m.GroupCommitted)

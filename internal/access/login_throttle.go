@@ -6,13 +6,18 @@ import (
 	"time"
 )
 
-// loginThrottle counts failed sign-ins per username and per client address (IPv6: per /64)
-// within a window. A username is blocked after limit failures, an address after 4×limit (a
-// clinic's shared address holds several people). Memory is bounded: the counts live in two
-// maps swapped each window, and a map that grows past maxLoginKeys is cleared.
+// loginThrottle counts sign-in attempts that have not succeeded, per username and per client
+// address (IPv6: per /64), within a window. A username is blocked after limit of them, an
+// address after addressLimit (a clinic's shared address holds several people; 0 turns the
+// address limit off, for a proxy that hides client addresses). An attempt is counted when it
+// starts (reserve), before its password is checked, so parallel attempts cannot slip past the
+// limit; a success gives the address's count back and forgets the username's. Memory is
+// bounded: the counts live in two maps swapped each window, and a map that grows past
+// maxLoginKeys is cleared.
 type loginThrottle struct {
 	mu            sync.Mutex
 	limit         int
+	addressLimit  int
 	window        time.Duration
 	start         time.Time
 	current, last map[string]int
@@ -20,8 +25,8 @@ type loginThrottle struct {
 
 const maxLoginKeys = 100000
 
-func newLoginThrottle(limit int, window time.Duration) *loginThrottle {
-	return &loginThrottle{limit: limit, window: window, current: map[string]int{}, last: map[string]int{}}
+func newLoginThrottle(limit, addressLimit int, window time.Duration) *loginThrottle {
+	return &loginThrottle{limit: limit, addressLimit: addressLimit, window: window, current: map[string]int{}, last: map[string]int{}}
 }
 
 func addressKey(addr string) string {
@@ -45,33 +50,31 @@ func (t *loginThrottle) rotate(now time.Time) {
 	}
 }
 
-// blocked returns how long to wait before username may try again from addr, or 0.
-func (t *loginThrottle) blocked(username, addr string, now time.Time) time.Duration {
+// reserve counts an attempt of username from addr, or returns how long to wait when the
+// username or the address has reached its limit (nothing is counted then).
+func (t *loginThrottle) reserve(username, addr string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rotate(now)
 	user, address := "user:"+username, addressKey(addr)
-	if t.current[user]+t.last[user] >= t.limit || t.current[address]+t.last[address] >= 4*t.limit {
+	if t.current[user]+t.last[user] >= t.limit || t.addressLimit > 0 && t.current[address]+t.last[address] >= t.addressLimit {
 		return t.start.Add(t.window).Sub(now)
 	}
-	return 0
-}
-
-func (t *loginThrottle) fail(username, addr string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.rotate(now)
 	if len(t.current) >= maxLoginKeys {
 		clear(t.current)
 	}
-	t.current["user:"+username]++
-	t.current[addressKey(addr)]++
+	t.current[user]++
+	t.current[address]++
+	return 0
 }
 
-// succeed forgets the username's failures (not the address's).
-func (t *loginThrottle) succeed(username string) {
+// succeed forgets the username's attempts and gives the address back this one.
+func (t *loginThrottle) succeed(username, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.current, "user:"+username)
 	delete(t.last, "user:"+username)
+	if address := addressKey(addr); t.current[address] > 0 {
+		t.current[address]--
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -72,13 +73,26 @@ type Users struct {
 	IdleTimeout, MaxAge time.Duration
 	tokens              *Tokens
 	throttle            *loginThrottle
+	// hashing bounds the password checks running at once: each takes 19 MiB and ~50 ms of a
+	// core, and a burst of sign-ins must not take the server's memory.
+	hashing chan struct{}
 }
+
+// DefaultLoginAddressLimit is how many sign-ins that did not succeed one client address (IPv6:
+// one /64) may make in 15 minutes before it must wait: enough for a clinic's staff behind one
+// address, too few to try passwords across many accounts.
+const DefaultLoginAddressLimit = 100
+
+// SetLoginAddressLimit sets the per-address limit of DefaultLoginAddressLimit; 0 turns it off
+// (behind a proxy whose client addresses the server cannot see). Call it before serving.
+func (s *Users) SetLoginAddressLimit(n int) { s.throttle.addressLimit = n }
 
 // NewUsers returns the account service. Sessions end after 30 minutes without a request and
 // after 12 hours in any case.
 func NewUsers(db *sqlx.DB, now func() time.Time) *Users {
 	return &Users{db: db, now: now, IdleTimeout: 30 * time.Minute, MaxAge: 12 * time.Hour,
-		tokens: NewTokens(db, now), throttle: newLoginThrottle(5, 15*time.Minute)}
+		tokens: NewTokens(db, now), throttle: newLoginThrottle(5, DefaultLoginAddressLimit, 15*time.Minute),
+		hashing: make(chan struct{}, max(4, 2*runtime.NumCPU()))}
 }
 
 func checkPasswordRule(f *trcledger.Fields, password string) {
@@ -269,7 +283,7 @@ func (s *Users) Login(ctx context.Context, username, password, addr string) (*Se
 	if len(username) > 64 || len(password) > 256 {
 		return nil, trcledger.Errorf(trcledger.EUNAUTHORIZED, "wrong username or password")
 	}
-	if wait := s.throttle.blocked(username, addr, s.now()); wait > 0 {
+	if wait := s.throttle.reserve(username, addr, s.now()); wait > 0 {
 		minutes := int(wait.Minutes()) + 1
 		return nil, trcledger.Errorf(trcledger.ERATELIMIT, "too many failed sign-ins; try again in %d minutes", minutes).With("retry_after_minutes", minutes)
 	}
@@ -286,14 +300,21 @@ func (s *Users) Login(ctx context.Context, username, password, addr string) (*Se
 	if found {
 		hash = row.Hash
 	}
+	select {
+	case s.hashing <- struct{}{}:
+	case <-time.After(2 * time.Second):
+		return nil, trcledger.Errorf(trcledger.EUNAVAILABLE, "too many sign-ins at once; try again in a moment")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	ok := checkPassword(hash, password) && found && row.DisabledAt == nil
+	<-s.hashing
 	if !ok {
-		s.throttle.fail(username, addr, s.now())
 		actx := WithPrincipal(ctx, Principal{TokenID: "anonymous", Role: "none"})
 		_ = Record(actx, s.db, "login_failed", "user", username, map[string]any{"known": found})
 		return nil, trcledger.Errorf(trcledger.EUNAUTHORIZED, "wrong username or password")
 	}
-	s.throttle.succeed(username)
+	s.throttle.succeed(username, addr)
 	secret, err := randomText(32)
 	if err != nil {
 		return nil, err
