@@ -333,6 +333,19 @@ func TestClosedMonth(t *testing.T) {
 		"encounter:"+e.ID, "encounter:"+cres.Encounters[0].ID); n != 2 {
 		t.Fatalf("%d late corrections dated 2025-04-01", n)
 	}
+	// One voided encounter has one live correction: naming it again (a way to post anything into
+	// the closed month) is refused, in a single post and twice within one batch.
+	again := corr
+	again.ExternalID = "M-1-again"
+	_, err = f.Svc.PostEncounter(f.Clinic, again, key("M-1-again"))
+	wantCode(t, err, trcledger.EINVALID, "")
+	twice := corr
+	twice.ExternalID = "M-1-twice"
+	_, err = f.Svc.PostBatch(f.Clinic, []encounters.EncounterInput{again, twice}, key("M-1-batch"))
+	wantCode(t, err, trcledger.EINVALID, "")
+	if n := f.Count(t, `SELECT count(*) FROM encounters WHERE corrects = $1`, e.ID); n != 1 {
+		t.Fatalf("%d corrections of one voided encounter", n)
+	}
 	// March's report does not change while it is closed.
 	if _, err := f.Svc.RefreshReports(context.Background(), 0, 0); err != nil {
 		t.Fatal(err)

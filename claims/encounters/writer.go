@@ -238,6 +238,7 @@ func decide(ctx context.Context, tx *sqlx.Tx, live []*writeJob, encs []*Encounte
 			continue
 		}
 		j.outcome = outcomeStored
+		j.markCorrections(corrected)
 		for _, e := range j.encs {
 			posted[externalKey(e.ProviderCode, e.ExternalID)] = postedEncounter{id: e.ID, hash: e.contentHash}
 		}
@@ -374,6 +375,10 @@ type correctedEncounter struct {
 	Provider    string         `db:"provider_code"`
 	Status      string         `db:"status"`
 	ServiceDate trcledger.Date `db:"service_date"`
+	// CorrectedBy is the posted encounter that corrects it already, if any: a voided encounter
+	// has at most one live correction (so a closed month cannot be posted into by correcting
+	// one voided encounter again and again).
+	CorrectedBy *string `db:"corrected_by"`
 }
 
 // correctedEncounters reads the encounters that the corrections among encs name.
@@ -389,7 +394,9 @@ func correctedEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (m
 		return out, nil
 	}
 	var rows []correctedEncounter
-	if err := tx.SelectContext(ctx, &rows, `SELECT id, provider_code, status, service_date FROM encounters WHERE id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+	if err := tx.SelectContext(ctx, &rows, `SELECT e.id, e.provider_code, e.status, e.service_date,
+		(SELECT c.id FROM encounters c WHERE c.corrects = e.id AND c.status = 'posted' LIMIT 1) AS corrected_by
+		FROM encounters e WHERE e.id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
 		return nil, fmt.Errorf("find corrected encounters: %w", err)
 	}
 	for _, r := range rows {
@@ -398,10 +405,13 @@ func correctedEncounters(ctx context.Context, tx *sqlx.Tx, encs []*Encounter) (m
 	return out, nil
 }
 
-// checkCorrections requires that an encounter named in corrects is the same provider's and
-// voided: EINVALID naming each that is not.
+// checkCorrections requires that an encounter named in corrects is the same provider's, voided,
+// and not corrected already by a posted encounter (of before, or of this call): EINVALID naming
+// each that is not. Once the job is stored, markCorrections records its corrections in
+// corrected, for the jobs after it.
 func (j *writeJob) checkCorrections(corrected map[string]correctedEncounter) error {
 	var f trcledger.Fields
+	seen := map[string]bool{}
 	for i, e := range j.encs {
 		if e.Corrects == nil {
 			continue
@@ -412,9 +422,23 @@ func (j *writeJob) checkCorrections(corrected map[string]correctedEncounter) err
 			f.Add(j.field(i, "corrects"), "unknown encounter %s", *e.Corrects)
 		case c.Status != "voided":
 			f.Add(j.field(i, "corrects"), "encounter %s is still posted; void it before posting its correction", *e.Corrects)
+		case c.CorrectedBy != nil || seen[*e.Corrects]:
+			f.Add(j.field(i, "corrects"), "encounter %s is corrected already; void that correction to correct it again", *e.Corrects)
 		}
+		seen[*e.Corrects] = true
 	}
 	return f.Err()
+}
+
+// markCorrections records in corrected that the stored job's encounters correct theirs.
+func (j *writeJob) markCorrections(corrected map[string]correctedEncounter) {
+	for _, e := range j.encs {
+		if e.Corrects != nil {
+			c := corrected[*e.Corrects]
+			c.CorrectedBy = &e.ID
+			corrected[*e.Corrects] = c
+		}
+	}
 }
 
 // closedMonths locks the months of the encounters' service dates shared (claims.ClosedPeriods)

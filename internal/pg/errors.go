@@ -42,6 +42,7 @@ var constraints = map[string]constraintError{
 	"users_username_key":                     {trcledger.ECONFLICT, "duplicate", "username", "a user with this username already exists"},
 	"users_org_code_fkey":                    {trcledger.EINVALID, "validation_failed", "org_code", "unknown organization"},
 	"users_binding_check":                    {trcledger.EINVALID, "validation_failed", "org_code", "clinic and reviewer users need an organization; admin and finance users have none"},
+	"encounters_corrects_live_key":           {trcledger.ECONFLICT, "already_corrected", "corrects", "this encounter is corrected already; void that correction to correct it again"},
 	"encounters_provider_external_id_key":    {trcledger.ECONFLICT, "duplicate_external_id", "external_id", "this provider already has a posted encounter with this external_id"},
 	"tariff_versions_in_use":                 {trcledger.ECONFLICT, "tariff_version_in_use", "effective_from", "the open tariff version has priced encounters on or after this date; it cannot be closed before them"},
 	"tariff_versions_immutable":              {trcledger.ECONFLICT, "immutable", "", "a tariff version is never edited, only closed"},
