@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -87,6 +88,7 @@ type sampleLine struct {
 	Decision        *string          `db:"decision"`
 	ApprovedAmount  *decimal.Decimal `db:"approved_amount"`
 	ExtrapolationID *int64           `db:"extrapolation_id"`
+	DecidedAt       *time.Time       `db:"decided_at"`
 }
 
 // byHand reports whether the line's current decision was taken by a reviewer, not extrapolated.
@@ -160,7 +162,7 @@ func (p *samplePlan) decided() bool { return len(p.sample) > 0 && len(p.undecide
 // sampled line is decided by hand, computes the rate and the rest's approved amounts.
 func planSample(ctx context.Context, q sqlx.QueryerContext, id string, seed int64, percent int) (*samplePlan, error) {
 	p := &samplePlan{}
-	err := sqlx.SelectContext(ctx, q, &p.pop, `SELECT id, amount, decision, approved_amount, extrapolation_id FROM statement_lines
+	err := sqlx.SelectContext(ctx, q, &p.pop, `SELECT id, amount, decision, approved_amount, extrapolation_id, decided_at FROM statement_lines
 		WHERE statement_id = $1 AND live AND cardinality(flags) = 0 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("find unflagged lines: %w", err)
@@ -240,7 +242,9 @@ func (s *Service) FindSample(ctx context.Context, id string, percent *int, seed 
 			}
 		}
 	}
-	err = access.Record(ctx, s.db, "sample", "statement", st.ID, map[string]any{"seed": *seed, "percent": *percent, "size": len(p.sample)})
+	// drawn_at is on the service's clock, the one decisions are stamped with (decided_at).
+	err = access.Record(ctx, s.db, "sample", "statement", st.ID, map[string]any{"seed": *seed, "percent": *percent, "size": len(p.sample),
+		"drawn_at": s.now().UTC().Format(time.RFC3339Nano)})
 	return out, err
 }
 
@@ -305,6 +309,9 @@ func (s *Service) extrapolate(ctx context.Context, tx *sqlx.Tx, st *Statement, b
 		}
 		return 0, nil, e
 	}
+	if err := sampleDecidedAfterDraw(ctx, tx, st.ID, *b.Seed, *b.SamplePercent, p.sample); err != nil {
+		return 0, nil, err
+	}
 	who := access.PrincipalFrom(ctx)
 	now := s.now().UTC()
 	sampleIDs := make([]int64, len(p.sample))
@@ -353,4 +360,34 @@ func (s *Service) extrapolate(ctx context.Context, tx *sqlx.Tx, st *Statement, b
 func (x LineExtrapolation) Percent() decimal.Decimal {
 	r, _ := decimal.NewFromString(x.Rate)
 	return r.Shift(2)
+}
+
+// sampleDecidedAfterDraw refuses (ESTATE sample_predecided) a sample some of whose lines were
+// decided before the sample of this seed and percent was first drawn (FindSample records every
+// draw in the audit log), or a sample never drawn (sample_not_drawn). The draw is public — anyone
+// can compute which lines a seed picks — so without this a reviewer could reject a few costly
+// lines first, then look for a seed whose sample holds them, and extrapolate a rate the rest of
+// the statement never earned.
+func sampleDecidedAfterDraw(ctx context.Context, tx *sqlx.Tx, statementID string, seed int64, percent int, sample []sampleLine) error {
+	var drawn *time.Time
+	err := tx.GetContext(ctx, &drawn, `SELECT min((detail->>'drawn_at')::timestamptz) FROM audit_log
+		WHERE action = 'sample' AND object_type = 'statement' AND object_id = $1
+		  AND detail->>'seed' = $2 AND detail->>'percent' = $3`, statementID, strconv.FormatInt(seed, 10), strconv.Itoa(percent))
+	if err != nil {
+		return fmt.Errorf("find the sample's draw: %w", err)
+	}
+	if drawn == nil {
+		return trcledger.Errorf(trcledger.ESTATE, "this sample (seed %d, %d%%) was never drawn; draw it, decide its lines, then apply its rate", seed, percent).WithReason("sample_not_drawn")
+	}
+	var early []int64
+	for _, l := range sample {
+		if l.DecidedAt != nil && l.DecidedAt.Before(*drawn) {
+			early = append(early, l.ID)
+		}
+	}
+	if len(early) > 0 {
+		return trcledger.Errorf(trcledger.ESTATE, "%d sampled lines were decided before the sample was drawn (line %d first); only decisions taken after the draw count, so decide them again", len(early), early[0]).
+			WithReason("sample_predecided").With("lines", early)
+	}
+	return nil
 }
