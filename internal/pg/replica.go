@@ -21,8 +21,9 @@ const DefaultReplicaMaxLag = 10 * time.Second
 // (reports, exports, ledger reads) take their pool from ReadDB: the replica while it is known to
 // hold everything the primary had committed at most MaxLag ago, else the primary.
 //
-// The watch (Run) reads, every MaxLag/4, the primary's WAL position (pg_current_wal_lsn) and
-// then the replica's replayed position (pg_last_wal_replay_lsn). Once the replica has replayed
+// The watch (Run) reads, every MaxLag/4, the primary's WAL position (pg_current_wal_insert_lsn:
+// past every commit record, even one of an asynchronous commit not yet written) and then the
+// replica's replayed position (pg_last_wal_replay_lsn). Once the replica has replayed
 // the position the primary had at time T, it holds every transaction committed before T: the
 // replica is "caught up to T". ReadDB answers the replica while now − T ≤ MaxLag. Before the
 // first check, or when either side cannot be read, the replica is not used.
@@ -130,7 +131,7 @@ func (r *Replica) Check(ctx context.Context) error {
 	}
 	var primaryLSN string
 	at := r.now()
-	if err := r.primary.GetContext(ctx, &primaryLSN, `SELECT pg_current_wal_lsn()::text`); err != nil {
+	if err := r.primary.GetContext(ctx, &primaryLSN, `SELECT pg_current_wal_insert_lsn()::text`); err != nil {
 		return fmt.Errorf("replica lag: primary position: %w", err)
 	}
 	// NULL when the server is not a standby (the URL names a primary, or the standby was

@@ -121,7 +121,7 @@ func (c *Cluster) WaitCaughtUp(t testing.TB, replica *Cluster, timeout time.Dura
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var lsn string
-	if err := primary.GetContext(ctx, &lsn, `SELECT pg_current_wal_lsn()::text`); err != nil {
+	if err := primary.GetContext(ctx, &lsn, `SELECT pg_current_wal_insert_lsn()::text`); err != nil {
 		t.Fatalf("pgtest: primary position: %v", err)
 	}
 	for {
