@@ -92,9 +92,12 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
-// signInCookie signs in at base with client (which must not follow redirects) and answers the
-// session cookie the server set. header is added to both requests (forwarded headers).
-func signInCookie(t *testing.T, client *http.Client, base, username, password string, header http.Header) *http.Cookie {
+// signInCookie signs in as the demo finance user at base with client (which must not follow
+// redirects) and answers the session cookie the server set. header is added to both requests
+// (forwarded headers).
+func signInCookie(t *testing.T, client *http.Client, base string, passwords map[string]string, header http.Header) *http.Cookie {
+	const username = "finance.iom"
+	password := passwords[username]
 	t.Helper()
 	req, _ := http.NewRequest("GET", base+"/login", nil)
 	for k, v := range header {
@@ -162,7 +165,7 @@ func TestServeTLS(t *testing.T) {
 			t.Error("plain HTTP answered 200 on the TLS port")
 		}
 	}
-	c := signInCookie(t, client, "https://"+addr, "finance.iom", passwords["finance.iom"], nil)
+	c := signInCookie(t, client, "https://"+addr, passwords, nil)
 	if !c.Secure || !c.HttpOnly {
 		t.Errorf("session cookie over TLS: Secure %v, HttpOnly %v", c.Secure, c.HttpOnly)
 	}
@@ -231,7 +234,7 @@ func TestForwardedHeadersOnlyFromTrustedProxies(t *testing.T) {
 	// Not trusted: the header is ignored.
 	addr, _, stop := serveForTest(t, context.Background(), func(k string) string { return env[k] })
 	base := "http://" + addr
-	if c := signInCookie(t, client, base, "finance.iom", passwords["finance.iom"], https); c.Secure {
+	if c := signInCookie(t, client, base, passwords, https); c.Secure {
 		t.Error("X-Forwarded-Proto from an untrusted peer made the cookie Secure")
 	}
 	if s := metricsStatus(base, "192.0.2.10"); s != 200 {
@@ -243,10 +246,10 @@ func TestForwardedHeadersOnlyFromTrustedProxies(t *testing.T) {
 	addr, _, stop = serveForTest(t, context.Background(), func(k string) string { return env[k] })
 	defer stop()
 	base = "http://" + addr
-	if c := signInCookie(t, client, base, "finance.iom", passwords["finance.iom"], https); !c.Secure {
+	if c := signInCookie(t, client, base, passwords, https); !c.Secure {
 		t.Error("X-Forwarded-Proto: https from a trusted proxy did not make the cookie Secure")
 	}
-	if c := signInCookie(t, client, base, "finance.iom", passwords["finance.iom"], nil); c.Secure {
+	if c := signInCookie(t, client, base, passwords, nil); c.Secure {
 		t.Error("plain HTTP through the trusted proxy made the cookie Secure")
 	}
 	// Documentation addresses (RFC 5737) in a header: nothing is sent to them.

@@ -53,13 +53,12 @@ func newOpsServer(t *testing.T, cluster *pgtest.Cluster) *opsServer {
 
 func (s *opsServer) getenv(k string) string { return s.env[k] }
 
-func (s *opsServer) run(args ...string) string {
+func (s *opsServer) run(args ...string) {
 	s.t.Helper()
 	var out, errs bytes.Buffer
 	if err := run(context.Background(), args, s.getenv, &out, &errs); err != nil {
 		s.t.Fatalf("%v: %v\n%s%s", args, err, out.String(), errs.String())
 	}
-	return out.String()
 }
 
 // call sends a request as role to the server at addr and answers the status and body.
