@@ -76,6 +76,14 @@ type Config struct {
 	AuthFailureWindow time.Duration
 	// Metrics, when set, counts every request (API and pages) and the imports' outcomes.
 	Metrics *metrics.Metrics
+	// TrustedProxies are the addresses and CIDR ranges of the reverse proxies in front of the
+	// server (TRUSTED_PROXIES). Only a request from one of them has its client address taken
+	// from ProxyHeader and its scheme from X-Forwarded-Proto; from anyone else both headers are
+	// ignored (c.IP() is the TCP peer, c.Protocol() the connection's). Empty: nobody is trusted.
+	TrustedProxies []string
+	// ProxyHeader names the header a trusted proxy puts the client's address in (X-Real-IP
+	// when empty); an invalid address in it falls back to the peer.
+	ProxyHeader string
 }
 
 // Server holds the Fiber app and what its handlers need.
@@ -136,6 +144,12 @@ func NewServer(cfg Config) *Server {
 		DisableStartupMessage: true,
 		JSONEncoder:           encodeJSON,
 		ErrorHandler:          errorHandler(cfg.Logger),
+		// Forwarded headers count only from the proxies named (none by default): the auth
+		// throttle keys on c.IP(), the web app's Secure cookies follow c.Protocol().
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg),
+		EnableIPValidation:      true,
 	})
 	// Only a streamed route (the CSV import) gets the long body timeout; a client cannot hold
 	// a connection and a body for 5 minutes on any other route.
@@ -190,6 +204,17 @@ func NewServer(cfg Config) *Server {
 		s.App.Add(r.Method, r.Path, append(handlers, r.Handler)...)
 	}
 	return s
+}
+
+// proxyHeader is the header c.IP() reads behind a trusted proxy; none without one.
+func proxyHeader(cfg Config) string {
+	switch {
+	case len(cfg.TrustedProxies) == 0:
+		return ""
+	case cfg.ProxyHeader == "":
+		return "X-Real-IP"
+	}
+	return cfg.ProxyHeader
 }
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)

@@ -56,7 +56,7 @@ func (j *Journal) balances(ctx context.Context, cond, arg string, asOf *trcledge
 	if asOf != nil {
 		date = asOf.String()
 	}
-	rows, err := j.db.QueryContext(ctx, fmt.Sprintf(balanceQuery, cond), arg, date)
+	rows, err := j.reads().QueryContext(ctx, fmt.Sprintf(balanceQuery, cond), arg, date)
 	if err != nil {
 		return nil, fmt.Errorf("ledger balances: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/trcledger/trcledger/internal/pg"
 )
 
 // sealLockKey is the transaction-scoped advisory lock that lets one sealer at a time, across
@@ -21,9 +23,10 @@ const DefaultSealBatch = 10000
 // Journal reads the ledger and seals it: links committed transactions into the hash chain,
 // rolls their postings up into daily totals, computes balances and verifies the chain.
 type Journal struct {
-	db    *sqlx.DB
-	kick  chan struct{}
-	batch int
+	db      *sqlx.DB
+	replica *pg.Replica // Balance, Accounts and Transactions read there while it is caught up
+	kick    chan struct{}
+	batch   int
 }
 
 // New returns a Journal on db. Nothing is sealed until Seal, Run or Verify is called.

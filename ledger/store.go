@@ -290,8 +290,11 @@ func (j *Journal) Transactions(ctx context.Context, f TransactionFilter) ([]Tran
 	}
 	query.WriteString(` ORDER BY t.id LIMIT ` + arg(limit+1))
 
+	// Both reads from the same pool: a transaction's postings commit with it and never change,
+	// so a later snapshot finds the same ones.
+	db := j.reads()
 	var rows []transactionRow
-	if err := j.db.SelectContext(ctx, &rows, query.String(), args...); err != nil {
+	if err := db.SelectContext(ctx, &rows, query.String(), args...); err != nil {
 		return nil, "", fmt.Errorf("list ledger transactions: %w", err)
 	}
 	next := ""
@@ -303,7 +306,7 @@ func (j *Journal) Transactions(ctx context.Context, f TransactionFilter) ([]Tran
 	for i, r := range rows {
 		txs[i] = r.transaction()
 	}
-	if err := loadPostings(ctx, j.db, txs); err != nil {
+	if err := loadPostings(ctx, db, txs); err != nil {
 		return nil, "", err
 	}
 	return txs, next, nil

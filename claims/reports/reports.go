@@ -239,7 +239,7 @@ func (s *Service) TransitionReport(ctx context.Context, f TransitionFilter) (*Tr
 	// One snapshot for the kept rows and the live ones: a month is either kept, or changed (or
 	// marked) and aggregated here, never both or neither.
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
+	err = pg.WithTxOpts(ctx, s.reads(), opts, func(tx *sqlx.Tx) error {
 		rows, sites = map[string][]TransitionRow{}, nil
 		if err := reportSettings(ctx, tx); err != nil {
 			return err
@@ -458,7 +458,7 @@ func (s *Service) Reconciliation(ctx context.Context, f ReconciliationFilter) (*
 	}
 	// One snapshot for all of it, so a posting committed meanwhile cannot show as a difference.
 	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	err = pg.WithTxOpts(ctx, s.db, opts, func(tx *sqlx.Tx) error {
+	err = pg.WithTxOpts(ctx, s.reads(), opts, func(tx *sqlx.Tx) error {
 		out.Items = []ReconciliationItem{}
 		out.Differences, out.Unclaimed = []LedgerDifference{}, []UnclaimedShares{}
 		if err := reportSettings(ctx, tx); err != nil {

@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/trcledger/trcledger/internal/pg"
 )
 
 // Service answers the transition report and the reconciliation, and keeps the report months
 // (RefreshReports, RunReports). It writes only report_months, report_changes and report_dirty.
 type Service struct {
-	db *sqlx.DB
+	db      *sqlx.DB
+	replica *pg.Replica // reads that may lag go there while it is caught up (SetReplica)
 
 	// recomputeAbove: a month whose changed encounters are more than this part of the
 	// encounters it keeps is recomputed whole rather than folded. Folding costs about twice as

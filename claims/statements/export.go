@@ -24,10 +24,10 @@ func str(p *string) string {
 }
 
 // ExportCSV writes the statement as CSV, one row a line, with its flags and decisions; it is
-// read (and audited) as FindStatementByID reads it, and returns its errors (ENOTFOUND) or a
-// failure to write w.
+// read (and audited) as FindStatementByID reads it, from the replica when one is set and caught
+// up (SetReplica), and returns its errors (ENOTFOUND) or a failure to write w.
 func (s *Service) ExportCSV(ctx context.Context, id string, w io.Writer) error {
-	st, err := s.FindStatementByID(ctx, id)
+	st, err := s.exportStatement(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -34,23 +34,25 @@ func (s *Service) ExportPDF(ctx context.Context, id string, w io.Writer) error {
 // rejected or adjusted line with its reason and the reviewer's note; the totals; the place and
 // date of issue; a signature block; and, before submission, a DRAFT watermark. Dates, amounts and
 // the currency are written the locale's way (15.03.2025., 1.234,56 KM). The statement is read as
-// FindStatementByID reads it; it returns its errors (ENOTFOUND), EINVALID for an unknown locale,
-// or a failure to render or to write w.
+// FindStatementByID reads it (from the replica when one is set and caught up: SetReplica); it
+// returns its errors (ENOTFOUND), EINVALID for an unknown locale, or a failure to render or to
+// write w.
 func (s *Service) ExportPDFIn(ctx context.Context, id, loc string, w io.Writer) error {
 	if !slices.Contains(PDFLocales, loc) {
 		return (&trcledger.Fields{}).AddErr("lang", "must be one of %s", strings.Join(PDFLocales, ", "))
 	}
-	st, err := s.FindStatementByID(ctx, id)
+	st, err := s.exportStatement(ctx, id)
 	if err != nil {
 		return err
 	}
+	rdb := s.reads()
 	d := pdfDoc{st: st, locale: loc, names: map[string]string{}, services: map[string]string{}, place: s.issuePlace}
 	var orgs []struct {
 		Code         string `db:"code"`
 		Name         string `db:"name"`
 		Jurisdiction string `db:"jurisdiction"`
 	}
-	if err := s.db.SelectContext(ctx, &orgs, `SELECT o.code, o.name, j.name AS jurisdiction
+	if err := rdb.SelectContext(ctx, &orgs, `SELECT o.code, o.name, j.name AS jurisdiction
 		FROM organizations o JOIN jurisdictions j ON j.code = o.jurisdiction_code
 		WHERE o.code IN ($1, $2)`, st.ProviderCode, st.PayerCode); err != nil {
 		return fmt.Errorf("load parties: %w", err)
@@ -69,7 +71,7 @@ func (s *Service) ExportPDFIn(ctx context.Context, id, loc string, w io.Writer) 
 		Code string `db:"code"`
 		Name string `db:"name"`
 	}
-	if err := s.db.SelectContext(ctx, &services, `SELECT code, name FROM services WHERE code = ANY($1)`,
+	if err := rdb.SelectContext(ctx, &services, `SELECT code, name FROM services WHERE code = ANY($1)`,
 		pq.Array(slices.Sorted(maps.Keys(codes)))); err != nil {
 		return fmt.Errorf("load services: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/trcledger/trcledger/claims"
+	"github.com/trcledger/trcledger/internal/pg"
 )
 
 // Service builds, checks, reviews, pays and exports claims statements. Its exported methods own
@@ -15,6 +16,8 @@ type Service struct {
 	now    func() time.Time
 	keys   *claims.Keys // idempotency keys and their answers, shared with encounters
 	sealer claims.Sealer
+
+	replica *pg.Replica // the exports read there while it is caught up (SetReplica)
 
 	issuePlace string // the place of issue printed on statements; "" for the provider's jurisdiction
 }

@@ -368,6 +368,18 @@ func (s *Service) FindStatementByID(ctx context.Context, id string) (*Statement,
 // readStatement is FindStatementByID on q: the database, or the transaction of an action that
 // answers with the statement.
 func readStatement(ctx context.Context, q sqlx.ExtContext, id string) (*Statement, error) {
+	st, err := loadStatement(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := recordRead(ctx, q, id, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// loadStatement is readStatement without the audit entry, for a read-only pool (the replica).
+func loadStatement(ctx context.Context, q sqlx.QueryerContext, id string) (*Statement, error) {
 	st, err := findStatement(ctx, q, id, false)
 	if err != nil {
 		return nil, err
@@ -380,10 +392,12 @@ func readStatement(ctx context.Context, q sqlx.ExtContext, id string) (*Statemen
 		FROM payments WHERE statement_id = $1 ORDER BY created_at, id`, id); err != nil {
 		return nil, fmt.Errorf("load payments: %w", err)
 	}
-	if err := access.Record(ctx, q, "read", "statement", id, map[string]any{"lines": len(st.Lines)}); err != nil {
-		return nil, err
-	}
 	return st, nil
+}
+
+// recordRead writes the audit entry of a read of statement id, st (its lines' patient-level data).
+func recordRead(ctx context.Context, ext sqlx.ExtContext, id string, st *Statement) error {
+	return access.Record(ctx, ext, "read", "statement", id, map[string]any{"lines": len(st.Lines)})
 }
 
 // loadStatementLines loads the statement's lines, all of them, or with a page the page.Limit

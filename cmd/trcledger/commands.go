@@ -75,17 +75,34 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if addr == "" {
 		addr = ":8080"
 	}
+	tlsCfg, err := tlsConfig(getenv)
+	if err != nil {
+		return err
+	}
+	proxies, proxyHeader, err := trustedProxies(getenv)
+	if err != nil {
+		return err
+	}
+	// Reports, exports and ledger reads go to the replica while it is caught up (docs/operations.md).
+	replica, err := openReplica(ctx, getenv, db, log)
+	if err != nil {
+		return err
+	}
+	defer replica.Close()
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	ln = serveTLS(ln, tlsCfg)
 	journal := ledger.New(db)
+	journal.SetReplica(replica)
 	rate, err := intEnv(getenv, "RATE_LIMIT", 300)
 	if err != nil {
 		return err
 	}
 	encountersSvc := encounters.NewService(db, time.Now, key, journal)
 	reportsSvc := reports.NewService(db)
+	reportsSvc.SetReplica(replica)
 	// The group committer, the sealer and the report refresher (claims/background).
 	bg := background.New(encountersSvc, reportsSvc, journal, log)
 	// Import jobs (docs/import-jobs.md): run by the background, resumed after a restart.
@@ -113,6 +130,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	contractsStore := contracts.NewStore(db, time.Now)
 	statementsSvc := statements.NewService(db, time.Now, key, journal)
+	statementsSvc.SetReplica(replica)
 	// The place of issue printed on statement PDFs; unset: the provider's jurisdiction (docs/pdf-statement.md).
 	statementsSvc.SetIssuePlace(getenv("STATEMENT_ISSUE_PLACE"))
 	tokens, users := access.NewTokens(db, time.Now), access.NewUsers(db, time.Now)
@@ -150,6 +168,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		// The web application's upload page streams its file as the API's import does, and
 		// gets the same long body timeout.
 		StreamedPaths: web.StreamedRoutes(),
+		// Behind a reverse proxy: whose X-Real-IP and X-Forwarded-Proto to believe.
+		TrustedProxies: proxies,
+		ProxyHeader:    proxyHeader,
 	})
 	metricsAddr, err := serveMetrics(ctx, getenv("METRICS_ADDR"), srv.App, m, log)
 	if err != nil {
@@ -163,7 +184,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Reports: reportsSvc, Imports: importsSvc, Journal: journal, Tokens: tokens, Users: users, ICD10: icd10.NewStore(db, time.Now), Logger: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.App.Listener(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", ln.Addr().String(), "tls", tlsCfg != nil, "trusted_proxies", len(proxies), "replica", replica != nil)
 	fmt.Fprintf(stdout, "trcledger listening on %s\n", ln.Addr())
 	select {
 	case err := <-errc:

@@ -35,7 +35,9 @@ commands:
 
 environment: DATABASE_URL (required), LISTEN_ADDR, PSEUDONYM_KEY (required unless
 TRCLEDGER_ENV=development), LOG_LEVEL (debug, info, warn, error), TRCLEDGER_ENV,
-HEADER_TIMEOUT (default 10s), AUTH_FAILURE_LIMIT (default 20 a minute, 0 for none)`
+HEADER_TIMEOUT (default 10s), AUTH_FAILURE_LIMIT (default 20 a minute, 0 for none),
+REPLICA_DATABASE_URL, REPLICA_MAX_LAG (default 10s), TLS_CERT_FILE, TLS_KEY_FILE,
+TRUSTED_PROXIES, PROXY_HEADER (default X-Real-IP); see docs/operations.md`
 
 // run is the whole program, callable from tests: it returns when ctx is cancelled (serve) or
 // the command is done.

@@ -318,18 +318,53 @@ func randomTag() string {
 
 // startCluster runs initdb into a new directory under /tmp and starts postgres on a unix socket
 // in that directory. It returns stop, which shuts the server down and removes the directory.
+func startCluster() (stop func() error, err error) {
+	c, stop, err := launchCluster(initdb, nil)
+	if err != nil {
+		return nil, err
+	}
+	env.urlFor = c.url
+	return stop, nil
+}
+
+// cluster is where a cluster lives and how its binaries are run.
+type cluster struct {
+	dir        string   // the cluster's directory: its socket, and data/ below it
+	data       string   // the data directory
+	bindir     string   // initdb, postgres, pg_basebackup, ...
+	asPostgres []string // the prefix that runs a binary as the cluster's owner (runuser as root)
+}
+
+func (c *cluster) url(db string) string {
+	return "postgres:///" + db + "?host=" + c.dir + "&user=postgres&sslmode=disable"
+}
+
+// initdb creates c's data directory.
+func initdb(c *cluster) error {
+	out, err := command(c.dir, c.asPostgres, filepath.Join(c.bindir, "initdb"),
+		"--no-sync", "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "-D", c.data).CombinedOutput()
+	if err != nil {
+		return unavailable("initdb: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// launchCluster makes a new cluster directory, fills its data directory with prepare (initdb,
+// or a base backup) and starts postgres there on a unix socket in that directory only, with the
+// test settings and then settings ("name=value", later ones win). It returns stop, which shuts
+// the server down and removes the directory.
 //
 // postgres runs under a small sh watchdog that reads its stdin, a pipe whose only writer is this
 // process: whenever this process ends, even by a panic in a test or SIGKILL, the read returns,
 // and the watchdog stops postgres and removes the directory.
-func startCluster() (stop func() error, err error) {
+func launchCluster(prepare func(*cluster) error, settings []string) (c *cluster, stop func() error, err error) {
 	bindir, err := findBinDir()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dir, err := os.MkdirTemp(clusterParent(), "pgt")
 	if err != nil {
-		return nil, unavailable("create cluster directory: %w", err)
+		return nil, nil, unavailable("create cluster directory: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -338,13 +373,11 @@ func startCluster() (stop func() error, err error) {
 	}()
 	asPostgres, err := runAs(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	data := filepath.Join(dir, "data")
-	out, err := command(dir, asPostgres, filepath.Join(bindir, "initdb"),
-		"--no-sync", "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "-D", data).CombinedOutput()
-	if err != nil {
-		return nil, unavailable("initdb: %w\n%s", err, out)
+	c = &cluster{dir: dir, data: filepath.Join(dir, "data"), bindir: bindir, asPostgres: asPostgres}
+	if err := prepare(c); err != nil {
+		return nil, nil, err
 	}
 
 	const watchdog = `dir=$1; shift
@@ -358,13 +391,17 @@ wait "$pg"; rc=$?
 kill "$watcher" 2>/dev/null
 rm -rf "$dir"
 exit "$rc"`
-	cmd := command(dir, asPostgres, "/bin/sh", "-c", watchdog, "pgtest-watchdog", dir,
-		filepath.Join(bindir, "postgres"), "-D", data,
+	args := []string{"-c", watchdog, "pgtest-watchdog", dir,
+		filepath.Join(bindir, "postgres"), "-D", c.data,
 		"-c", "listen_addresses=", "-k", dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB",
 		// An autovacuum worker in the template makes every clone wait for it to go away.
-		"-c", "autovacuum=off")
+		"-c", "autovacuum=off"}
+	for _, s := range settings {
+		args = append(args, "-c", s)
+	}
+	cmd := command(dir, asPostgres, "/bin/sh", args...)
 	// Its own process group, so a ^C at the terminal reaches only the test binary, whose
 	// death the watchdog then notices.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -372,17 +409,14 @@ exit "$rc"`
 	cmd.Stdout, cmd.Stderr = logTail, logTail
 	lifeline, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, unavailable("start postgres: %w", err)
+		return nil, nil, unavailable("start postgres: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, unavailable("start postgres: %w", err)
+		return nil, nil, unavailable("start postgres: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
-	env.urlFor = func(db string) string {
-		return "postgres:///" + db + "?host=" + dir + "&user=postgres&sslmode=disable"
-	}
 	stop = func() error {
 		_ = lifeline.Close()
 		// The exit status of a cluster being stopped says nothing: only that it is gone matters.
@@ -397,11 +431,11 @@ exit "$rc"`
 		}
 		return nil
 	}
-	if err := waitReady(exited, env.urlFor("postgres")); err != nil {
+	if err := waitReady(exited, c.url("postgres")); err != nil {
 		_ = stop()
-		return nil, unavailable("postgres did not start: %w\n%s", err, logTail.String())
+		return nil, nil, unavailable("postgres did not start: %w\n%s", err, logTail.String())
 	}
-	return stop, nil
+	return c, stop, nil
 }
 
 // clusterParent returns where to put the cluster: /dev/shm if it is a tmpfs with room to
