@@ -57,8 +57,14 @@ func newJourney(t *testing.T) *journey {
 		f := strings.Fields(line) // role org token
 		j.token[f[0]] = f[2]
 	}
-	addr, _, stop := serveForTest(t, context.Background(), getenv)
+	addr, logs, stop := serveForTest(t, context.Background(), getenv)
 	t.Cleanup(stop)
+	t.Cleanup(func() { // a failed journey shows the server's last requests (what it was waiting for)
+		if t.Failed() {
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			t.Logf("the server's last log lines:\n%s", strings.Join(lines[max(0, len(lines)-25):], "\n"))
+		}
+	})
 	j.base = "http://" + strings.Replace(addr, "[::]", "127.0.0.1", 1)
 	return j
 }

@@ -65,7 +65,7 @@ func New(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	tctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
+	tctx, cancelTimeout := context.WithTimeout(ctx, browserTimeout())
 	t.Cleanup(func() {
 		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
 		cancelTimeout()
@@ -114,4 +114,13 @@ func Screenshot(t *testing.T, ctx context.Context, name string) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// browserTimeout is how long one journey may drive its browser: 5 minutes, or
+// BROWSER_TIMEOUT (a Go duration) to find a stall quickly.
+func browserTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BROWSER_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return 5 * time.Minute
 }
