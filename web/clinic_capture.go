@@ -563,7 +563,7 @@ func (a *app) jsonFail(c *fiber.Ctx, err error) error {
 	}
 	status, key := problemKey(trcledger.ErrorCode(err))
 	if status == fiber.StatusInternalServerError {
-		a.log.Error("page failed", "path", c.Path(), "error", err)
+		a.log.Error("page failed", "route", routeOf(c), "error", err)
 		return jsonProblem(c, status, tr(c).T(key, ""), nil)
 	}
 	return jsonProblem(c, status, tr(c).T(key), nil)

@@ -271,7 +271,7 @@ func (a *app) failPage(c *fiber.Ctx, err error) error {
 	}
 	status, key := problemKey(code)
 	if status == fiber.StatusInternalServerError && a.log != nil {
-		a.log.Error("page failed", "request_id", access.RequestID(c.UserContext()), "path", c.Path(), "error", err)
+		a.log.Error("page failed", "request_id", access.RequestID(c.UserContext()), "route", routeOf(c), "error", err)
 	}
 	return a.errorPage(c, status, key)
 }
@@ -322,4 +322,13 @@ func serviceWorker() fiber.Handler {
 		c.Set("Content-Security-Policy", "default-src 'self'")
 		return c.Send(b)
 	}
+}
+
+// routeOf is the route pattern of the request (/clinic/encounters/:id), for logs: a path holds
+// ids and usernames, which a log line must not.
+func routeOf(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil {
+		return r.Path
+	}
+	return ""
 }

@@ -426,7 +426,9 @@ func loadStatementLines(ctx context.Context, q sqlx.QueryerContext, st *Statemen
 		LEFT JOIN statement_extrapolations x ON x.id = l.extrapolation_id
 		JOIN line_shares sh ON sh.id = l.share_id
 		JOIN encounter_lines el ON el.encounter_id = sh.encounter_id AND el.revision = sh.revision AND el.line_no = sh.line_no
-		JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
+		-- The line's own revision is in sh and el; the encounter is joined by id, so a cancelled
+		-- statement still shows lines whose encounter was repriced since.
+		JOIN encounters e ON e.id = sh.encounter_id
 		WHERE l.statement_id = $1 AND (l.live OR $2) AND l.id > $3
 		  AND ($5 = '' OR ($5 = 'none' AND cardinality(l.flags) = 0) OR ($5 = 'any' AND cardinality(l.flags) > 0) OR $5 = ANY (l.flags))
 		  AND ($6 = '' OR el.service_code = $6) AND ($7 = '' OR e.site_code = $7)
