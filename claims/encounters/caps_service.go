@@ -191,10 +191,17 @@ func (s *Service) AddCap(ctx context.Context, contractCode string, in CapInput) 
 // effective range already took, as uses that a void gives back like any other.
 func chargePosted(ctx context.Context, tx *sqlx.Tx, capID, contractID int64, in CapInput, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `
-		WITH s AS (
-			SELECT sh.encounter_id, sh.line_no, sh.amount, date_trunc($3, sh.service_date::timestamp)::date AS start
+		WITH routed_in AS ( -- what other caps routed to this payer as overflow: never charged, as at posting
+			SELECT cu.encounter_id, cu.line_no, sum(cu.routed) AS amount
+			FROM cap_uses cu JOIN contract_caps cc ON cc.id = cu.cap_id
+			WHERE cc.contract_id = $2 AND cc.overflow_payer_code = $4 AND cu.released_at IS NULL AND cu.routed > 0
+			GROUP BY 1, 2
+		), s AS (
+			SELECT sh.encounter_id, sh.line_no, sh.amount - coalesce(r.amount, 0) AS amount, date_trunc($3, sh.service_date::timestamp)::date AS start
 			FROM line_shares sh JOIN encounters e ON e.id = sh.encounter_id AND e.revision = sh.revision
-			WHERE e.contract_id = $2 AND e.status = 'posted' AND sh.payer_code = $4 AND sh.amount > 0
+			LEFT JOIN routed_in r ON r.encounter_id = sh.encounter_id AND r.line_no = sh.line_no
+			WHERE e.contract_id = $2 AND e.status = 'posted' AND sh.payer_code = $4
+			  AND sh.amount - coalesce(r.amount, 0) > 0
 			  AND sh.service_date >= $5 AND ($6::date IS NULL OR sh.service_date < $6)
 		), p AS (
 			INSERT INTO cap_periods (cap_id, period_start, used)
