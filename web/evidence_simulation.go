@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -474,7 +475,7 @@ func (a *app) parityAddTariff(c *fiber.Ctx) error {
 			return c.Redirect("/admin/parity/"+url.PathEscape(d.Fund.Code)+"?added="+strconv.Itoa(out.Version), fiber.StatusSeeOther)
 		}
 	}
-	if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.ECONFLICT {
+	if e := (*trcledger.Error)(nil); errors.As(err, &e) && e.Code == trcledger.ECONFLICT {
 		c.Status(fiber.StatusConflict)
 		return a.renderView(c, "evidence/sim_tariffs", view{Title: "admin.parity.title", Data: d, Problem: tr(c).T("admin.parity.overlap"),
 			Errors: map[string]string{"effective_from": tr(c).T("admin.parity.overlap")}})

@@ -93,7 +93,7 @@ func (s *Service) ParityReport(ctx context.Context, f ParityFilter) (*ParityRepo
 	if f.PayerCode == "" {
 		fs.Add("payer_code", "is required")
 	} else if err := checkStateFund(ctx, s.db, f.PayerCode); err != nil {
-		if e, ok := err.(*trcledger.Error); ok && e.Code == trcledger.EINVALID {
+		if e := (*trcledger.Error)(nil); errors.As(err, &e) && e.Code == trcledger.EINVALID {
 			fs.Merge("", e.Fields)
 		} else {
 			return nil, err

@@ -167,7 +167,7 @@ func (r *SimulationRequest) validate() (time.Time, time.Time, error) {
 	for i := range r.Rules {
 		rule := &r.Rules[i]
 		if err := rule.Validate(); err != nil {
-			if e, ok := err.(*trcledger.Error); ok {
+			if e := (*trcledger.Error)(nil); errors.As(err, &e) {
 				f.Merge(fmt.Sprintf("rules[%d]", i), e.Fields)
 			}
 			continue
