@@ -309,7 +309,23 @@ func TestCapCountsWhatWasPostedBefore(t *testing.T) {
 	if shareOf(e, demo.PayerZZOUSK) != "10.00" || shareOf(e, demo.PayerIOM) != "30.00" {
 		t.Errorf("B-2: %s", sharesOf(e.Lines[0]))
 	}
-	_, err := f.Svc.AddCap(capAdmin, demo.ContractDZBihac, encounters.CapInput{PayerCode: demo.PayerZZOUSK, Period: "year",
+	// A cap on IOM added now counts IOM's own shares of March (40.00 + 16.00), not the 14.00
+	// the USK cap routed to it: posting never charges routed amounts to the overflow payer.
+	iom, err := f.Svc.AddCap(capAdmin, demo.ContractDZBihac, encounters.CapInput{PayerCode: demo.PayerIOM, Period: "month",
+		Amount: dec("1000"), EffectiveFrom: date("2025-01-01"), Mode: "warn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var march string
+	for _, p := range iom.Periods {
+		if p.Label == "2025-03" {
+			march = p.Used.String()
+		}
+	}
+	if march != "56.00" {
+		t.Errorf("IOM's cap counts %q used in March, want 56.00 (its own shares, not what was routed to it)", march)
+	}
+	_, err = f.Svc.AddCap(capAdmin, demo.ContractDZBihac, encounters.CapInput{PayerCode: demo.PayerZZOUSK, Period: "year",
 		Amount: dec("1"), EffectiveFrom: date("2025-06-01"), Mode: "warn"})
 	wantCode(t, err, trcledger.ECONFLICT, "cap_overlap")
 	_, err = f.Svc.AddCap(capAdmin, demo.ContractDZBihac, encounters.CapInput{PayerCode: demo.PayerZZOUSK, Period: "week",
