@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,9 +22,6 @@ import (
 	"github.com/trcledger/trcledger"
 	"github.com/trcledger/trcledger/claims/encounters"
 )
-
-// uploadLimit caps one uploaded file, as the API's import does (api.maxImportBytes).
-const uploadLimit = 1 << 30
 
 // Bounds of the upload results kept for their result page and rejected-rows report: each is
 // kept for uploadKeep, a session keeps its last uploadsPerSession, and all of them together take
@@ -141,64 +136,19 @@ func (a *app) clinicUploadFailed(c *fiber.Ctx, status int, msg string) error {
 		Errors: map[string]string{"file": msg}, Problem: tr(c).T("common.form_has_errors")})
 }
 
-// clinicUpload streams the uploaded file (one file part of multipart/form-data) to the
-// encounters import and keeps its outcome for the result page, where it redirects. The body is
-// never read whole: the CSRF token comes in the X-CSRF-Token header (the page's JavaScript) or
-// as the form field _csrf before the file part (the form without JavaScript), and is checked
-// before the file is read.
+// clinicUpload streams the uploaded file (one file part of multipart/form-data, see openUpload)
+// to the encounters import and keeps its outcome for the result page, where it redirects.
 func (a *app) clinicUpload(c *fiber.Ctx) error {
-	stream := c.Context().RequestBodyStream()
-	if stream == nil {
-		stream = bytes.NewReader(c.Body())
-	}
-	body := &uploadBody{r: stream}
-	defer func() {
-		// What is left of a streamed body would be read as the next request on the
-		// connection: drain a little (a multipart's closing boundary), else close it.
-		if body.eof {
-			return
+	up, fail := openUpload(c)
+	defer up.close(c)
+	if fail != nil {
+		if fail.csrf {
+			return errorPageFor(c, fiber.StatusForbidden, "common.error.csrf")
 		}
-		if _, err := io.CopyN(io.Discard, body, 64<<10); !body.eof || (err != nil && !errors.Is(err, io.EOF)) {
-			c.Context().SetConnectionClose()
-		}
-	}()
-	tr := tr(c)
-	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if err != nil || mediaType != fiber.MIMEMultipartForm || params["boundary"] == "" {
-		c.Context().SetConnectionClose()
-		return a.clinicUploadFailed(c, fiber.StatusUnsupportedMediaType, tr.T("clinic.upload.not_a_form"))
+		return a.clinicUploadFailed(c, fail.status, tr(c).T(fail.key))
 	}
-	mr := multipart.NewReader(encounters.LimitImport(body, uploadLimit), params["boundary"])
-	token := strings.Clone(c.Get(csrfHeader))
-	var part *multipart.Part
-	for {
-		part, err = mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return a.clinicUploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
-		}
-		if err != nil {
-			return a.clinicUploadFailed(c, fiber.StatusBadRequest, tr.T("clinic.upload.cut_off"))
-		}
-		if part.FileName() != "" || part.FormName() == "file" {
-			break
-		}
-		b, _ := io.ReadAll(io.LimitReader(part, 256))
-		if part.FormName() == csrfField && token == "" {
-			token = string(b)
-		}
-	}
-	if s := sess(c); s == nil || subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) != 1 {
-		c.Context().SetConnectionClose()
-		return errorPageFor(c, fiber.StatusForbidden, "common.error.csrf")
-	}
-	if part.FileName() == "" {
-		return a.clinicUploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
-	}
-	charset := ""
-	if _, pp, err := mime.ParseMediaType(part.Header.Get(fiber.HeaderContentType)); err == nil {
-		charset = pp["charset"]
-	}
-	res, err := a.cfg.Encounters.ImportFile(c.UserContext(), part, encounters.ImportOptions{Charset: charset, KeepRejectedRows: true})
+	part := up.Part
+	res, err := a.cfg.Encounters.ImportFile(c.UserContext(), part, encounters.ImportOptions{Charset: up.Charset, KeepRejectedRows: true})
 	if err != nil {
 		return a.clinicUploadError(c, err)
 	}
@@ -217,14 +167,7 @@ func (a *app) clinicUploadError(c *fiber.Ctx, err error) error {
 	if !errors.As(err, &e) {
 		return err
 	}
-	detail := e.Message
-	if len(e.Fields) > 0 {
-		parts := make([]string, len(e.Fields))
-		for i, f := range e.Fields {
-			parts[i] = tr.Problem(f.Format, f.Args, f.Message)
-		}
-		detail = strings.Join(parts, "; ")
-	}
+	detail := uploadDetail(tr, e)
 	switch e.Code {
 	case trcledger.EINVALID:
 		return a.clinicUploadFailed(c, fiber.StatusUnprocessableEntity, tr.T("clinic.upload.bad_file", detail))

@@ -2,13 +2,10 @@ package web
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"strconv"
 	"strings"
 
@@ -77,59 +74,20 @@ func (a *app) renderImports(c *fiber.Ctx, status int, errs map[string]string) er
 // token before it or in the X-CSRF-Token header, as the upload page) into a new import job,
 // then shows the list of jobs, where the new one moves.
 func (a *app) clinicImportStart(c *fiber.Ctx) error {
-	stream := c.Context().RequestBodyStream()
-	if stream == nil {
-		stream = bytes.NewReader(c.Body())
-	}
-	body := &uploadBody{r: stream}
-	defer func() {
-		if body.eof {
-			return
-		}
-		if _, err := io.CopyN(io.Discard, body, 64<<10); !body.eof || (err != nil && !errors.Is(err, io.EOF)) {
-			c.Context().SetConnectionClose()
-		}
-	}()
 	tr := tr(c)
 	failed := func(status int, msg string) error {
 		return a.renderImports(c, status, map[string]string{"file": msg})
 	}
-	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
-	if err != nil || mediaType != fiber.MIMEMultipartForm || params["boundary"] == "" {
-		c.Context().SetConnectionClose()
-		return failed(fiber.StatusUnsupportedMediaType, tr.T("clinic.upload.not_a_form"))
-	}
-	mr := multipart.NewReader(body, params["boundary"])
-	token := strings.Clone(c.Get(csrfHeader))
-	var part *multipart.Part
-	for {
-		part, err = mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return failed(fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
+	u, fail := openUpload(c)
+	defer u.close(c)
+	if fail != nil {
+		if fail.csrf {
+			return errorPageFor(c, fiber.StatusForbidden, "common.error.csrf")
 		}
-		if err != nil {
-			return failed(fiber.StatusBadRequest, tr.T("clinic.upload.cut_off"))
-		}
-		if part.FileName() != "" || part.FormName() == "file" {
-			break
-		}
-		b, _ := io.ReadAll(io.LimitReader(part, 256))
-		if part.FormName() == csrfField && token == "" {
-			token = string(b)
-		}
+		return failed(fail.status, tr.T(fail.key))
 	}
-	if s := sess(c); s == nil || subtle.ConstantTimeCompare([]byte(token), []byte(s.CSRF)) != 1 {
-		c.Context().SetConnectionClose()
-		return errorPageFor(c, fiber.StatusForbidden, "common.error.csrf")
-	}
-	if part.FileName() == "" {
-		return failed(fiber.StatusUnprocessableEntity, tr.T("clinic.upload.no_file"))
-	}
-	charset := ""
-	if _, pp, err := mime.ParseMediaType(part.Header.Get(fiber.HeaderContentType)); err == nil {
-		charset = pp["charset"]
-	}
-	_, err = a.cfg.Imports.Create(c.UserContext(), part, imports.CreateOptions{FileName: strings.Clone(part.FileName()), Charset: charset, Limit: uploadLimit})
+	part := u.Part
+	_, err := a.cfg.Imports.Create(c.UserContext(), part, imports.CreateOptions{FileName: strings.Clone(part.FileName()), Charset: u.Charset, Limit: uploadLimit})
 	var e *trcledger.Error
 	switch {
 	case err == nil:
@@ -140,14 +98,7 @@ func (a *app) clinicImportStart(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	detail := e.Message
-	if len(e.Fields) > 0 {
-		parts := make([]string, len(e.Fields))
-		for i, f := range e.Fields {
-			parts[i] = tr.Problem(f.Format, f.Args, f.Message)
-		}
-		detail = strings.Join(parts, "; ")
-	}
+	detail := uploadDetail(tr, e)
 	switch e.Code {
 	case trcledger.EINVALID:
 		return failed(fiber.StatusUnprocessableEntity, tr.T("clinic.upload.bad_file", detail))
