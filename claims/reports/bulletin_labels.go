@@ -1,20 +1,12 @@
 package reports
 
 import (
-	"sync"
-
 	"github.com/trcledger/trcledger/internal/locale"
 )
 
 // bulletinLabels are the words of the printed bulletin per locale; sr-Cyrl is transliterated
 // from sr-Latn. TestBulletinLabelsComplete fails when a locale lacks a key English has.
-var bulletinLabels = sync.OnceValue(func() map[string]map[string]string {
-	cyr := make(map[string]string, len(bulletinSR))
-	for k, v := range bulletinSR {
-		cyr[k] = locale.ToCyrillic(v)
-	}
-	return map[string]map[string]string{"en": bulletinEN, "bs": bulletinBS, "hr": bulletinHR, "sr-Latn": bulletinSR, "sr-Cyrl": cyr}
-})
+var bulletinLabels = locale.NewLabels(bulletinEN, bulletinBS, bulletinHR, bulletinSR)
 
 var bulletinEN = map[string]string{
 	"title":               "Monthly bulletin of the transition: %s",

@@ -60,16 +60,7 @@ type bulletinPDF struct {
 }
 
 func (p *bulletinPDF) label(key string, args ...any) string {
-	msg, ok := bulletinLabels()[p.loc][key]
-	if !ok {
-		if msg, ok = bulletinEN[key]; !ok {
-			msg = key
-		}
-	}
-	if len(args) == 0 {
-		return msg
-	}
-	return fmt.Sprintf(msg, args...)
+	return bulletinLabels.Get(p.loc, key, args...)
 }
 
 func (p *bulletinPDF) cell(w, h float64, text, border string, ln int, align string, fill bool) {

@@ -11,10 +11,10 @@ func TestBulletinLabelsComplete(t *testing.T) {
 	t.Parallel()
 	want := slices.Sorted(maps.Keys(bulletinEN))
 	for _, loc := range BulletinPDFLocales {
-		got := slices.Sorted(maps.Keys(bulletinLabels()[loc]))
+		got := slices.Sorted(maps.Keys(bulletinLabels[loc]))
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: keys %v, want %v", loc, got, want)
 		}
 	}
-	t.Log(bulletinLabels()["sr-Cyrl"]["explain"], bulletinLabels()["sr-Cyrl"]["footer"])
+	t.Log(bulletinLabels["sr-Cyrl"]["explain"], bulletinLabels["sr-Cyrl"]["footer"])
 }

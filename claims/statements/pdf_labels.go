@@ -1,7 +1,6 @@
 package statements
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 
@@ -13,30 +12,11 @@ import (
 // application's catalogues; TestPDFLabelsComplete fails when a locale lacks a key English has.
 // Keys: heading and column names, status.<status>, decision.<decision>, reason.<reason_code>,
 // flag.<flag>, month.<1..12>, watermark.<status> and notice.<status> (draft and cancelled).
-var pdfLabels = func() map[string]map[string]string {
-	out := map[string]map[string]string{"en": pdfEN, "bs": pdfBS, "hr": pdfHR, "sr-Latn": pdfSR}
-	cyr := make(map[string]string, len(pdfSR))
-	for k, v := range pdfSR {
-		cyr[k] = locale.ToCyrillic(v)
-	}
-	out["sr-Cyrl"] = cyr
-	return out
-}()
+var pdfLabels = locale.NewLabels(pdfEN, pdfBS, pdfHR, pdfSR)
 
 // pdfLabel returns the label of key in loc (English when loc lacks it, the key when English
 // does too), formatted with args.
-func pdfLabel(loc, key string, args ...any) string {
-	msg, ok := pdfLabels[loc][key]
-	if !ok {
-		if msg, ok = pdfEN[key]; !ok {
-			msg = key
-		}
-	}
-	if len(args) == 0 {
-		return msg
-	}
-	return fmt.Sprintf(msg, args...)
-}
+func pdfLabel(loc, key string, args ...any) string { return pdfLabels.Get(loc, key, args...) }
 
 // PDFLocales are the languages the statement PDF is printed in (locale.Locales).
 var PDFLocales = locale.Locales

@@ -59,3 +59,18 @@ func TestToCyrillic(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelsFallBackToEnglishThenTheKey(t *testing.T) {
+	l := NewLabels(map[string]string{"a": "Amount %s", "b": "Both"}, map[string]string{"a": "Iznos %s"}, map[string]string{}, map[string]string{"a": "Iznos %s"})
+	for _, c := range []struct {
+		loc, key, want string
+		args           []any
+	}{
+		{"bs", "a", "Iznos 1", []any{"1"}}, {"sr-Cyrl", "a", "Износ 1", []any{"1"}}, {"hr", "a", "Amount 1", []any{"1"}},
+		{"bs", "b", "Both", nil}, {"xx", "c", "c", nil},
+	} {
+		if got := l.Get(c.loc, c.key, c.args...); got != c.want {
+			t.Errorf("Get(%s, %s) = %q, want %q", c.loc, c.key, got, c.want)
+		}
+	}
+}
